@@ -1,0 +1,5 @@
+import sys
+
+from pagelab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,116 @@
+"""The `pagelab` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from pagelab import __version__
+from pagelab.api import UsageError, run
+from pagelab.kernel.config import DEFAULT_MEM, Config
+
+MAX_MEM = 4 << 30
+_SIZE = re.compile(r"^(\d+)([KMG]?)i?B?$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """'128M' -> bytes. Memory must be whole pages, 1 MiB to 4 GiB."""
+    mt = _SIZE.match(text.strip())
+    if not mt:
+        raise UsageError(f"bad size {text!r}: use a number with an optional K, M or G suffix")
+    n = int(mt.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[mt.group(2).upper()]
+    if n % 4096:
+        raise UsageError(f"bad size {text!r}: not a multiple of the 4096-byte page")
+    if not (1 << 20) <= n <= MAX_MEM:
+        raise UsageError(f"bad size {text!r}: must be between 1M and 4G")
+    return n
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="pagelab", description="Run RISC-V programs on a Python xv6-style kernel and watch its page faults.")
+    ap.add_argument("--version", action="version", version=f"pagelab {__version__}")
+    sub = ap.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+    r = sub.add_parser("run", help="run a program (a path to an ELF, or a bundled program's name)")
+    r.add_argument("--mem", default=str(DEFAULT_MEM >> 20) + "M", help="physical memory, e.g. 128M (default)")
+    r.add_argument("--root", type=Path, help="host directory that is the guest's / (default: a fresh temporary one)")
+    r.add_argument("--keep-root", action="store_true", help="keep the temporary root directory and print its path")
+    r.add_argument("--eager", action="store_true", help="stock xv6: no lazy sbrk, no zero page, no COW")
+    r.add_argument("--no-lazy", action="store_true", help="sbrk allocates at once")
+    r.add_argument("--no-zero-page", action="store_true", help="read faults get a private zeroed frame")
+    r.add_argument("--no-cow", action="store_true", help="fork copies every page")
+    r.add_argument("--stats", type=Path, metavar="FILE.json", help="write the stats JSON here")
+    r.add_argument("--trace", type=Path, metavar="FILE.jsonl", help="write one JSON line per page fault here")
+    r.add_argument("--quantum", type=int, default=100_000, help="instructions per scheduling quantum")
+    r.add_argument("--seed", type=int, default=0, help="seed (runs are deterministic)")
+    r.add_argument("program", help="ELF path or bundled program name")
+    r.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
+    sub.add_parser("demo", help="run the bundled workloads eager and lazy, side by side")
+    b = sub.add_parser("bench", help="measure speed against raw Unicorn; prints JSON")
+    b.add_argument("--quick", action="store_true", help="smaller workloads")
+    return ap
+
+
+def config_from(ns: argparse.Namespace) -> Config:
+    if ns.quantum <= 0:
+        raise UsageError("--quantum must be positive")
+    return Config(
+        mem=parse_size(ns.mem),
+        lazy=not (ns.eager or ns.no_lazy),
+        zero_page=not (ns.eager or ns.no_zero_page),
+        cow=not (ns.eager or ns.no_cow),
+        quantum=ns.quantum,
+        seed=ns.seed,
+    )
+
+
+def cmd_run(ns: argparse.Namespace) -> int:
+    config = config_from(ns)
+    trace = None
+    try:
+        if ns.trace:
+            trace = open(ns.trace, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+        report = run(ns.program, ns.args, config, root=ns.root, keep_root=ns.keep_root, trace=trace)
+    except OSError as e:
+        raise UsageError(f"{e.filename}: {e.strerror}") from None
+    finally:
+        if trace is not None:
+            trace.close()
+    if ns.stats:
+        try:
+            ns.stats.write_text(json.dumps(report.stats, indent=2) + "\n")
+        except OSError as e:
+            raise UsageError(f"--stats {ns.stats}: {e.strerror}") from None
+    return report.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        ns = build_parser().parse_args(argv)
+        if ns.cmd == "run":
+            return cmd_run(ns)
+        if ns.cmd == "demo":
+            from pagelab.demo import demo  # noqa: PLC0415
+
+            return demo()
+        if ns.cmd == "bench":
+            from pagelab.bench import bench  # noqa: PLC0415
+
+            return bench(quick=ns.quick)
+    except UsageError as e:
+        print(f"pagelab: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

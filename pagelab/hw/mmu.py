@@ -1,0 +1,96 @@
+"""The Sv39 page-table walker: what the hardware does on a TLB miss."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from pagelab.hw.ram import PhysMem
+from pagelab.hw.sv39 import (
+    PGSHIFT,
+    PTE_A,
+    PTE_D,
+    PTE_R,
+    PTE_U,
+    PTE_V,
+    PTE_W,
+    PTE_X,
+    SCAUSE_INST_PAGE_FAULT,
+    SCAUSE_LOAD_PAGE_FAULT,
+    SCAUSE_STORE_PAGE_FAULT,
+    pte2pa,
+)
+
+# Unicorn's UC_PROT_* values, repeated here so the walker can be tested without a CPU.
+PROT_READ = 1
+PROT_WRITE = 2
+PROT_EXEC = 4
+
+
+class Access(IntEnum):
+    """Access kinds, numbered as Unicorn's TLB-fill hook reports them."""
+
+    READ = 16
+    WRITE = 17
+    FETCH = 18
+
+
+SCAUSE_FOR = {
+    Access.READ: SCAUSE_LOAD_PAGE_FAULT,
+    Access.WRITE: SCAUSE_STORE_PAGE_FAULT,
+    Access.FETCH: SCAUSE_INST_PAGE_FAULT,
+}
+
+
+def walk(ram: PhysMem, root: int, va: int, access: int) -> tuple[int, int] | None:
+    """Translate a user-mode access. Returns (pa of the page, UC prot bits) or None for a fault.
+
+    Sets A on every successful walk and D on a store. Write permission is given to the
+    TLB only on a store or when D is already set, so the first store to a clean page
+    comes back here and D is set exactly when the page is first written.
+    """
+    if root == 0 or va >> 38 != 0:
+        # Sv39 requires bits 63..39 to equal bit 38; user addresses keep bit 38 clear.
+        return None
+    a = root
+    for level in (2, 1, 0):
+        pte_pa = a + (((va >> (PGSHIFT + 9 * level)) & 0x1FF) << 3)
+        if not ram.contains(pte_pa, 8):
+            return None
+        pte = ram.read64(pte_pa)
+        if not pte & PTE_V or (pte & PTE_W and not pte & PTE_R):
+            return None  # invalid, or the reserved W-without-R encoding
+        if pte & (PTE_R | PTE_X):
+            return _leaf(ram, pte_pa, pte, level, va, access)
+        a = pte2pa(pte)
+    return None  # a pointer PTE at level 0 is a fault
+
+
+def _leaf(ram: PhysMem, pte_pa: int, pte: int, level: int, va: int, access: int) -> tuple[int, int] | None:
+    if not pte & PTE_U:
+        return None  # user code may not touch supervisor pages (e.g. the stack guard)
+    if access == Access.READ and not pte & PTE_R:
+        return None
+    if access == Access.WRITE and not pte & PTE_W:
+        return None
+    if access == Access.FETCH and not pte & PTE_X:
+        return None
+    span = 1 << (PGSHIFT + 9 * level)
+    base = pte2pa(pte)
+    if base & (span - 1):
+        return None  # misaligned superpage
+    pa = base + (va & (span - 1) & ~0xFFF)
+    if not ram.contains(pa, 1 << PGSHIFT):
+        return None  # maps past the end of RAM: an access fault on real hardware
+    new = pte | PTE_A
+    if access == Access.WRITE:
+        new |= PTE_D
+    if new != pte:
+        ram.write64(pte_pa, new)
+    prot = 0
+    if pte & PTE_R:
+        prot |= PROT_READ
+    if pte & PTE_X:
+        prot |= PROT_EXEC
+    if pte & PTE_W and new & PTE_D:
+        prot |= PROT_WRITE
+    return pa, prot

@@ -1,0 +1,1 @@
+"""The kernel: frames, page tables, faults, processes, syscalls, files. Imports only `hw`."""

@@ -1,0 +1,37 @@
+"""What the kernel reports to observers. The kernel emits; it never imports who listens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# Fault kinds, as counted in the stats JSON.
+KINDS = ("lazy", "zero", "cow", "file", "swap_in", "fatal")
+MAJOR_KINDS = frozenset({"file", "swap_in"})  # needed I/O
+
+
+@dataclass(frozen=True)
+class FaultEvent:
+    """One page fault: where it hit, what kind it was, and how the kernel resolved it."""
+
+    pid: int
+    scause: int
+    stval: int
+    sepc: int
+    kind: str
+    resolution: str  # mapped-zero, alloc, copy, reuse, killed
+    tick: int
+
+
+@dataclass(frozen=True)
+class ExitEvent:
+    pid: int
+    name: str
+    status: int
+    killed: bool
+    faults: int
+    rss_peak_pages: int
+
+
+Event = FaultEvent | ExitEvent
+Listener = Callable[[Event], None]

@@ -1,0 +1,69 @@
+"""Kernel memory invariants, checked by the tests after every run.
+
+- every frame's reference count equals the number of PTEs (and page-table links)
+  pointing at it, plus the kernel's own hold on the zero frame;
+- no frame is both free and mapped;
+- with no processes left, the free count is back to its value at boot.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pagelab.hw.sv39 import PTE_R, PTE_V, PTE_W, PTE_X, pte2pa
+
+if TYPE_CHECKING:
+    from pagelab.kernel.machine import Machine
+
+
+class InvariantError(AssertionError):
+    pass
+
+
+def count_references(m: Machine) -> np.ndarray:
+    """Count, for each frame, the page-table entries and page-table roots that use it."""
+    refs = np.zeros(m.km.nframes, dtype=np.int64)
+    refs[m.km.frame(m.zero_frame)] += 1  # the kernel's own reference
+
+    def visit(table: int, level: int) -> None:
+        refs[m.km.frame(table)] += 1
+        words = m.ram.page_words(table)
+        for i in range(512):
+            pte = words[i]
+            if not pte & PTE_V:
+                continue
+            pa = pte2pa(pte)
+            if not m.ram.contains(pa, 4096):
+                raise InvariantError(f"PTE points outside RAM: {pte:#x}")
+            if pte & (PTE_R | PTE_W | PTE_X):
+                refs[m.km.frame(pa)] += 1
+            elif level == 0:
+                raise InvariantError("pointer PTE at level 0")
+            else:
+                visit(pa, level - 1)
+
+    for p in m.procs:
+        if p is not None and p.pagetable:
+            visit(p.pagetable, 2)
+    return refs
+
+
+def check_invariants(m: Machine, expect_empty: bool | None = None) -> None:
+    refs = count_references(m)
+    have = m.km.ref.astype(np.int64)
+    bad = np.flatnonzero(refs != have)
+    if bad.size:
+        f = int(bad[0])
+        raise InvariantError(f"frame {m.km.pa(f):#x}: refcount {have[f]} but {refs[f]} references ({bad.size} frames wrong)")
+    free = m.km.free_frames()
+    if len(free) != m.km.nfree:
+        raise InvariantError("a frame is on the free list twice")
+    mapped_free = [f for f in free if refs[f]]
+    if mapped_free:
+        raise InvariantError(f"frame {m.km.pa(mapped_free[0]):#x} is both free and mapped")
+    if expect_empty is None:
+        expect_empty = all(p is None for p in m.procs)
+    if expect_empty and m.km.nfree != m.boot_free:
+        raise InvariantError(f"leak: {m.boot_free - m.km.nfree} frames not returned")

@@ -1,0 +1,80 @@
+"""The physical frame allocator, with a reference count per frame (for COW and the zero page)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pagelab.hw.ram import PhysMem
+from pagelab.hw.sv39 import PGSHIFT, PGSIZE
+
+
+class OutOfFrames(Exception):
+    """No free frame: the caller decides whether that fails a syscall or kills a process."""
+
+
+class Kalloc:
+    """Every RAM frame is allocatable: the Python kernel keeps its own data off guest RAM.
+
+    A frame is free exactly when its count is 0. Page-table pages come from here too.
+    """
+
+    def __init__(self, ram: PhysMem) -> None:
+        self.ram = ram
+        self.nframes = ram.size // PGSIZE
+        self.ref = np.zeros(self.nframes, dtype=np.uint32)
+        # All of RAM as 64-bit words, so page-table pages can be handled as arrays.
+        self.ptes = np.frombuffer(ram.buf, dtype=np.uint64)
+        # A stack of free frame numbers; lowest addresses are handed out first.
+        self._free: list[int] = list(range(self.nframes - 1, -1, -1))
+        self.free_min = self.nframes
+        self.peak_used = 0
+
+    def frame(self, pa: int) -> int:
+        """The index of the frame holding pa."""
+        return (pa - self.ram.base) >> PGSHIFT
+
+    def pa(self, frame: int) -> int:
+        return self.ram.base + (frame << PGSHIFT)
+
+    @property
+    def nfree(self) -> int:
+        return len(self._free)
+
+    def kalloc(self) -> int:
+        """A zeroed frame with count 1. Raises OutOfFrames."""
+        if not self._free:
+            raise OutOfFrames()
+        f = self._free.pop()
+        self.ref[f] = 1
+        used = self.nframes - len(self._free)
+        if used > self.peak_used:
+            self.peak_used = used
+        if len(self._free) < self.free_min:
+            self.free_min = len(self._free)
+        pa = self.pa(f)
+        self.ram.zero_page(pa)
+        return pa
+
+    def incref(self, pa: int) -> None:
+        f = self.frame(pa)
+        if self.ref[f] == 0:
+            raise AssertionError(f"incref of free frame {pa:#x}")
+        self.ref[f] += 1
+
+    def kfree(self, pa: int) -> bool:
+        """Drop one reference; the frame is freed when none remain. Returns True if freed."""
+        f = self.frame(pa)
+        n = int(self.ref[f])
+        if n == 0:
+            raise AssertionError(f"kfree of free frame {pa:#x}")
+        self.ref[f] = n - 1
+        if n == 1:
+            self._free.append(f)
+            return True
+        return False
+
+    def refcount(self, pa: int) -> int:
+        return int(self.ref[self.frame(pa)])
+
+    def free_frames(self) -> set[int]:
+        return set(self._free)

@@ -1,0 +1,199 @@
+"""The Machine: the hart, RAM and the kernel's state, with the scheduler that drives them.
+
+Everything mutable lives in one Machine, so two machines never share state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from pagelab.hw.clock import Clock
+from pagelab.hw.hart import PC, Hart, Trap
+from pagelab.hw.mmu import SCAUSE_FOR, Access
+from pagelab.hw.ram import PhysMem
+from pagelab.kernel import proc
+from pagelab.kernel.config import Config
+from pagelab.kernel.console import Console
+from pagelab.kernel.events import Event, Listener
+from pagelab.kernel.exec import exec_image
+from pagelab.kernel.fault import handle_fault
+from pagelab.kernel.file import FileTable, console_files
+from pagelab.kernel.fs import FileSystem
+from pagelab.kernel.kalloc import Kalloc
+from pagelab.kernel.param import NPROC
+from pagelab.kernel.proc import Proc, State
+from pagelab.kernel.syscall import Handler
+from pagelab.kernel.sysfile import SYSCALLS as FILE_SYSCALLS
+from pagelab.kernel.sysproc import SYSCALLS as PROC_SYSCALLS
+from pagelab.kernel.trap import usertrap
+from pagelab.kernel.vmstat import VmStat
+
+
+class Machine:
+    def __init__(
+        self,
+        config: Config,
+        root: Path,
+        stdin: BinaryIO,
+        stdout: BinaryIO,
+        stderr: BinaryIO,
+        bundled: Callable[[str], bytes | None] | None = None,
+    ) -> None:
+        self.config = config
+        self.ram = PhysMem(config.mem)
+        self.hart = Hart(self.ram)
+        self.km = Kalloc(self.ram)
+        self.clock = Clock(config.tick_insns)
+        # The one shared zero frame, allocated at boot and never freed.
+        self.zero_frame = self.km.kalloc()
+        self.boot_free = self.km.nfree
+        self.vmstat = VmStat()
+        self.procs: list[Proc | None] = [None] * NPROC
+        self.next_pid = 1
+        self.init: Proc | None = None
+        self.loaded: Proc | None = None  # whose registers are on the hart
+        self.current: Proc | None = None  # who is running
+        self.listeners: list[Listener] = []
+        self.stderr = stderr
+        self.fs = FileSystem(root, bundled)
+        self.ftable = FileTable()
+        self.console = Console(stdin, stdout, stderr)
+        self.syscalls: dict[int, Handler] = {**PROC_SYSCALLS, **FILE_SYSCALLS}
+        self.hart.on_fault = self._guest_fault
+        self._rr = 0
+
+    # --- observation -------------------------------------------------------------
+
+    def emit(self, ev: Event) -> None:
+        for fn in self.listeners:
+            fn(ev)
+
+    def log(self, msg: str) -> None:
+        """A kernel message, to stderr as xv6's printf to the console."""
+        self.stderr.write(msg.encode() + b"\n")
+        self.stderr.flush()
+
+    # --- faults --------------------------------------------------------------------
+
+    def _guest_fault(self, trap: Trap) -> bool:
+        """Called by the hart's TLB-fill hook when the walk fails."""
+        p = self.current
+        return p is not None and handle_fault(self, p, trap)
+
+    def uaccess_fault(self, va: int, access: Access) -> bool:
+        """The kernel touched user memory that needs a fault (copyin/copyout)."""
+        p = self.current
+        if p is None:
+            return False
+        return handle_fault(self, p, Trap(SCAUSE_FOR[access], va, self.hart.reg(PC)))
+
+    # --- processes ---------------------------------------------------------------------
+
+    def spawn(self, image: bytes, argv: list[bytes], name: str) -> Proc | None:
+        """Create the first process from ELF bytes (the role of xv6's initcode and init)."""
+        p = proc.allocproc(self, name)
+        if p is None:
+            return None
+        self._load(p)
+        if exec_image(self, p, image, argv, name) < 0:
+            self.loaded = None
+            proc.freeproc(self, p)
+            return None
+        p.ctx = self.hart.save()
+        p.ofile[:3] = console_files(self)
+        p.state = State.RUNNABLE
+        if self.init is None:
+            self.init = p
+        return p
+
+    def _load(self, p: Proc) -> None:
+        """Context switch: put p's registers and page table on the hart."""
+        if self.loaded is p:
+            return
+        old = self.loaded
+        if old is not None and old.pagetable:
+            old.ctx = self.hart.save()
+        if p.ctx is not None:
+            self.hart.restore(p.ctx)
+        self.hart.root = p.pagetable
+        self.hart.flush_tlb()  # no ASIDs: another address space means a full flush
+        self.loaded = p
+
+    def run(self) -> int:
+        """Schedule until the first process exits; returns its exit status."""
+        init = self.init
+        if init is None:
+            raise RuntimeError("no process to run")
+        while init.state != State.ZOMBIE:
+            p = self._pick()
+            if p is None:
+                if not self._idle():
+                    break
+                continue
+            self._run_quantum(p)
+        self._shutdown()
+        return init.xstate
+
+    def _pick(self) -> Proc | None:
+        """Round robin over the process table."""
+        for i in range(NPROC):
+            j = (self._rr + i) % NPROC
+            p = self.procs[j]
+            if p is not None and p.state == State.RUNNABLE:
+                self._rr = j + 1
+                return p
+        return None
+
+    def _run_quantum(self, p: Proc) -> None:
+        self._load(p)
+        p.state = State.RUNNING
+        self.current = p
+        budget = self.config.quantum
+        while budget > 0 and p.state == State.RUNNING:
+            res = self.hart.run(budget)
+            budget -= max(res.executed, 1)
+            self.clock.advance(res.executed)
+            usertrap(self, p, res)
+            self._wake_sleepers()
+        self.current = None
+        if p.state == State.RUNNING:
+            p.state = State.RUNNABLE
+        if p.state != State.ZOMBIE and p.pagetable:
+            p.ctx = self.hart.save()
+
+    def _wake_sleepers(self) -> None:
+        ticks = self.clock.ticks
+        for q in self.procs:
+            if q is not None and q.state == State.SLEEPING and q.chan is self.clock and q.wake_tick <= ticks:
+                q.state = State.RUNNABLE
+                q.chan = None
+
+    def _idle(self) -> bool:
+        """Nobody can run. Jump the clock to the next sleep(ticks) wake-up, if any."""
+        wakes = [q.wake_tick for q in self.procs if q is not None and q.state == State.SLEEPING and q.chan is self.clock]
+        if not wakes:
+            self.log("pagelab: every process is blocked forever; stopping")
+            return False
+        self.clock.jump_to_tick(min(wakes))
+        self._wake_sleepers()
+        return True
+
+    def _shutdown(self) -> None:
+        """The first process is done: stop what remains and release all memory."""
+        for q in list(self.procs):
+            if q is None:
+                continue
+            if q.state != State.ZOMBIE:
+                q.killed = True
+                self.current = q
+                proc.exit_proc(self, q, -1)
+                self.current = None
+        for q in list(self.procs):
+            if q is not None:
+                proc.freeproc(self, q)
+        self.loaded = None
+
+    def close(self) -> None:
+        self.hart.close()

@@ -1,0 +1,172 @@
+"""Processes, as in xv6's proc.c: the table, fork, exit, wait, kill, sleep and wakeup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from pagelab.hw.hart import A0
+from pagelab.kernel import vm
+from pagelab.kernel.events import ExitEvent
+from pagelab.kernel.kalloc import OutOfFrames
+from pagelab.kernel.param import NOFILE
+
+if TYPE_CHECKING:
+    from pagelab.kernel.file import File
+    from pagelab.kernel.machine import Machine
+
+
+class State(Enum):
+    USED = "used"
+    SLEEPING = "sleeping"
+    RUNNABLE = "runnable"
+    RUNNING = "running"
+    ZOMBIE = "zombie"
+
+
+@dataclass(eq=False)
+class Proc:
+    pid: int
+    name: str = ""
+    state: State = State.USED
+    parent: Proc | None = None
+    pagetable: int = 0
+    sz: int = 0  # bytes of user memory, from 0: image, guard, stack, heap
+    heap_base: int = 0  # where sbrk's heap starts (just above the stack)
+    stack_base: int = 0  # lowest address of the stack page; the guard page is below it
+    ctx: Any = None  # saved registers (a Unicorn context) while not on the hart
+    ofile: list[File | None] = field(default_factory=lambda: [None] * NOFILE)
+    cwd: str = "/"
+    killed: bool = False
+    oom: bool = False  # killed because memory ran out in a fault
+    xstate: int = 0
+    chan: object = None  # what a sleeping process waits for
+    wake_tick: int = 0  # for sleep(ticks)
+    restart_state: Any = None  # progress of a blocking syscall that will be re-executed
+    faults: int = 0
+    rss: int = 0  # private frames mapped (the shared zero frame is not counted)
+    rss_peak: int = 0
+
+    def grow_rss(self, n: int) -> None:
+        self.rss += n
+        if self.rss > self.rss_peak:
+            self.rss_peak = self.rss
+
+
+def allocproc(m: Machine, name: str) -> Proc | None:
+    """A fresh process with an empty page table, or None if the table or memory is full."""
+    try:
+        slot = m.procs.index(None)
+    except ValueError:
+        return None
+    try:
+        pagetable = vm.uvmcreate(m.km)
+    except OutOfFrames:
+        return None
+    p = Proc(pid=m.next_pid, name=name, pagetable=pagetable)
+    m.next_pid += 1
+    m.procs[slot] = p
+    return p
+
+
+def free_memory(m: Machine, p: Proc) -> None:
+    """Release a process's address space; the slot stays until its parent waits."""
+    if p.pagetable:
+        vm.uvmfree(m.km, p.pagetable, p.sz)
+        p.pagetable = 0
+        p.sz = 0
+        p.rss = 0
+    if m.loaded is p:
+        m.hart.root = 0
+        m.hart.flush_tlb()
+
+
+def freeproc(m: Machine, p: Proc) -> None:
+    free_memory(m, p)
+    if m.loaded is p:
+        m.loaded = None
+    m.procs[m.procs.index(p)] = None
+
+
+def fork(m: Machine, p: Proc) -> int:
+    """Copy p. The child returns 0 from fork: p's registers are on the hart right now."""
+    np_ = allocproc(m, p.name)
+    if np_ is None:
+        return -1
+    if not vm.uvmcopy(m.km, p.pagetable, np_.pagetable, p.sz, m.config.cow, m.zero_frame):
+        freeproc(m, np_)
+        m.hart.flush_tlb()
+        return -1
+    # The parent's writable pages just lost PTE_W: drop stale TLB entries (sfence.vma).
+    m.hart.flush_tlb()
+    np_.sz, np_.heap_base, np_.stack_base = p.sz, p.heap_base, p.stack_base
+    np_.rss = np_.rss_peak = p.rss
+    np_.parent = p
+    np_.cwd = p.cwd
+    from pagelab.kernel.file import filedup  # noqa: PLC0415 - file depends on proc
+
+    np_.ofile = [filedup(f) if f is not None else None for f in p.ofile]
+    saved = m.hart.reg(A0)
+    m.hart.set_reg(A0, 0)
+    np_.ctx = m.hart.save()
+    m.hart.set_reg(A0, saved)
+    np_.state = State.RUNNABLE
+    return np_.pid
+
+
+def exit_proc(m: Machine, p: Proc, status: int) -> None:
+    """Close files, free memory, hand children to the first process, become a zombie."""
+    from pagelab.kernel.file import fileclose  # noqa: PLC0415
+
+    for fd, f in enumerate(p.ofile):
+        if f is not None:
+            p.ofile[fd] = None
+            fileclose(m, f)
+    free_memory(m, p)
+    init = m.init
+    for c in m.procs:
+        if c is not None and c.parent is p:
+            c.parent = init if init is not p else None
+            if c.parent is None and c.state == State.ZOMBIE:
+                freeproc(m, c)
+            elif c.state == State.ZOMBIE:
+                wakeup(m, init)
+    p.xstate = status
+    p.state = State.ZOMBIE
+    if p.parent is not None:
+        wakeup(m, p.parent)
+    m.emit(ExitEvent(p.pid, p.name, status, p.killed, p.faults, p.rss_peak))
+    if p.parent is None and p is not m.init:
+        freeproc(m, p)  # an orphan whose adoptive parent is gone: nobody will wait
+
+
+def sleep(m: Machine, p: Proc, chan: object) -> None:
+    p.chan = chan
+    p.state = State.SLEEPING
+
+
+def wakeup(m: Machine, chan: object) -> None:
+    for p in m.procs:
+        if p is not None and p.state == State.SLEEPING and p.chan is chan:
+            p.state = State.RUNNABLE
+            p.chan = None
+
+
+def kill(m: Machine, pid: int) -> int:
+    for p in m.procs:
+        if p is not None and p.pid == pid and p.state != State.ZOMBIE:
+            p.killed = True
+            if p.state == State.SLEEPING:
+                p.state = State.RUNNABLE
+                p.chan = None
+            return 0
+    return -1
+
+
+def children(m: Machine, p: Proc) -> list[Proc]:
+    return [c for c in m.procs if c is not None and c.parent is p]
+
+
+def runnable(m: Machine) -> list[Proc]:
+    return [p for p in m.procs if p is not None and p.state == State.RUNNABLE]

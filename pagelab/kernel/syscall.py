@@ -1,0 +1,95 @@
+"""System-call dispatch and argument fetching, as in xv6's syscall.c.
+
+A handler returns the value for a0, or RESTART after putting the process to sleep: the
+ecall is then executed again when the process wakes, and the handler starts over (any
+progress it must keep goes in `p.restart_state`). NORETURN means the handler set the
+registers itself (exec) or the process is gone (exit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
+
+from pagelab.hw.hart import A0, A1, A2, A3, A4, A5, A7, PC
+from pagelab.kernel import vm
+from pagelab.kernel.param import MAXPATH
+
+if TYPE_CHECKING:
+    from pagelab.kernel.machine import Machine
+    from pagelab.kernel.proc import Proc
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+RESTART: Final = _Marker("RESTART")
+NORETURN: Final = _Marker("NORETURN")
+
+Result = int | _Marker
+Handler = Callable[["Machine", "Proc"], Result]
+
+_ARG_REGS = (A0, A1, A2, A3, A4, A5)
+U64 = (1 << 64) - 1
+
+
+def argraw(m: Machine, n: int) -> int:
+    return m.hart.reg(_ARG_REGS[n])
+
+
+def argint(m: Machine, n: int) -> int:
+    """An int argument: the low 32 bits, sign-extended, as xv6's argint reads it."""
+    v = argraw(m, n) & 0xFFFFFFFF
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+def argaddr(m: Machine, n: int) -> int:
+    """A pointer, or a 64-bit length or offset."""
+    return argraw(m, n) & U64
+
+
+def fetchstr(m: Machine, p: Proc, addr: int, maxlen: int = MAXPATH) -> bytes | None:
+    """A NUL-terminated user string, or None if it is unreadable or too long."""
+    return vm.copyinstr(m.km, p.pagetable, addr, maxlen, m.uaccess_fault)
+
+
+def argstr(m: Machine, p: Proc, n: int, maxlen: int = MAXPATH) -> bytes | None:
+    return fetchstr(m, p, argaddr(m, n), maxlen)
+
+
+def fetchaddr(m: Machine, p: Proc, addr: int) -> int | None:
+    """A 64-bit word from user memory."""
+    data = vm.copyin(m.km, p.pagetable, addr, 8, m.uaccess_fault)
+    return None if data is None else int.from_bytes(data, "little")
+
+
+def copyout(m: Machine, p: Proc, dst: int, data: bytes) -> bool:
+    return vm.copyout(m.km, p.pagetable, dst, data, m.uaccess_fault)
+
+
+def copyin(m: Machine, p: Proc, src: int, n: int) -> bytes | None:
+    return vm.copyin(m.km, p.pagetable, src, n, m.uaccess_fault)
+
+
+def syscall(m: Machine, p: Proc, table: dict[int, Handler]) -> None:
+    """Run the call named in a7 and put its result in a0."""
+    num = m.hart.reg(A7)
+    handler = table.get(num)
+    if handler is None:
+        m.log(f"{p.pid} {p.name}: unknown sys call {num}")
+        m.hart.set_reg(A0, -1)
+        return
+    ret = handler(m, p)
+    if ret is RESTART:
+        # Back up over the 4-byte ecall so it runs again when the process wakes.
+        m.hart.set_reg(PC, m.hart.reg(PC) - 4)
+        return
+    p.restart_state = None
+    if isinstance(ret, int):
+        m.hart.set_reg(A0, ret)
+

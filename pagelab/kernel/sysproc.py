@@ -1,0 +1,150 @@
+"""Process system calls, as in xv6's sysproc.c (plus exec)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pagelab.hw.sv39 import MAXVA, PGSHIFT, PTE_W, pgroundup
+from pagelab.kernel import proc, vm
+from pagelab.kernel.exec import exec_image
+from pagelab.kernel.param import MAXARG, MAXPATH
+from pagelab.kernel.proc import State
+from pagelab.kernel.syscall import (
+    NORETURN,
+    RESTART,
+    Handler,
+    Result,
+    argaddr,
+    argint,
+    argstr,
+    copyout,
+    fetchaddr,
+    fetchstr,
+)
+
+if TYPE_CHECKING:
+    from pagelab.kernel.machine import Machine
+    from pagelab.kernel.proc import Proc
+
+# Exec argument strings are copied to the one stack page, so each must fit in it.
+MAXARGLEN = 4096
+
+
+def sys_fork(m: Machine, p: Proc) -> Result:
+    return proc.fork(m, p)
+
+
+def sys_exit(m: Machine, p: Proc) -> Result:
+    proc.exit_proc(m, p, argint(m, 0))
+    return NORETURN
+
+
+def sys_wait(m: Machine, p: Proc) -> Result:
+    addr = argaddr(m, 0)
+    kids = proc.children(m, p)
+    for c in kids:
+        if c.state == State.ZOMBIE:
+            if addr != 0 and not copyout(m, p, addr, (c.xstate & 0xFFFFFFFF).to_bytes(4, "little")):
+                return -1
+            pid = c.pid
+            proc.freeproc(m, c)
+            return pid
+    if not kids or p.killed:
+        return -1
+    proc.sleep(m, p, p)  # exit_proc wakes the parent
+    return RESTART
+
+
+def sys_kill(m: Machine, p: Proc) -> Result:
+    return proc.kill(m, argint(m, 0))
+
+
+def sys_getpid(m: Machine, p: Proc) -> Result:
+    return p.pid
+
+
+def sys_sbrk(m: Machine, p: Proc) -> Result:
+    """Grow or shrink the heap by n bytes; returns the old size, or -1 with nothing changed."""
+    n = argint(m, 0)
+    old = p.sz
+    new = old + n
+    if n > 0:
+        if new >= MAXVA:
+            return -1
+        if m.config.lazy:
+            p.sz = new  # pages arrive on first touch, in the fault handler
+            return old
+        if vm.uvmalloc(m.km, p.pagetable, old, new, PTE_W) is None:
+            return -1
+        p.grow_rss((pgroundup(new) - pgroundup(old)) >> PGSHIFT)
+    elif n < 0:
+        if new < p.heap_base:
+            return -1
+        lo, hi = pgroundup(new), pgroundup(old)
+        p.rss -= vm.uvmunmap(m.km, p.pagetable, lo, (hi - lo) >> PGSHIFT, True, m.zero_frame)
+        m.hart.flush_tlb()  # those pages lost validity
+    p.sz = new
+    return old
+
+
+def sys_sleep(m: Machine, p: Proc) -> Result:
+    if p.restart_state is None:
+        p.restart_state = m.clock.ticks + max(argint(m, 0), 0)
+    if p.killed:
+        return -1
+    if m.clock.ticks >= p.restart_state:
+        return 0
+    p.wake_tick = p.restart_state
+    proc.sleep(m, p, m.clock)
+    return RESTART
+
+
+def sys_uptime(m: Machine, p: Proc) -> Result:
+    return m.clock.ticks
+
+
+def sys_exec(m: Machine, p: Proc) -> Result:
+    path = argstr(m, p, 0, MAXPATH)
+    uargv = argaddr(m, 1)
+    if path is None:
+        return -1
+    argv: list[bytes] = []
+    while True:
+        if len(argv) > MAXARG:
+            return -1
+        ptr = fetchaddr(m, p, uargv + 8 * len(argv))
+        if ptr is None:
+            return -1
+        if ptr == 0:
+            break
+        s = fetchstr(m, p, ptr, MAXARGLEN)
+        if s is None:
+            return -1
+        argv.append(s)
+    data = m.fs.read_exec(p.cwd, path)
+    if data is None:
+        return -1
+    name = path.rsplit(b"/", 1)[-1].decode("utf-8", "replace")
+    if exec_image(m, p, data, argv, name) < 0:
+        return -1
+    return NORETURN
+
+
+def sys_mmap(m: Machine, p: Proc) -> Result:
+    """Not built yet: mmap of files belongs to a later issue. Fails as Linux's would."""
+    return -1
+
+
+SYSCALLS: dict[int, Handler] = {
+    1: sys_fork,
+    2: sys_exit,
+    3: sys_wait,
+    6: sys_kill,
+    7: sys_exec,
+    11: sys_getpid,
+    12: sys_sbrk,
+    13: sys_sleep,
+    14: sys_uptime,
+    22: sys_mmap,
+    23: sys_mmap,
+}

@@ -1,0 +1,33 @@
+"""usertrap: every way a process can leave user mode, as in xv6's trap.c."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pagelab.hw.hart import RunResult, Stop
+from pagelab.kernel import proc
+from pagelab.kernel.proc import State
+from pagelab.kernel.syscall import syscall
+
+if TYPE_CHECKING:
+    from pagelab.kernel.machine import Machine
+    from pagelab.kernel.proc import Proc
+
+
+def usertrap(m: Machine, p: Proc, res: RunResult) -> None:
+    """Handle why the hart stopped running p: a system call, or an exception that the
+    page-fault handler (already run inside the hart's TLB-fill hook) could not resolve."""
+    if res.stop == Stop.ECALL:
+        if p.killed:
+            proc.exit_proc(m, p, -1)
+            return
+        syscall(m, p, m.syscalls)
+    elif res.stop == Stop.TRAP and res.trap is not None:
+        t = res.trap
+        if p.oom:
+            m.log(f"pagelab: out of memory: killed pid={p.pid} ({p.name}) at va {t.stval:#x} sepc={t.sepc:#x}")
+        else:
+            m.log(f"usertrap(): unexpected scause {t.scause:#x} pid={p.pid}\n            sepc={t.sepc:#x} stval={t.stval:#x}")
+        p.killed = True
+    if p.killed and p.state not in (State.ZOMBIE, State.SLEEPING):
+        proc.exit_proc(m, p, -1)

@@ -1,0 +1,310 @@
+"""User page tables, as in xv6's vm.c: walk, mappages, uvmunmap, uvmcopy, copyin/copyout.
+
+Unlike xv6, nothing here panics on a guest's behalf: failures return None/False and the
+caller turns them into -1 or a killed process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from pagelab.hw.mmu import Access
+from pagelab.hw.sv39 import (
+    MAXVA,
+    PGSHIFT,
+    PGSIZE,
+    PTE_A,
+    PTE_D,
+    PTE_R,
+    PTE_RSW0,
+    PTE_U,
+    PTE_V,
+    PTE_W,
+    PTE_X,
+    pa2pte,
+    pgroundup,
+    pte2pa,
+    px,
+)
+from pagelab.kernel.kalloc import Kalloc, OutOfFrames
+
+# A private writable page shared after fork: read-only in the PTE until the first store.
+PTE_COW = PTE_RSW0
+
+L1_SPAN = 1 << (PGSHIFT + 18)  # bytes one root entry covers (1 GiB)
+L0_SPAN = 1 << (PGSHIFT + 9)  # bytes one leaf page-table page covers (2 MiB)
+
+# Resolves a fault on behalf of the kernel's own access to user memory (copyin/copyout).
+FaultFn = Callable[[int, Access], bool]
+
+
+def walk(km: Kalloc, pagetable: int, va: int, alloc: bool) -> int | None:
+    """The physical address of va's level-0 PTE, creating page-table pages if `alloc`."""
+    if va < 0 or va >= MAXVA:
+        return None
+    ram = km.ram
+    a = pagetable
+    for level in (2, 1):
+        pte_pa = a + (px(level, va) << 3)
+        pte = ram.read64(pte_pa)
+        if pte & PTE_V:
+            a = pte2pa(pte)
+        else:
+            if not alloc:
+                return None
+            try:
+                a = km.kalloc()
+            except OutOfFrames:
+                return None
+            ram.write64(pte_pa, pa2pte(a) | PTE_V)
+    return a + (px(0, va) << 3)
+
+
+def table(km: Kalloc, pagetable: int, va: int) -> int | None:
+    """The leaf page-table page covering va, or None if there is none."""
+    ram = km.ram
+    a = pagetable
+    for level in (2, 1):
+        pte = ram.read64(a + (px(level, va) << 3))
+        if not pte & PTE_V:
+            return None
+        a = pte2pa(pte)
+    return a
+
+
+def walkpte(km: Kalloc, pagetable: int, va: int) -> int:
+    """The PTE for va, or 0 if none."""
+    p = walk(km, pagetable, va, False)
+    return 0 if p is None else km.ram.read64(p)
+
+
+def uvmcreate(km: Kalloc) -> int:
+    """An empty user page table. Raises OutOfFrames."""
+    return km.kalloc()
+
+
+def mappages(km: Kalloc, pagetable: int, va: int, size: int, pa: int, perm: int) -> bool:
+    """Map [va, va+size) to frames starting at pa. False if a page-table page is lacking."""
+    a = va & ~(PGSIZE - 1)
+    last = (va + size - 1) & ~(PGSIZE - 1)
+    while True:
+        p = walk(km, pagetable, a, True)
+        if p is None:
+            return False
+        if km.ram.read64(p) & PTE_V:
+            raise AssertionError(f"mappages: remap of {a:#x}")
+        km.ram.write64(p, pa2pte(pa) | perm | PTE_V)
+        if a == last:
+            return True
+        a += PGSIZE
+        pa += PGSIZE
+
+
+def uvmunmap(km: Kalloc, pagetable: int, va: int, npages: int, do_free: bool = True, shared: int = -1) -> int:
+    """Remove the mappings of npages pages from va, dropping a frame reference for each if
+    `do_free`. Pages with no PTE (never touched, under lazy allocation) are skipped, a whole
+    missing page-table page at a time. Returns how many pages were unmapped, not counting
+    those that mapped frame `shared` (the zero frame, which no process owns)."""
+    end = va + npages * PGSIZE
+    n = 0
+    while va < end:
+        leaf = table(km, pagetable, va)
+        stop = min(end, (va | (L0_SPAN - 1)) + 1)
+        if leaf is not None:
+            words = km.ram.page_words(leaf)
+            for i in range(px(0, va), px(0, va) + ((stop - va) >> PGSHIFT)):
+                pte = words[i]
+                if pte & PTE_V:
+                    pa = pte2pa(pte)
+                    if do_free:
+                        km.kfree(pa)
+                    words[i] = 0
+                    n += pa != shared
+        va = stop
+    return n
+
+
+def uvmalloc(km: Kalloc, pagetable: int, oldsz: int, newsz: int, xperm: int) -> int | None:
+    """Allocate and map frames to grow from oldsz to newsz; None (and no change) if out of memory."""
+    if newsz < oldsz:
+        return oldsz
+    a = pgroundup(oldsz)
+    while a < newsz:
+        try:
+            mem = km.kalloc()
+        except OutOfFrames:
+            uvmdealloc(km, pagetable, a, oldsz)
+            return None
+        if not mappages(km, pagetable, a, PGSIZE, mem, PTE_R | PTE_U | xperm):
+            km.kfree(mem)
+            uvmdealloc(km, pagetable, a, oldsz)
+            return None
+        a += PGSIZE
+    return newsz
+
+
+def uvmdealloc(km: Kalloc, pagetable: int, oldsz: int, newsz: int) -> int:
+    """Shrink from oldsz to newsz, freeing whole pages above newsz."""
+    if newsz >= oldsz:
+        return oldsz
+    lo, hi = pgroundup(newsz), pgroundup(oldsz)
+    if lo < hi:
+        uvmunmap(km, pagetable, lo, (hi - lo) >> PGSHIFT, True)
+    return newsz
+
+
+def freewalk(km: Kalloc, pagetable: int, level: int = 2) -> None:
+    """Free page-table pages; every leaf mapping must already be gone."""
+    words = km.ram.page_words(pagetable)
+    for i in range(512):
+        pte = words[i]
+        if pte & PTE_V:
+            if pte & (PTE_R | PTE_W | PTE_X) or level == 0:
+                raise AssertionError("freewalk: leaf still mapped")
+            freewalk(km, pte2pa(pte), level - 1)
+            words[i] = 0
+    km.kfree(pagetable)
+
+
+def uvmfree(km: Kalloc, pagetable: int, sz: int) -> None:
+    """Free a whole user address space: its frames, then its page-table pages."""
+    uvmunmap(km, pagetable, 0, pgroundup(sz) >> PGSHIFT, True)
+    freewalk(km, pagetable)
+
+
+def uvmclear(km: Kalloc, pagetable: int, va: int) -> None:
+    """Make a page inaccessible to user code: the stack guard page."""
+    p = walk(km, pagetable, va, False)
+    if p is not None:
+        km.ram.write64(p, km.ram.read64(p) & ~PTE_U)
+
+
+def uvmcopy(km: Kalloc, old: int, new: int, sz: int, cow: bool, zero_frame: int = 0) -> bool:
+    """Copy a parent's mappings below sz into a child's page table, for fork.
+
+    With `cow`, frames are shared: writable pages lose W in both parent and child and are
+    marked COW, and each frame gains a reference. Each leaf page-table page is rewritten
+    as one array of 512 PTEs. Without `cow` every page is copied, except the shared zero
+    frame. The caller must flush the TLB afterwards: the parent lost write permission.
+    Returns False if memory ran out (the child is then freed by the caller).
+    """
+    va = 0
+    end = pgroundup(sz)
+    base_pfn = km.ram.base >> PGSHIFT
+    while va < end:
+        stop = min(end, (va | (L0_SPAN - 1)) + 1)
+        src_table = table(km, old, va)
+        if src_table is None:
+            va = stop
+            continue
+        lo = px(0, va)
+        hi = lo + ((stop - va) >> PGSHIFT)
+        first = walk(km, new, va, True)
+        if first is None:
+            return False
+        dst_table = first - (lo << 3)
+        src = km.ptes[(src_table - km.ram.base) >> 3 :][lo:hi]
+        dst = km.ptes[(dst_table - km.ram.base) >> 3 :][lo:hi]
+        valid = (src & PTE_V) != 0
+        if cow:
+            writable = valid & ((src & PTE_W) != 0)
+            src[writable] = (src[writable] & ~np.uint64(PTE_W)) | np.uint64(PTE_COW)
+            dst[valid] = src[valid] & ~np.uint64(PTE_A | PTE_D)
+            frames = (src[valid] >> np.uint64(10)).astype(np.int64) - base_pfn
+            np.add.at(km.ref, frames, 1)
+        elif not _copy_pages(km, src, dst, valid, zero_frame):
+            return False
+        va = stop
+    return True
+
+
+def _copy_pages(km: Kalloc, src: np.ndarray, dst: np.ndarray, valid: np.ndarray, zero_frame: int) -> bool:
+    for i in np.flatnonzero(valid).tolist():
+        pte = int(src[i])
+        pa = pte2pa(pte)
+        flags = pte & 0x3FF & ~(PTE_A | PTE_D)
+        if pa == zero_frame:
+            km.incref(pa)
+            dst[i] = pte & ~(PTE_A | PTE_D)
+            continue
+        try:
+            mem = km.kalloc()
+        except OutOfFrames:
+            return False
+        km.ram.copy_page(mem, pa)
+        dst[i] = pa2pte(mem) | flags
+    return True
+
+
+# --- the kernel's access to user memory ----------------------------------------------
+
+
+def user_page(km: Kalloc, pagetable: int, va: int, access: Access, fault: FaultFn | None) -> int | None:
+    """The frame behind user page va for a kernel access, resolving a fault as the hardware
+    would trap one: a copyout into a lazy or COW page faults it in exactly like a store."""
+    if va < 0 or va >= MAXVA:
+        return None
+    for attempt in (0, 1):
+        p = walk(km, pagetable, va, False)
+        pte = km.ram.read64(p) if p is not None else 0
+        need = PTE_V | PTE_U | (PTE_W if access == Access.WRITE else PTE_R)
+        if pte & need == need and p is not None:
+            # Set A and D as the walker does, so replacement and dirty tracking see it.
+            bits = PTE_A | (PTE_D if access == Access.WRITE else 0)
+            if pte & bits != bits:
+                km.ram.write64(p, pte | bits)
+            return pte2pa(pte)
+        if attempt == 0 and (fault is None or not fault(va, access)):
+            return None
+    return None
+
+
+def copyout(km: Kalloc, pagetable: int, dstva: int, data: bytes, fault: FaultFn | None = None) -> bool:
+    """Copy from the kernel to user address dstva."""
+    mv = memoryview(data)
+    off = 0
+    while off < len(mv):
+        va0 = dstva & ~(PGSIZE - 1)
+        pa0 = user_page(km, pagetable, va0, Access.WRITE, fault)
+        if pa0 is None:
+            return False
+        n = min(PGSIZE - (dstva - va0), len(mv) - off)
+        km.ram.write(pa0 + (dstva - va0), mv[off : off + n])
+        off += n
+        dstva = va0 + PGSIZE
+    return True
+
+
+def copyin(km: Kalloc, pagetable: int, srcva: int, n: int, fault: FaultFn | None = None) -> bytes | None:
+    """Copy n bytes from user address srcva to the kernel."""
+    out = bytearray()
+    while n > 0:
+        va0 = srcva & ~(PGSIZE - 1)
+        pa0 = user_page(km, pagetable, va0, Access.READ, fault)
+        if pa0 is None:
+            return None
+        m = min(PGSIZE - (srcva - va0), n)
+        out += km.ram.read(pa0 + (srcva - va0), m)
+        n -= m
+        srcva = va0 + PGSIZE
+    return bytes(out)
+
+
+def copyinstr(km: Kalloc, pagetable: int, srcva: int, maxlen: int, fault: FaultFn | None = None) -> bytes | None:
+    """Copy a NUL-terminated string of at most maxlen bytes (NUL included); None if too long."""
+    out = bytearray()
+    while len(out) < maxlen:
+        va0 = srcva & ~(PGSIZE - 1)
+        pa0 = user_page(km, pagetable, va0, Access.READ, fault)
+        if pa0 is None:
+            return None
+        m = min(PGSIZE - (srcva - va0), maxlen - len(out))
+        chunk = km.ram.read(pa0 + (srcva - va0), m)
+        nul = chunk.find(b"\0")
+        if nul >= 0:
+            return bytes(out + chunk[:nul])
+        out += chunk
+        srcva = va0 + PGSIZE
+    return None

@@ -1,0 +1,54 @@
+"""The stats JSON of DESIGN.md. Keys are only ever added, never renamed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pagelab.kernel.events import Event, ExitEvent
+
+if TYPE_CHECKING:
+    from pagelab.kernel.machine import Machine
+
+
+class ProcessLog:
+    """A listener that remembers every process that exited."""
+
+    def __init__(self) -> None:
+        self.processes: list[dict[str, Any]] = []
+
+    def __call__(self, ev: Event) -> None:
+        if isinstance(ev, ExitEvent):
+            self.processes.append(
+                {
+                    "pid": ev.pid,
+                    "name": ev.name,
+                    "exit": ev.status,
+                    "killed": ev.killed,
+                    "faults": ev.faults,
+                    "rss_peak_pages": ev.rss_peak_pages,
+                }
+            )
+
+
+def stats(m: Machine, log: ProcessLog, wall_seconds: float) -> dict[str, Any]:
+    st = m.vmstat
+    return {
+        "config": m.config.to_json(),
+        "instructions": m.clock.instructions,
+        "instructions_exact": m.hart.exact_count,
+        "wall_seconds": round(wall_seconds, 6),
+        "ticks": m.clock.ticks,
+        "faults": {**st.faults, "minor": st.minor, "major": st.major},
+        "frames": {
+            "total": m.km.nframes,
+            "free_min": m.km.free_min,
+            "peak_used": m.km.peak_used,
+            "free_end": m.km.nfree,
+            "boot_free": m.boot_free,
+        },
+        "cow_copies": st.cow_copies,
+        "page_ins": st.page_ins,
+        "page_outs": st.page_outs,
+        "tlb_fills": m.hart.tlb_fills,
+        "processes": sorted(log.processes, key=lambda r: r["pid"]),
+    }

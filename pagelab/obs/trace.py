@@ -1,0 +1,31 @@
+"""The JSONL fault trace: one line per page fault, in the order they happened."""
+
+from __future__ import annotations
+
+import json
+from typing import IO
+
+from pagelab.kernel.events import Event, FaultEvent
+
+
+def fault_record(ev: FaultEvent) -> dict[str, object]:
+    return {
+        "pid": ev.pid,
+        "scause": hex(ev.scause),
+        "stval": hex(ev.stval),
+        "sepc": hex(ev.sepc),
+        "kind": ev.kind,
+        "resolution": ev.resolution,
+        "tick": ev.tick,
+    }
+
+
+class TraceWriter:
+    """A listener that writes each fault as it happens, so a crash still leaves a trace."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+
+    def __call__(self, ev: Event) -> None:
+        if isinstance(ev, FaultEvent):
+            self.out.write(json.dumps(fault_record(ev)) + "\n")
