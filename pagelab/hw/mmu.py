@@ -51,21 +51,24 @@ def walk(ram: PhysMem, root: int, va: int, access: int) -> tuple[int, int] | Non
     if root == 0 or va >> 38 != 0:
         # Sv39 requires bits 63..39 to equal bit 38; user addresses keep bit 38 clear.
         return None
+    # This runs on every TLB miss, so it indexes RAM's 64-bit words directly.
+    words = ram.words
+    base = ram.base
     a = root
     for level in (2, 1, 0):
-        pte_pa = a + (((va >> (PGSHIFT + 9 * level)) & 0x1FF) << 3)
-        if not ram.contains(pte_pa, 8):
+        i = ((a - base) >> 3) + ((va >> (PGSHIFT + 9 * level)) & 0x1FF)
+        if not 0 <= i < len(words):
             return None
-        pte = ram.read64(pte_pa)
+        pte = words[i]
         if not pte & PTE_V or (pte & PTE_W and not pte & PTE_R):
             return None  # invalid, or the reserved W-without-R encoding
         if pte & (PTE_R | PTE_X):
-            return _leaf(ram, pte_pa, pte, level, va, access)
-        a = pte2pa(pte)
+            return _leaf(ram, i, pte, level, va, access)
+        a = (pte >> 10) << 12
     return None  # a pointer PTE at level 0 is a fault
 
 
-def _leaf(ram: PhysMem, pte_pa: int, pte: int, level: int, va: int, access: int) -> tuple[int, int] | None:
+def _leaf(ram: PhysMem, i: int, pte: int, level: int, va: int, access: int) -> tuple[int, int] | None:
     if not pte & PTE_U:
         return None  # user code may not touch supervisor pages (e.g. the stack guard)
     if access == Access.READ and not pte & PTE_R:
@@ -85,7 +88,7 @@ def _leaf(ram: PhysMem, pte_pa: int, pte: int, level: int, va: int, access: int)
     if access == Access.WRITE:
         new |= PTE_D
     if new != pte:
-        ram.write64(pte_pa, new)
+        ram.words[i] = new
     prot = 0
     if pte & PTE_R:
         prot |= PROT_READ

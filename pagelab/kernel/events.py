@@ -10,7 +10,7 @@ KINDS = ("lazy", "zero", "cow", "file", "swap_in", "fatal")
 MAJOR_KINDS = frozenset({"file", "swap_in"})  # needed I/O
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class FaultEvent:
     """One page fault: where it hit, what kind it was, and how the kernel resolved it."""
 
@@ -23,7 +23,7 @@ class FaultEvent:
     tick: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ExitEvent:
     pid: int
     name: str

@@ -53,20 +53,20 @@ def handle_fault(m: Machine, p: Proc, trap: Trap) -> bool:
 
 def do_anonymous_page(m: Machine, p: Proc, trap: Trap, va: int, store: bool) -> bool:
     """First touch of a lazily allocated heap page."""
+    pte_pa = vm.walk(m.km, p.pagetable, va, True)  # may allocate page-table pages
+    if pte_pa is None:
+        return _oom(m, p, trap)
     if not store and m.config.zero_page:
         # Zero-fill on demand: reading needs no memory of its own, so share the one zero
         # frame read-only. It is marked COW, so the first store gets a private frame.
-        if not vm.mappages(m.km, p.pagetable, va, 4096, m.zero_frame, PTE_R | PTE_U | PTE_COW):
-            return _oom(m, p, trap)
         m.km.incref(m.zero_frame)
+        m.ram.write64(pte_pa, pa2pte(m.zero_frame) | PTE_R | PTE_U | PTE_COW | PTE_V)
         return _resolved(m, p, trap, "zero", "mapped-zero")
     try:
         mem = m.km.kalloc()  # kalloc hands out zeroed frames
     except OutOfFrames:
         return _oom(m, p, trap)
-    if not vm.mappages(m.km, p.pagetable, va, 4096, mem, PTE_R | PTE_W | PTE_U):
-        m.km.kfree(mem)
-        return _oom(m, p, trap)
+    m.ram.write64(pte_pa, pa2pte(mem) | PTE_R | PTE_W | PTE_U | PTE_V)
     p.grow_rss(1)
     return _resolved(m, p, trap, "lazy", "alloc")
 

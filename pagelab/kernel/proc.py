@@ -94,13 +94,14 @@ def fork(m: Machine, p: Proc) -> int:
     np_ = allocproc(m, p.name)
     if np_ is None:
         return -1
+    np_.sz = p.sz  # so that a failed copy is freed whole
     if not vm.uvmcopy(m.km, p.pagetable, np_.pagetable, p.sz, m.config.cow, m.zero_frame):
         freeproc(m, np_)
         m.hart.flush_tlb()
         return -1
     # The parent's writable pages just lost PTE_W: drop stale TLB entries (sfence.vma).
     m.hart.flush_tlb()
-    np_.sz, np_.heap_base, np_.stack_base = p.sz, p.heap_base, p.stack_base
+    np_.heap_base, np_.stack_base = p.heap_base, p.stack_base
     np_.rss = np_.rss_peak = p.rss
     np_.parent = p
     np_.cwd = p.cwd

@@ -44,13 +44,14 @@ def walk(km: Kalloc, pagetable: int, va: int, alloc: bool) -> int | None:
     """The physical address of va's level-0 PTE, creating page-table pages if `alloc`."""
     if va < 0 or va >= MAXVA:
         return None
-    ram = km.ram
+    words = km.ram.words
+    base = km.ram.base
     a = pagetable
-    for level in (2, 1):
-        pte_pa = a + (px(level, va) << 3)
-        pte = ram.read64(pte_pa)
+    for shift in (30, 21):
+        i = ((a - base) >> 3) + ((va >> shift) & 0x1FF)
+        pte = words[i]
         if pte & PTE_V:
-            a = pte2pa(pte)
+            a = (pte >> 10) << 12
         else:
             if not alloc:
                 return None
@@ -58,8 +59,8 @@ def walk(km: Kalloc, pagetable: int, va: int, alloc: bool) -> int | None:
                 a = km.kalloc()
             except OutOfFrames:
                 return None
-            ram.write64(pte_pa, pa2pte(a) | PTE_V)
-    return a + (px(0, va) << 3)
+            words[i] = pa2pte(a) | PTE_V
+    return a + (((va >> 12) & 0x1FF) << 3)
 
 
 def table(km: Kalloc, pagetable: int, va: int) -> int | None:

@@ -1,0 +1,153 @@
+"""`pagelab bench`: speed figures as ratios against baselines measured in the same run.
+
+These machines are noisy, so every figure that matters is a ratio of two measurements
+taken moments apart, never an absolute time compared with a constant.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from unicorn import UC_ARCH_RISCV, UC_HOOK_INTR, UC_MODE_RISCV64, UC_PROT_ALL, Uc
+from unicorn import riscv_const as rc
+
+from pagelab.api import run
+from pagelab.hw.sv39 import PGSIZE, PTE_W, pgroundup
+from pagelab.kernel import proc, vm
+from pagelab.kernel.config import Config
+from pagelab.kernel.elf import parse
+from pagelab.kernel.events import Event, FaultEvent
+from pagelab.kernel.machine import Machine
+from pagelab.programs import bundled
+
+
+def _program(name: str) -> bytes:
+    data = bundled(name)
+    if data is None:
+        raise RuntimeError(f"bundled program {name} is missing: run `python user/build.py`")
+    return data
+
+
+def raw_unicorn_seconds(image: bytes, argv: list[bytes]) -> float:
+    """Run an ELF on bare Unicorn: flat memory, no MMU hook, no instruction count."""
+    elf = parse(image, 1 << 38)
+    uc = Uc(UC_ARCH_RISCV, UC_MODE_RISCV64)
+    top = max(pgroundup(s.vaddr + s.memsz) for s in elf.segments)
+    stack = top + 16 * PGSIZE
+    uc.mem_map(0, stack, UC_PROT_ALL)
+    for s in elf.segments:
+        uc.mem_write(s.vaddr, image[s.offset : s.offset + s.filesz])
+    sp = stack - 256
+    ptrs = []
+    for a in argv:
+        sp -= len(a) + 1
+        sp -= sp % 16
+        uc.mem_write(sp, a + b"\0")
+        ptrs.append(sp)
+    sp -= (len(ptrs) + 1) * 8
+    sp -= sp % 16
+    uc.mem_write(sp, b"".join(x.to_bytes(8, "little") for x in [*ptrs, 0]))
+    uc.reg_write(rc.UC_RISCV_REG_MSTATUS, 0x6000)
+    uc.reg_write(rc.UC_RISCV_REG_PRIV, 0)
+    uc.reg_write(rc.UC_RISCV_REG_SP, sp)
+    uc.reg_write(rc.UC_RISCV_REG_A0, len(argv))
+    uc.reg_write(rc.UC_RISCV_REG_A1, sp)
+
+    def intr(u: Uc, _intno: int, _ud: object) -> None:
+        if u.reg_read(rc.UC_RISCV_REG_A7) == 2:  # exit
+            u.emu_stop()
+        else:  # pretend any other call (write) succeeded
+            u.reg_write(rc.UC_RISCV_REG_A0, u.reg_read(rc.UC_RISCV_REG_A2))
+
+    uc.hook_add(UC_HOOK_INTR, intr)
+    t0 = time.perf_counter()
+    uc.emu_start(elf.entry, 1 << 62)
+    return time.perf_counter() - t0
+
+
+def measure_mips(iterations: int) -> dict[str, float]:
+    argv = ["spin", str(iterations)]
+    best_pl = best_raw = float("inf")
+    insns = 0
+    for _ in range(3):
+        rep = run("spin", argv[1:], Config(), stdout=io.BytesIO(), stderr=io.BytesIO())
+        insns = rep.stats["instructions"]
+        best_pl = min(best_pl, rep.stats["wall_seconds"])
+        best_raw = min(best_raw, raw_unicorn_seconds(_program("spin"), [a.encode() for a in argv]))
+    mips = insns / best_pl / 1e6
+    raw = insns / best_raw / 1e6
+    return {"instructions": insns, "mips": round(mips, 1), "raw_unicorn_mips": round(raw, 1), "mips_ratio": round(mips / raw, 3)}
+
+
+def zero_fill_fault_us(pages: int) -> float:
+    """Median time between consecutive first-touch faults of a loop that writes one byte
+    per page: the cost of a fault plus a handful of guest instructions."""
+    stamps: list[float] = []
+
+    def on(ev: Event) -> None:
+        if isinstance(ev, FaultEvent) and ev.kind == "lazy":
+            stamps.append(time.perf_counter())
+
+    run("memtouch", [str(pages * PGSIZE), "1", "w"], Config(), stdout=io.BytesIO(), stderr=io.BytesIO(), listeners=[on])
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    return statistics.median(gaps) * 1e6
+
+
+def _machine_with_heap(config: Config, heap: int, root: Path) -> tuple[Machine, proc.Proc]:
+    m = Machine(config, root, io.BytesIO(), io.BytesIO(), io.BytesIO(), bundled)
+    p = m.spawn(_program("spin"), [b"spin"], "spin")
+    assert p is not None
+    top = vm.uvmalloc(m.km, p.pagetable, p.sz, p.sz + heap, PTE_W)
+    assert top is not None
+    for va in range(pgroundup(p.sz), top, PGSIZE):  # touch: every page dirty and private
+        pa = vm.user_page(m.km, p.pagetable, va, vm.Access.WRITE, None)
+        assert pa is not None
+        m.ram.write(pa, b"x")
+    p.sz = top
+    return m, p
+
+
+def fork_seconds(cow: bool, heap: int, root: Path) -> float:
+    m, p = _machine_with_heap(Config(cow=cow, mem=3 * heap), heap, root)
+    m.current = p
+    t0 = time.perf_counter()
+    pid = proc.fork(m, p)
+    dt = time.perf_counter() - t0
+    assert pid > 0
+    m._shutdown()
+    m.close()
+    return dt
+
+
+def cow_fork_speedup(heap: int) -> dict[str, float]:
+    with TemporaryDirectory() as d:
+        root = Path(d)
+        eager = min(fork_seconds(False, heap, root) for _ in range(2))
+        cow = min(fork_seconds(True, heap, root) for _ in range(5))
+    return {"eager_fork_ms": round(eager * 1e3, 3), "cow_fork_ms": round(cow * 1e3, 3), "cow_fork_speedup": round(eager / cow, 1)}
+
+
+def lazy_sparse_frames_ratio() -> float:
+    def peak(config: Config) -> int:
+        rep = run("sparse", [], config, stdout=io.BytesIO(), stderr=io.BytesIO())
+        return int(rep.stats["frames"]["peak_used"])
+
+    return round(peak(Config()) / peak(Config.eager(mem=1 << 30)), 4)
+
+
+def bench(quick: bool = False, out: Callable[[str], None] = print) -> int:
+    result: dict[str, object] = {}
+    result.update(measure_mips(2_000_000 if quick else 20_000_000))
+    result["zero_fill_fault_us"] = round(zero_fill_fault_us(2000 if quick else 10000), 2)
+    result.update(cow_fork_speedup((16 if quick else 64) << 20))
+    result["lazy_sparse_frames_ratio"] = lazy_sparse_frames_ratio()
+    out(json.dumps(result, indent=2))
+    return 0
+
+
