@@ -16,7 +16,9 @@ from typing import IO, Any, BinaryIO
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
+from pagelab.hw.sv39 import MAXVA
 from pagelab.kernel.config import Config
+from pagelab.kernel.elf import ElfError, parse
 from pagelab.kernel.events import Listener
 from pagelab.kernel.machine import Machine
 from pagelab.obs.stats import ProcessLog, stats
@@ -75,6 +77,10 @@ def check_elf(data: bytes, label: str) -> None:
         raise UsageError(f"{label}: ELF is for {machine}/{cls}-bit, not 64-bit RISC-V")
     if etype != "ET_EXEC":
         raise UsageError(f"{label}: not a static executable ({etype})")
+    try:
+        parse(data, MAXVA)  # the kernel's own checks, so exec cannot fail later
+    except ElfError as e:
+        raise UsageError(f"{label}: {e}") from None
 
 
 def run(

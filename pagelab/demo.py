@@ -56,7 +56,7 @@ def table(w: Workload, eager: RunReport, lazy: RunReport) -> str:
     return "\n".join(lines)
 
 
-def demo(out: Callable[[str], None] = print, mem: int = 512 << 20) -> int:
+def demo(out: Callable[[str], None] = print, mem: int = 1 << 30) -> int:
     """Run every workload both ways; fail (exit 1) if the two ways disagree on output."""
     ok = True
     out(f"pagelab demo: each workload runs eager, then lazy, on {mem >> 20} MiB of RAM\n")

@@ -93,15 +93,26 @@ class Hart:
 
     def _tlb_fill(self, uc: Uc, vaddr: int, access: int, entry: object, _ud: object) -> bool:
         self.tlb_fills += 1
+        if self._stop == Stop.TRAP:
+            # An exception was already raised (the CPU is on its way to a trap vector
+            # that does not exist here): nothing more may run or fault.
+            return False
         if self._identity:
             entry.paddr = vaddr  # type: ignore[attr-defined]
             entry.perms = UC_PROT_ALL  # type: ignore[attr-defined]
             return True
         got = walk(self.ram, self.root, vaddr, access)
         if got is None:
+            pc = uc.reg_read(PC)
+            if access == Access.FETCH and (vaddr ^ (pc - 4096)) & ~0xFFF & 0xFFFFFFFFFFFFFFFF == 0:
+                # Unicorn translating an illegal instruction at the start of a block
+                # probes the page before it. It is not a fetch the program made.
+                self._pending = Trap(SCAUSE_ILLEGAL_INSTRUCTION, 0, pc)
+                self._stop = Stop.TRAP
+                return False
             # The walk failed: this is a page fault. Give the kernel a chance to fix the
             # page table, then walk again: "restart the instruction".
-            trap = Trap(SCAUSE_FOR[Access(access)], vaddr, uc.reg_read(PC))
+            trap = Trap(SCAUSE_FOR[Access(access)], vaddr, pc)
             handler = self.on_fault
             try:
                 if handler is not None and handler(trap):
@@ -112,6 +123,7 @@ class Hart:
                 return False
             if got is None:
                 self._pending = trap
+                self._stop = Stop.TRAP
                 return False
         entry.paddr, entry.perms = got  # type: ignore[attr-defined]
         return True

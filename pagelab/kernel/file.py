@@ -111,9 +111,7 @@ def console_files(m: Machine) -> list[File]:
     opens it. Writes through descriptor 2 go to the host's stderr."""
     files = []
     for fd in range(3):
-        f = m.ftable.alloc(
-            File(FileKind.DEVICE, readable=True, writable=True, major=CONSOLE_MAJOR, to_stderr=fd == 2)
-        )
+        f = m.ftable.alloc(File(FileKind.DEVICE, readable=True, writable=True, major=CONSOLE_MAJOR, to_stderr=fd == 2))
         if f is None:
             raise RuntimeError("file table full at boot")
         files.append(f)
@@ -129,11 +127,11 @@ def fileread(m: Machine, p: Proc, f: File, addr: int, n: int) -> Result:
     if f.kind is FileKind.DEVICE:
         if f.major != CONSOLE_MAJOR:
             return -1
-        data = m.console.read(min(n, CHUNK))
-        if data and not copyout(m, p, addr, data):
-            m.console.unread(data)
+        line = m.console.read(min(n, CHUNK))
+        if line and not copyout(m, p, addr, line):
+            m.console.unread(line)
             return -1
-        return len(data)
+        return len(line)
     if f.ip is None:
         return -1
     # As xv6's readi: all of n up to the end of the file, or -1 (offset unchanged) if

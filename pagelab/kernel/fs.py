@@ -29,7 +29,7 @@ import os
 import stat as st_
 import struct
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +48,8 @@ O_CREATE = 0x200
 O_TRUNC = 0x400
 
 DIRENT = struct.Struct("<H14s")  # struct dirent { ushort inum; char name[DIRSIZ]; }
-STAT = struct.Struct("<iIhhQ")  # struct stat { int dev; uint ino; short type; short nlink; uint64 size; }
+# struct stat { int dev; uint ino; short type; short nlink; uint64 size; }: size is 8-aligned.
+STAT = struct.Struct("<iIhh4xQ")
 
 DEVICE_MAGIC = b"PAGELAB-DEVICE\n"
 _DEVICE_NUMS = struct.Struct("<hh")
@@ -305,10 +306,8 @@ class FileSystem:
 
     def close(self, ip: Inode) -> None:
         if ip.fd >= 0:
-            try:
+            with suppress(OSError):
                 os.close(ip.fd)
-            except OSError:
-                pass
             ip.fd = -1
 
     def read(self, ip: Inode, off: int, n: int) -> bytes | None:
