@@ -25,6 +25,7 @@ from unicorn import (
 )
 from unicorn import riscv_const as rc
 
+from pagelab.hw.decode import access_address
 from pagelab.hw.mmu import SCAUSE_FOR, Access, walk
 from pagelab.hw.ram import PhysMem
 
@@ -112,7 +113,7 @@ class Hart:
                 return False
             # The walk failed: this is a page fault. Give the kernel a chance to fix the
             # page table, then walk again: "restart the instruction".
-            trap = Trap(SCAUSE_FOR[Access(access)], vaddr, pc)
+            trap = Trap(SCAUSE_FOR[Access(access)], self._stval(vaddr, access, pc), pc)
             handler = self.on_fault
             try:
                 if handler is not None and handler(trap):
@@ -127,6 +128,29 @@ class Hart:
                 return False
         entry.paddr, entry.perms = got  # type: ignore[attr-defined]
         return True
+
+    def _stval(self, page: int, access: int, pc: int) -> int:
+        """The exact faulting address: Unicorn only says which page."""
+        if access == Access.FETCH:
+            return pc if pc >> 12 == page >> 12 else page
+        insn = self.fetch_insn(pc)
+        if insn is None:
+            return page
+        addr = access_address(insn, lambda n: self.uc.reg_read(REG[f"x{n}"]) if n else 0)
+        # An access that straddles two pages faults on the second: report its start.
+        return addr if addr is not None and addr >> 12 == page >> 12 else page
+
+    def fetch_insn(self, pc: int) -> int | None:
+        """Up to 4 instruction bytes at pc, read through the page table."""
+        out = 0
+        for i, va in enumerate((pc, pc + 2)):
+            got = walk(self.ram, self.root, va, Access.FETCH)
+            if got is None:
+                return out if i else None
+            out |= int.from_bytes(self.ram.read(got[0] + (va & 0xFFF), 2), "little") << (16 * i)
+            if i == 0 and out & 3 != 3:
+                return out  # a compressed instruction: 2 bytes
+        return out
 
     def _intr(self, uc: Uc, intno: int, _ud: object) -> None:
         if intno == SCAUSE_ECALL_U:

@@ -1,0 +1,110 @@
+"""End-to-end: lazy sbrk, zero-fill on demand and copy-on-write fork, each shown by a test
+that fails when its mechanism is switched off."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from conftest import run_prog
+
+from pagelab.kernel.config import Config
+
+ON = Config()
+NO_LAZY = Config(lazy=False)
+NO_ZERO = Config(zero_page=False)
+NO_COW = Config(cow=False)
+
+
+def trace_of(program: str, *args: str, config: Config = ON) -> list[dict]:
+    t = io.StringIO()
+    run_prog(program, *args, config=config, trace=t)
+    return [json.loads(line) for line in t.getvalue().splitlines()]
+
+
+def test_lazytest_passes_lazily_and_fails_eagerly() -> None:
+    r = run_prog("lazytest")
+    assert "lazytest OK" in r.out, r.err
+    # The kill cases print the xv6 message: above sbrk, after shrink, the guard page.
+    assert r.err.count("usertrap(): unexpected scause 0xf") >= 3
+    assert r.stats["faults"]["lazy"] > 0 and r.stats["faults"]["fatal"] >= 3
+    assert run_prog("lazytest", config=NO_LAZY).code == 1  # sbrk(1 GiB) must fail eagerly
+
+
+def test_lazy_sbrk_allocates_nothing_until_touched() -> None:
+    lazy = run_prog("memtouch", "64M", "16", "w").stats
+    eager = run_prog("memtouch", "64M", "16", "w", config=NO_LAZY).stats
+    assert lazy["faults"]["lazy"] == 1024 and eager["faults"]["lazy"] == 0
+    assert lazy["frames"]["peak_used"] < 1200 < 16384 < eager["frames"]["peak_used"]
+
+
+def test_sparse_gigabyte_heap() -> None:
+    r = run_prog("sparse")
+    assert r.code == 0 and r.stats["frames"]["peak_used"] < 1000
+
+
+def test_zero_page_reads_cost_one_frame() -> None:
+    r = run_prog("memtouch", "1G", "1", "r")
+    assert r.out == "memtouch: touched 262144 pages\n"
+    s = r.stats
+    assert s["faults"]["zero"] == 262144
+    # One shared frame plus page-table pages (512 leaf pages for 1 GiB), not 262144 frames.
+    assert s["frames"]["peak_used"] < 600
+    assert s["processes"][0]["rss_peak_pages"] < 20
+
+
+def test_zerotest_needs_the_zero_page() -> None:
+    assert "zerotest OK" in run_prog("zerotest").out
+    # Without it, reading 256 MiB of heap needs 256 MiB of frames: more than RAM.
+    r = run_prog("zerotest", config=NO_ZERO)
+    assert r.code != 0 and "out of memory" in r.err
+
+
+def test_bss_is_mapped_to_the_zero_frame() -> None:
+    on = run_prog("bigbss").stats
+    off = run_prog("bigbss", config=Config(mem=512 << 20, zero_page=False)).stats
+    assert on["frames"]["peak_used"] < 1000 < 65536 < off["frames"]["peak_used"]
+
+
+def test_store_after_zero_read_gets_private_frame() -> None:
+    tr = trace_of("memtouch", "8K", "1", "r")
+    assert [e["resolution"] for e in tr] == ["mapped-zero", "mapped-zero"]
+    assert all(e["kind"] == "zero" and e["scause"] == "0xd" for e in tr)
+    tr = trace_of("zerotest")
+    assert any(e["kind"] == "zero" and e["resolution"] == "alloc" and e["scause"] == "0xf" for e in tr)
+
+
+def test_cowtest_needs_cow() -> None:
+    r = run_prog("cowtest")
+    assert "cowtest OK" in r.out, r.err
+    assert r.stats["cow_copies"] > 0 and r.stats["faults"]["cow"] > 0
+    assert any(p["exit"] == -1 for p in r.stats["processes"])  # the text-store child
+    assert run_prog("cowtest", config=NO_COW).code == 1
+
+
+def test_cow_resolutions_in_trace() -> None:
+    tr = trace_of("cowtest", "8")
+    kinds = {(e["kind"], e["resolution"]) for e in tr}
+    assert ("cow", "copy") in kinds and ("cow", "reuse") in kinds and ("fatal", "killed") in kinds
+    for e in tr:
+        assert set(e) == {"pid", "scause", "stval", "sepc", "kind", "resolution", "tick"}
+        int(e["stval"], 16), int(e["sepc"], 16)
+
+
+def test_out_of_memory_kills_only_the_faulting_process() -> None:
+    r = run_prog("oomtest")
+    assert "oomtest OK" in r.out, r.err
+    assert "out of memory" in r.err
+
+
+def test_eager_flag_is_stock_xv6() -> None:
+    s = run_prog("cowtest", "8", config=Config.eager()).stats
+    assert s["faults"]["lazy"] == s["faults"]["zero"] == s["faults"]["cow"] == 0
+    assert s["cow_copies"] == 0
+
+
+@pytest.mark.parametrize("config", [ON, NO_LAZY, NO_ZERO, NO_COW, Config.eager()], ids=["on", "nolazy", "nozero", "nocow", "eager"])
+def test_shell_pipeline_same_output_every_way(config: Config) -> None:
+    r = run_prog("sh", config=config, stdin=b"echo hi > f\ncat f | wc\n")
+    assert r.out == "1 1 3 \n"
