@@ -71,7 +71,7 @@ def check_elf(data: bytes, label: str) -> None:
         list(elf.iter_segments())
     except (ELFError, ValueError, KeyError, OSError, AssertionError) as e:
         raise UsageError(f"{label}: not a valid ELF file ({e})") from None
-    except Exception as e:  # noqa: BLE001 - pyelftools raises many kinds on corrupt input
+    except Exception as e:
         raise UsageError(f"{label}: corrupt ELF file ({type(e).__name__})") from None
     if machine != "EM_RISCV" or cls != 64:
         raise UsageError(f"{label}: ELF is for {machine}/{cls}-bit, not 64-bit RISC-V")
@@ -134,7 +134,7 @@ def run(
         status = m.run()
         wall = time.perf_counter() - t0
         if check:
-            from pagelab.kernel.invariants import check_invariants  # noqa: PLC0415
+            from pagelab.kernel.invariants import check_invariants
 
             check_invariants(m)
         return RunReport(status, init.killed, stats(m, log, wall))

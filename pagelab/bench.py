@@ -7,6 +7,7 @@ taken moments apart, never an absolute time compared with a constant.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import statistics
 import time
@@ -82,7 +83,12 @@ def measure_mips(iterations: int) -> dict[str, float]:
         best_raw = min(best_raw, raw_unicorn_seconds(_program("spin"), [a.encode() for a in argv]))
     mips = insns / best_pl / 1e6
     raw = insns / best_raw / 1e6
-    return {"instructions": insns, "mips": round(mips, 1), "raw_unicorn_mips": round(raw, 1), "mips_ratio": round(mips / raw, 3)}
+    return {
+        "instructions": insns,
+        "mips": round(mips, 1),
+        "raw_unicorn_mips": round(raw, 1),
+        "mips_ratio": round(mips / raw, 3),
+    }
 
 
 def zero_fill_fault_us(pages: int) -> float:
@@ -95,7 +101,7 @@ def zero_fill_fault_us(pages: int) -> float:
             stamps.append(time.perf_counter())
 
     run("memtouch", [str(pages * PGSIZE), "1", "w"], Config(), stdout=io.BytesIO(), stderr=io.BytesIO(), listeners=[on])
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     return statistics.median(gaps) * 1e6
 
 
@@ -130,7 +136,11 @@ def cow_fork_speedup(heap: int) -> dict[str, float]:
         root = Path(d)
         eager = min(fork_seconds(False, heap, root) for _ in range(2))
         cow = min(fork_seconds(True, heap, root) for _ in range(5))
-    return {"eager_fork_ms": round(eager * 1e3, 3), "cow_fork_ms": round(cow * 1e3, 3), "cow_fork_speedup": round(eager / cow, 1)}
+    return {
+        "eager_fork_ms": round(eager * 1e3, 3),
+        "cow_fork_ms": round(cow * 1e3, 3),
+        "cow_fork_speedup": round(eager / cow, 1),
+    }
 
 
 def lazy_sparse_frames_ratio() -> float:
@@ -149,5 +159,3 @@ def bench(quick: bool = False, out: Callable[[str], None] = print) -> int:
     result["lazy_sparse_frames_ratio"] = lazy_sparse_frames_ratio()
     out(json.dumps(result, indent=2))
     return 0
-
-

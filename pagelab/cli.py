@@ -35,7 +35,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="pagelab", description="Run RISC-V programs on a Python xv6-style kernel and watch its page faults.")
+    ap = _Parser(
+        prog="pagelab", description="Run RISC-V programs on a Python xv6-style kernel and watch its page faults."
+    )
     ap.add_argument("--version", action="version", version=f"pagelab {__version__}")
     sub = ap.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
     r = sub.add_parser("run", help="run a program (a path to an ELF, or a bundled program's name)")
@@ -97,11 +99,11 @@ def main(argv: list[str] | None = None) -> int:
         if ns.cmd == "run":
             return cmd_run(ns)
         if ns.cmd == "demo":
-            from pagelab.demo import demo  # noqa: PLC0415
+            from pagelab.demo import demo
 
             return demo()
         if ns.cmd == "bench":
-            from pagelab.bench import bench  # noqa: PLC0415
+            from pagelab.bench import bench
 
             return bench(quick=ns.quick)
     except UsageError as e:

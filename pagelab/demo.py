@@ -24,7 +24,9 @@ class Workload:
 
 WORKLOADS = (
     Workload("sparse heap: sbrk 512 MiB, write one byte per MiB", "sparse"),
-    Workload("fork+exec shell pipeline: sh runs `ls | wc` and `echo | cat`", "sh", (), b"ls | wc\necho hello pagelab | cat\n"),
+    Workload(
+        "fork+exec shell pipeline: sh runs `ls | wc` and `echo | cat`", "sh", (), b"ls | wc\necho hello pagelab | cat\n"
+    ),
     Workload("big BSS: 256 MiB array, read every 16th page, write 4", "bigbss"),
     Workload("fork of a large touched heap (48 MiB), child writes 16 pages", "forkbig", ("48", "16")),
 )

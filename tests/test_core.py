@@ -66,7 +66,18 @@ def test_spin_and_instruction_clock() -> None:
 
 def test_stats_schema() -> None:
     s = run_prog("memtouch", "1M", "1", "w").stats
-    for key in ("config", "instructions", "wall_seconds", "ticks", "faults", "frames", "cow_copies", "page_ins", "page_outs", "processes"):
+    for key in (
+        "config",
+        "instructions",
+        "wall_seconds",
+        "ticks",
+        "faults",
+        "frames",
+        "cow_copies",
+        "page_ins",
+        "page_outs",
+        "processes",
+    ):
         assert key in s
     assert set(s["faults"]) >= {"lazy", "zero", "cow", "file", "swap_in", "fatal", "minor", "major"}
     assert set(s["frames"]) >= {"total", "free_min", "peak_used"}
@@ -123,7 +134,13 @@ def corrupt_variants() -> dict[str, bytes]:
     struct.pack_into("<H", other_arch, 18, 62)  # EM_X86_64
     bad_phoff = bytearray(good)
     struct.pack_into("<Q", bad_phoff, 32, 1 << 40)
-    return {"truncated": good[:200], "text": b"#!/bin/sh\necho hi\n", "x86": bytes(other_arch), "phoff": bytes(bad_phoff), "empty": b""}
+    return {
+        "truncated": good[:200],
+        "text": b"#!/bin/sh\necho hi\n",
+        "x86": bytes(other_arch),
+        "phoff": bytes(bad_phoff),
+        "empty": b"",
+    }
 
 
 @pytest.mark.parametrize("kind", sorted(corrupt_variants()))
@@ -140,7 +157,7 @@ def test_illegal_instruction_kills(tmp_path: Path) -> None:
     # With text at vaddr 0 and vaddr == offset (mod page), find the entry's file offset.
     phoff = struct.unpack_from("<Q", data, 32)[0]
     for i in range(struct.unpack_from("<H", data, 56)[0]):
-        _t, flags, off, vaddr, _pa, filesz, _m, _a = struct.unpack_from("<IIQQQQQQ", data, phoff + 56 * i)
+        _t, _flags, off, vaddr, _pa, filesz, _m, _a = struct.unpack_from("<IIQQQQQQ", data, phoff + 56 * i)
         if _t == 1 and vaddr <= entry < vaddr + filesz:
             data[off + entry - vaddr : off + entry - vaddr + 4] = b"\0\0\0\0"
     (tmp_path / "ill").write_bytes(bytes(data))

@@ -141,7 +141,13 @@ class FileModel(RuleBasedStateMachine):
         self.fds[fd] = MOpen(f, readable=acc != O_WRONLY, writable=acc != O_RDONLY)
 
     @precondition(lambda self: self.fds)
-    @rule(data=st.data(), payload=st.binary(max_size=1500))
+    @rule(
+        data=st.data(),
+        payload=st.one_of(
+            st.binary(max_size=20),
+            st.builds(lambda n, b: bytes([b]) * n, st.integers(0, 3 * PGSIZE), st.integers(0, 255)),
+        ),
+    )
     def write(self, data: st.DataObject, payload: bytes) -> None:
         fd = data.draw(st.sampled_from(sorted(self.fds)))
         o = self.fds[fd]
@@ -155,7 +161,7 @@ class FileModel(RuleBasedStateMachine):
         o.off += len(payload)
 
     @precondition(lambda self: self.fds)
-    @rule(data=st.data(), n=st.integers(min_value=0, max_value=2000))
+    @rule(data=st.data(), n=st.one_of(st.integers(0, 20), st.integers(0, 3 * PGSIZE)))
     def read(self, data: st.DataObject, n: int) -> None:
         fd = data.draw(st.sampled_from(sorted(self.fds)))
         o = self.fds[fd]

@@ -104,7 +104,9 @@ def test_eager_flag_is_stock_xv6() -> None:
     assert s["cow_copies"] == 0
 
 
-@pytest.mark.parametrize("config", [ON, NO_LAZY, NO_ZERO, NO_COW, Config.eager()], ids=["on", "nolazy", "nozero", "nocow", "eager"])
+@pytest.mark.parametrize(
+    "config", [ON, NO_LAZY, NO_ZERO, NO_COW, Config.eager()], ids=["on", "nolazy", "nozero", "nocow", "eager"]
+)
 def test_shell_pipeline_same_output_every_way(config: Config) -> None:
     r = run_prog("sh", config=config, stdin=b"echo hi > f\ncat f | wc\n")
     assert r.out == "1 1 3 \n"

@@ -15,6 +15,7 @@ directly, because `zig cc` rejects several lld flags and adds its own
 no debug info, no build id, no paths, fixed input order.  Any compile or link
 error, or an output that fails the ELF checks, makes the script exit non-zero.
 """
+
 import concurrent.futures
 import os
 import subprocess
@@ -28,31 +29,48 @@ OUT = ROOT / "pagelab" / "userprogs"
 ZIG = [sys.executable, "-m", "ziglang"]
 
 CFLAGS = [
-    "-target", "riscv64-freestanding-none",
-    "-mcpu=generic_rv64+m+a+f+d+c",   # RV64GC, lp64d ABI
-    "-O2", "-g0",
-    "-ffreestanding", "-fno-builtin", "-nostdinc", "-nostdlib",
-    "-fno-stack-protector", "-fno-sanitize=all",
-    "-fno-pic", "-fomit-frame-pointer",
-    "-fno-unwind-tables", "-fno-asynchronous-unwind-tables",
-    "-ffunction-sections", "-fdata-sections",   # lets --gc-sections trim
+    "-target",
+    "riscv64-freestanding-none",
+    "-mcpu=generic_rv64+m+a+f+d+c",  # RV64GC, lp64d ABI
+    "-O2",
+    "-g0",
+    "-ffreestanding",
+    "-fno-builtin",
+    "-nostdinc",
+    "-nostdlib",
+    "-fno-stack-protector",
+    "-fno-sanitize=all",
+    "-fno-pic",
+    "-fomit-frame-pointer",
+    "-fno-unwind-tables",
+    "-fno-asynchronous-unwind-tables",
+    "-ffunction-sections",
+    "-fdata-sections",  # lets --gc-sections trim
     "-Wall",
-    "-I", str(USER / "include"),
+    "-I",
+    str(USER / "include"),
 ]
 
 # Common lld flags.  No --relax-gp, so gp is never used and crt0 need not
 # set it.  --strip-all drops symbols; .comment etc. are discarded by the
 # linker scripts.
-LDFLAGS = ["-m", "elf64lriscv", "-static", "--build-id=none", "--strip-all",
-           "-z", "max-page-size=4096", "--no-rosegment"]
+LDFLAGS = [
+    "-m",
+    "elf64lriscv",
+    "-static",
+    "--build-id=none",
+    "--strip-all",
+    "-z",
+    "max-page-size=4096",
+    "--no-rosegment",
+]
 
 RUNTIME = ["crt0.S", "usys.S", "string.c", "printf.c", "malloc.c"]
 XV6_RUNTIME = ["xv6start.c", "usys.S", "string.c", "printf.c", "malloc.c"]
 
 
 def run(cmd):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         raise BuildError(f"$ {' '.join(cmd)}\n{r.stdout}")
     if r.stdout.strip():
@@ -64,17 +82,17 @@ class BuildError(Exception):
 
 
 def compile_c(src, obj):
-    run(ZIG + ["cc"] + CFLAGS + ["-c", str(src), "-o", str(obj)])
+    run([*ZIG, "cc", *CFLAGS, "-c", str(src), "-o", str(obj)])
 
 
 def link(objs, script, out, extra=()):
-    run(ZIG + ["ld.lld"] + LDFLAGS + list(extra) +
-        ["-T", str(script), "-o", str(out)] + [str(o) for o in objs])
+    run(ZIG + ["ld.lld"] + LDFLAGS + list(extra) + ["-T", str(script), "-o", str(out)] + [str(o) for o in objs])
 
 
 def check_elf(path, want_entry=None):
     """Sanity-check an output ELF; returns a one-line description."""
     from elftools.elf.elffile import ELFFile
+
     with open(path, "rb") as f:
         elf = ELFFile(f)
         h = elf.header
@@ -94,8 +112,7 @@ def check_elf(path, want_entry=None):
                     problems.append("PT_LOAD vaddr != offset mod 4096")
         if not loads:
             problems.append("no PT_LOAD")
-        elif not any(s["p_flags"] & 1 and s["p_vaddr"] <= h.e_entry <
-                     s["p_vaddr"] + s["p_memsz"] for s in loads):
+        elif not any(s["p_flags"] & 1 and s["p_vaddr"] <= h.e_entry < s["p_vaddr"] + s["p_memsz"] for s in loads):
             problems.append(f"entry {h.e_entry:#x} not in an executable segment")
         if want_entry is not None and h.e_entry != want_entry:
             problems.append(f"entry {h.e_entry:#x}, wanted {want_entry:#x}")
@@ -104,7 +121,9 @@ def check_elf(path, want_entry=None):
         segs = " ".join(
             f"{'R' if s['p_flags'] & 4 else '-'}"
             f"{'W' if s['p_flags'] & 2 else '-'}{'X' if s['p_flags'] & 1 else '-'}"
-            f"@{s['p_vaddr']:#x}+{s['p_memsz']:#x}" for s in loads)
+            f"@{s['p_vaddr']:#x}+{s['p_memsz']:#x}"
+            for s in loads
+        )
         return f"entry {h.e_entry:#x}  {segs}"
 
 
@@ -113,12 +132,10 @@ def main(argv):
     wanted = set(argv)
     unknown = wanted - {s.stem for s in sources} - {"xv6echo"}
     if unknown:
-        print(f"build.py: no such program: {' '.join(sorted(unknown))}",
-              file=sys.stderr)
+        print(f"build.py: no such program: {' '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     if wanted:
-        sources = [s for s in sources
-                   if s.stem in wanted or (s.stem == "echo" and "xv6echo" in wanted)]
+        sources = [s for s in sources if s.stem in wanted or (s.stem == "echo" and "xv6echo" in wanted)]
 
     OUT.mkdir(parents=True, exist_ok=True)
     init = OUT / "__init__.py"
@@ -138,9 +155,12 @@ def main(argv):
             results = []
             if not wanted or src.stem in wanted:
                 out = tmp / src.stem
-                link([lib[n] for n in RUNTIME[:1]] + [obj] +
-                     [lib[n] for n in RUNTIME[1:]],
-                     USER / "user.ld", out, ["--gc-sections"])
+                link(
+                    [lib[n] for n in RUNTIME[:1]] + [obj] + [lib[n] for n in RUNTIME[1:]],
+                    USER / "user.ld",
+                    out,
+                    ["--gc-sections"],
+                )
                 results.append((src.stem, out, 0))
             if src.stem == "echo" and (not wanted or "xv6echo" in wanted):
                 out = tmp / "xv6echo"
@@ -172,8 +192,7 @@ def main(argv):
     if not wanted:
         # drop ELFs whose source is gone, so the package ships what we build
         for f in sorted(OUT.iterdir()):
-            if (f.is_file() and "." not in f.name and f.name not in built
-                    and f.read_bytes()[:4] == b"\x7fELF"):
+            if f.is_file() and "." not in f.name and f.name not in built and f.read_bytes()[:4] == b"\x7fELF":
                 f.unlink()
                 print(f"removed stale {f.relative_to(ROOT)}")
     print(f"{len(built)} programs built")

@@ -10,6 +10,7 @@ import ctypes
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any, cast
 
 from unicorn import (
     UC_ARCH_RISCV,
@@ -72,7 +73,8 @@ class Hart:
 
     def __init__(self, ram: PhysMem) -> None:
         self.ram = ram
-        self.uc = Uc(UC_ARCH_RISCV, UC_MODE_RISCV64)
+        # Any: unicorn's bundled type hints lack the ctl_* methods used here.
+        self.uc: Any = cast(Any, Uc(UC_ARCH_RISCV, UC_MODE_RISCV64))
         self.uc.mem_map_ptr(ram.base, ram.size, UC_PROT_ALL, ram.host_address())
         self.uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
         # No exit address: emulation stops only on emu_stop, the count, or an error.
@@ -118,7 +120,7 @@ class Hart:
             try:
                 if handler is not None and handler(trap):
                     got = walk(self.ram, self.root, vaddr, access)
-            except BaseException as e:  # noqa: BLE001 - re-raised from run()
+            except BaseException as e:
                 self._hook_error = e
                 uc.emu_stop()
                 return False
@@ -208,7 +210,7 @@ class Hart:
         self.uc.reg_write(rc.UC_RISCV_REG_MSTATUS, _MSTATUS_FS)
         self.uc.reg_write(rc.UC_RISCV_REG_PRIV, 0)
         found: int | None = None
-        handle = self.uc._uch.value  # noqa: SLF001 - Unicorn's engine pointer
+        handle = self.uc._uch.value
         try:
             for trips, budget in ((1000, 99991), (37, 77773)):
                 self.uc.reg_write(rc.UC_RISCV_REG_T0, 0)
@@ -265,7 +267,7 @@ class Hart:
         return self.uc.context_save()
 
     def restore(self, ctx: object) -> None:
-        self.uc.context_restore(ctx)  # type: ignore[arg-type]
+        self.uc.context_restore(ctx)
 
     # --- the TLB and the translated-code cache ----------------------------------------
 

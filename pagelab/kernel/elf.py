@@ -43,8 +43,8 @@ def parse(data: bytes, limit: int) -> ElfImage:
     """Check the header and PT_LOAD segments; every segment must end below `limit`."""
     if len(data) < _EHDR.size:
         raise ElfError("truncated ELF header")
-    (ident, e_type, machine, _ver, entry, phoff, _shoff, _flags, _ehsize, phentsize, phnum, *_rest) = (
-        _EHDR.unpack_from(data)
+    (ident, e_type, machine, _ver, entry, phoff, _shoff, _flags, _ehsize, phentsize, phnum, *_rest) = _EHDR.unpack_from(
+        data
     )
     if ident[:4] != ELF_MAGIC:
         raise ElfError("not an ELF file")

@@ -76,9 +76,8 @@ def exec_image(m: Machine, p: Proc, data: bytes, argv: list[bytes], name: str) -
 def _check_room(m: Machine, elf: ElfImage) -> None:
     """Refuse an image that cannot fit before spending time mapping it."""
     pages = sum((pgroundup(s.vaddr + s.memsz) - pgrounddown(s.vaddr)) >> PGSHIFT for s in elf.segments)
-    if pages + pages // 512 + 8 > m.km.nfree:
-        if not m.config.zero_page or pages // 512 + 8 > m.km.nfree:
-            raise ExecError("image larger than memory")
+    if pages + pages // 512 + 8 > m.km.nfree and (not m.config.zero_page or pages // 512 + 8 > m.km.nfree):
+        raise ExecError("image larger than memory")
 
 
 def _perm(seg: Segment) -> int:

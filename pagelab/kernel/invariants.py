@@ -56,7 +56,9 @@ def check_invariants(m: Machine, expect_empty: bool | None = None) -> None:
     bad = np.flatnonzero(refs != have)
     if bad.size:
         f = int(bad[0])
-        raise InvariantError(f"frame {m.km.pa(f):#x}: refcount {have[f]} but {refs[f]} references ({bad.size} frames wrong)")
+        raise InvariantError(
+            f"frame {m.km.pa(f):#x}: refcount {have[f]} but {refs[f]} references ({bad.size} frames wrong)"
+        )
     free = m.km.free_frames()
     if len(free) != m.km.nfree:
         raise InvariantError("a frame is on the free list twice")

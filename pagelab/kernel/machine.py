@@ -172,7 +172,9 @@ class Machine:
 
     def _idle(self) -> bool:
         """Nobody can run. Jump the clock to the next sleep(ticks) wake-up, if any."""
-        wakes = [q.wake_tick for q in self.procs if q is not None and q.state == State.SLEEPING and q.chan is self.clock]
+        wakes = [
+            q.wake_tick for q in self.procs if q is not None and q.state == State.SLEEPING and q.chan is self.clock
+        ]
         if not wakes:
             self.log("pagelab: every process is blocked forever; stopping")
             return False

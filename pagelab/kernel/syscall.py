@@ -92,4 +92,3 @@ def syscall(m: Machine, p: Proc, table: dict[int, Handler]) -> None:
     p.restart_state = None
     if isinstance(ret, int):
         m.hart.set_reg(A0, ret)
-

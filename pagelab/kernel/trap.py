@@ -27,7 +27,9 @@ def usertrap(m: Machine, p: Proc, res: RunResult) -> None:
         if p.oom:
             m.log(f"pagelab: out of memory: killed pid={p.pid} ({p.name}) at va {t.stval:#x} sepc={t.sepc:#x}")
         else:
-            m.log(f"usertrap(): unexpected scause {t.scause:#x} pid={p.pid}\n            sepc={t.sepc:#x} stval={t.stval:#x}")
+            m.log(
+                f"usertrap(): unexpected scause {t.scause:#x} pid={p.pid}\n            sepc={t.sepc:#x} stval={t.stval:#x}"
+            )
         p.killed = True
     if p.killed and p.state not in (State.ZOMBIE, State.SLEEPING):
         proc.exit_proc(m, p, -1)
