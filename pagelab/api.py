@@ -21,7 +21,7 @@ from pagelab.kernel.config import Config
 from pagelab.kernel.elf import ElfError, parse
 from pagelab.kernel.events import Listener
 from pagelab.kernel.machine import Machine
-from pagelab.obs.stats import ProcessLog, stats
+from pagelab.obs.stats import stats
 from pagelab.obs.trace import TraceWriter
 from pagelab.programs import bundled, bundled_names
 
@@ -121,8 +121,6 @@ def run(
         stderr if stderr is not None else sys.stderr.buffer,
         bundled,
     )
-    log = ProcessLog()
-    m.listeners.append(log)
     if trace is not None:
         m.listeners.append(TraceWriter(trace))
     m.listeners.extend(listeners)
@@ -137,7 +135,7 @@ def run(
             from pagelab.kernel.invariants import check_invariants
 
             check_invariants(m)
-        return RunReport(status, init.killed, stats(m, log, wall))
+        return RunReport(status, init.killed, stats(m, wall))
     finally:
         m.close()
         if own_root and not keep_root:

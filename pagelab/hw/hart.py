@@ -44,11 +44,16 @@ PC = rc.UC_RISCV_REG_PC
 
 @dataclass(frozen=True)
 class Trap:
-    """A synchronous exception as the supervisor sees it."""
+    """A synchronous exception as the supervisor sees it.
+
+    A page fault from the TLB-fill hook knows only the faulting page (`exact` False);
+    Hart.stval() recovers the exact address from the instruction when someone needs it.
+    """
 
     scause: int
     stval: int
     sepc: int
+    exact: bool = True
 
 
 class Stop(Enum):
@@ -80,13 +85,15 @@ class Hart:
         # No exit address: emulation stops only on emu_stop, the count, or an error.
         self.uc.ctl_exits_enabled(True)
         self.uc.ctl_set_exits([])
-        self.root = 0
+        self._root = 0
         self.on_fault: FaultHandler | None = None
         self.tlb_fills = 0
         self._pending: Trap | None = None
         self._stop = Stop.QUANTUM
         self._hook_error: BaseException | None = None
         self._identity = False
+        # Decoded faulting instructions by pc, for stval(); cleared when code changes.
+        self._insn_cache: dict[int, int] = {}
         self.uc.hook_add(UC_HOOK_TLB_FILL, self._tlb_fill)
         self.uc.hook_add(UC_HOOK_INTR, self._intr)
         self._counter: ctypes.c_uint64 | None = None
@@ -104,7 +111,7 @@ class Hart:
             entry.paddr = vaddr  # type: ignore[attr-defined]
             entry.perms = UC_PROT_ALL  # type: ignore[attr-defined]
             return True
-        got = walk(self.ram, self.root, vaddr, access)
+        got = walk(self.ram, self._root, vaddr, access)
         if got is None:
             pc = uc.reg_read(PC)
             if access == Access.FETCH and (vaddr ^ (pc - 4096)) & ~0xFFF & 0xFFFFFFFFFFFFFFFF == 0:
@@ -115,11 +122,11 @@ class Hart:
                 return False
             # The walk failed: this is a page fault. Give the kernel a chance to fix the
             # page table, then walk again: "restart the instruction".
-            trap = Trap(SCAUSE_FOR[Access(access)], self._stval(vaddr, access, pc), pc)
+            trap = Trap(SCAUSE_FOR[Access(access)], vaddr, pc, exact=False)
             handler = self.on_fault
             try:
                 if handler is not None and handler(trap):
-                    got = walk(self.ram, self.root, vaddr, access)
+                    got = walk(self.ram, self._root, vaddr, access)
             except BaseException as e:
                 self._hook_error = e
                 uc.emu_stop()
@@ -131,13 +138,22 @@ class Hart:
         entry.paddr, entry.perms = got  # type: ignore[attr-defined]
         return True
 
-    def _stval(self, page: int, access: int, pc: int) -> int:
-        """The exact faulting address: Unicorn only says which page."""
-        if access == Access.FETCH:
-            return pc if pc >> 12 == page >> 12 else page
-        insn = self.fetch_insn(pc)
-        if insn is None:
+    def stval(self, trap: Trap) -> int:
+        """The exact faulting address of a page fault taken at the current pc.
+
+        Unicorn reports only the page; the load or store at sepc says the address.
+        """
+        page = trap.stval
+        if trap.exact:
             return page
+        if trap.scause == SCAUSE_FOR[Access.FETCH]:
+            return trap.sepc if trap.sepc >> 12 == page >> 12 else page
+        insn = self._insn_cache.get(trap.sepc)
+        if insn is None:
+            insn = self.fetch_insn(trap.sepc)
+            if insn is None:
+                return page
+            self._insn_cache[trap.sepc] = insn
         addr = access_address(insn, lambda n: self.uc.reg_read(REG[f"x{n}"]) if n else 0)
         # An access that straddles two pages faults on the second: report its start.
         return addr if addr is not None and addr >> 12 == page >> 12 else page
@@ -146,7 +162,7 @@ class Hart:
         """Up to 4 instruction bytes at pc, read through the page table."""
         out = 0
         for i, va in enumerate((pc, pc + 2)):
-            got = walk(self.ram, self.root, va, Access.FETCH)
+            got = walk(self.ram, self._root, va, Access.FETCH)
             if got is None:
                 return out if i else None
             out |= int.from_bytes(self.ram.read(got[0] + (va & 0xFFF), 2), "little") << (16 * i)
@@ -238,6 +254,17 @@ class Hart:
                 self._counter = ctypes.c_uint64.from_address(handle + 8 * found)
 
     @property
+    def root(self) -> int:
+        """The page-table root in use: satp's PPN, as a physical address."""
+        return self._root
+
+    @root.setter
+    def root(self, pa: int) -> None:
+        if pa != self._root:
+            self._insn_cache.clear()  # another address space: other code at those pcs
+        self._root = pa
+
+    @property
     def exact_count(self) -> bool:
         return self._counter is not None
 
@@ -278,6 +305,7 @@ class Hart:
     def flush_code(self) -> None:
         """Forget all translated code: needed when a frame that will run gets new bytes."""
         self.uc.ctl_flush_tb()
+        self._insn_cache.clear()
 
     def close(self) -> None:
         self.uc.emu_stop()

@@ -122,4 +122,6 @@ def _count(m: Machine, p: Proc, trap: Trap, kind: str, resolution: str) -> None:
         else:
             st.minor += 1
     p.faults += 1
-    m.emit(FaultEvent(p.pid, trap.scause, trap.stval, trap.sepc, kind, resolution, m.clock.ticks))
+    if m.listeners:  # building the event costs time: only when someone watches
+        stval = m.hart.stval(trap)
+        m.emit(FaultEvent(p.pid, trap.scause, stval, trap.sepc, kind, resolution, m.clock.ticks))

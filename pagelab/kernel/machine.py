@@ -16,7 +16,7 @@ from pagelab.hw.ram import PhysMem
 from pagelab.kernel import proc
 from pagelab.kernel.config import Config
 from pagelab.kernel.console import Console
-from pagelab.kernel.events import Event, Listener
+from pagelab.kernel.events import Event, ExitEvent, Listener
 from pagelab.kernel.exec import exec_image
 from pagelab.kernel.fault import handle_fault
 from pagelab.kernel.file import FileTable, console_files
@@ -56,6 +56,7 @@ class Machine:
         self.loaded: Proc | None = None  # whose registers are on the hart
         self.current: Proc | None = None  # who is running
         self.listeners: list[Listener] = []
+        self.exits: list[ExitEvent] = []  # every process that has exited, in order
         self.stderr = stderr
         self.fs = FileSystem(root, bundled)
         self.ftable = FileTable()

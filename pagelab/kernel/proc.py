@@ -137,7 +137,9 @@ def exit_proc(m: Machine, p: Proc, status: int) -> None:
     p.state = State.ZOMBIE
     if p.parent is not None:
         wakeup(m, p.parent)
-    m.emit(ExitEvent(p.pid, p.name, status, p.killed, p.faults, p.rss_peak))
+    ev = ExitEvent(p.pid, p.name, status, p.killed, p.faults, p.rss_peak)
+    m.exits.append(ev)  # the kernel's own accounting record, as BSD's acct keeps
+    m.emit(ev)
     if p.parent is None and p is not m.init:
         freeproc(m, p)  # an orphan whose adoptive parent is gone: nobody will wait
 

@@ -24,11 +24,12 @@ def usertrap(m: Machine, p: Proc, res: RunResult) -> None:
         syscall(m, p, m.syscalls)
     elif res.stop == Stop.TRAP and res.trap is not None:
         t = res.trap
+        stval = m.hart.stval(t)
         if p.oom:
-            m.log(f"pagelab: out of memory: killed pid={p.pid} ({p.name}) at va {t.stval:#x} sepc={t.sepc:#x}")
+            m.log(f"pagelab: out of memory: killed pid={p.pid} ({p.name}) at va {stval:#x} sepc={t.sepc:#x}")
         else:
             m.log(
-                f"usertrap(): unexpected scause {t.scause:#x} pid={p.pid}\n            sepc={t.sepc:#x} stval={t.stval:#x}"
+                f"usertrap(): unexpected scause {t.scause:#x} pid={p.pid}\n            sepc={t.sepc:#x} stval={stval:#x}"
             )
         p.killed = True
     if p.killed and p.state not in (State.ZOMBIE, State.SLEEPING):

@@ -4,33 +4,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pagelab.kernel.events import Event, ExitEvent
+from pagelab.kernel.events import ExitEvent
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
 
 
-class ProcessLog:
-    """A listener that remembers every process that exited."""
-
-    def __init__(self) -> None:
-        self.processes: list[dict[str, Any]] = []
-
-    def __call__(self, ev: Event) -> None:
-        if isinstance(ev, ExitEvent):
-            self.processes.append(
-                {
-                    "pid": ev.pid,
-                    "name": ev.name,
-                    "exit": ev.status,
-                    "killed": ev.killed,
-                    "faults": ev.faults,
-                    "rss_peak_pages": ev.rss_peak_pages,
-                }
-            )
+def process_record(ev: ExitEvent) -> dict[str, Any]:
+    return {
+        "pid": ev.pid,
+        "name": ev.name,
+        "exit": ev.status,
+        "killed": ev.killed,
+        "faults": ev.faults,
+        "rss_peak_pages": ev.rss_peak_pages,
+    }
 
 
-def stats(m: Machine, log: ProcessLog, wall_seconds: float) -> dict[str, Any]:
+def stats(m: Machine, wall_seconds: float) -> dict[str, Any]:
     st = m.vmstat
     return {
         "config": m.config.to_json(),
@@ -50,5 +41,5 @@ def stats(m: Machine, log: ProcessLog, wall_seconds: float) -> dict[str, Any]:
         "page_ins": st.page_ins,
         "page_outs": st.page_outs,
         "tlb_fills": m.hart.tlb_fills,
-        "processes": sorted(log.processes, key=lambda r: r["pid"]),
+        "processes": sorted((process_record(e) for e in m.exits), key=lambda r: r["pid"]),
     }
