@@ -10,6 +10,8 @@ import io
 import itertools
 import json
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -159,11 +161,23 @@ def lazy_sparse_frames_ratio() -> float:
     return round(peak(Config()) / peak(Config.eager(mem=1 << 30)), 4)
 
 
+def host_memory_over_guest_mib(mem_mib: int = 128) -> float:
+    """Peak host memory of a whole `pagelab run` that fills guest RAM, minus guest RAM."""
+    code = (
+        "import io, resource; from pagelab.api import run; from pagelab.kernel.config import Config;"
+        f"run('memtouch', ['{mem_mib * 3 // 4}M'], Config(mem={mem_mib} << 20), stdout=io.BytesIO());"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return round(int(out.split()[-1]) / 1024 - mem_mib, 1)
+
+
 def bench(quick: bool = False, out: Callable[[str], None] = print) -> int:
     result: dict[str, object] = {}
     result.update(measure_mips(2_000_000 if quick else 20_000_000))
     result["zero_fill_fault_us"] = round(zero_fill_fault_us(2000 if quick else 10000), 2)
     result.update(cow_fork_speedup((16 if quick else 64) << 20))
     result["lazy_sparse_frames_ratio"] = lazy_sparse_frames_ratio()
+    result["host_mib_over_guest_ram"] = host_memory_over_guest_mib()
     out(json.dumps(result, indent=2))
     return 0
