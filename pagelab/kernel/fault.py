@@ -77,8 +77,8 @@ def do_wp_page(m: Machine, p: Proc, trap: Trap, pte_pa: int, pte: int) -> bool:
     flags = (pte & 0x3FF & ~PTE_COW) | PTE_W
     if pa != m.zero_frame and m.km.refcount(pa) == 1:
         # The other sharers are gone: this frame is ours alone, so just allow the store.
+        # (Permission only grows, so no TLB entry can be stale.)
         m.ram.write64(pte_pa, pte & ~PTE_COW | PTE_W)
-        m.hart.flush_tlb()
         return _resolved(m, p, trap, "cow", "reuse")
     try:
         mem = m.km.kalloc()

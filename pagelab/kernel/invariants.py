@@ -51,6 +51,8 @@ def count_references(m: Machine) -> np.ndarray:
 
 
 def check_invariants(m: Machine, expect_empty: bool | None = None) -> None:
+    if m.oopses:
+        raise InvariantError(f"{m.oopses} kernel oops(es): see the log")
     refs = count_references(m)
     have = m.km.ref.astype(np.int64)
     bad = np.flatnonzero(refs != have)

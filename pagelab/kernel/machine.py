@@ -5,6 +5,7 @@ Everything mutable lives in one Machine, so two machines never share state.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -57,6 +58,7 @@ class Machine:
         self.current: Proc | None = None  # who is running
         self.listeners: list[Listener] = []
         self.exits: list[ExitEvent] = []  # every process that has exited, in order
+        self.oopses = 0  # kernel bugs caught (see oops)
         self.stderr = stderr
         self.fs = FileSystem(root, bundled)
         self.ftable = FileTable()
@@ -81,14 +83,28 @@ class Machine:
     def _guest_fault(self, trap: Trap) -> bool:
         """Called by the hart's TLB-fill hook when the walk fails."""
         p = self.current
-        return p is not None and handle_fault(self, p, trap)
+        if p is None:
+            return False
+        try:
+            return handle_fault(self, p, trap)
+        except Exception:  # noqa: BLE001 - a kernel bug must not take the host down
+            self.oops(p, "page fault")
+            return False
 
     def uaccess_fault(self, va: int, access: Access) -> bool:
-        """The kernel touched user memory that needs a fault (copyin/copyout)."""
+        """The kernel touched user memory that needs a fault (copyin/copyout).
+        sepc is the ecall that asked for it."""
         p = self.current
         if p is None:
             return False
-        return handle_fault(self, p, Trap(SCAUSE_FOR[access], va, self.hart.reg(PC)))
+        return handle_fault(self, p, Trap(SCAUSE_FOR[access], va, self.hart.reg(PC) - 4))
+
+    def oops(self, p: Proc, where: str) -> None:
+        """A bug in this kernel, met while serving p: like Linux's oops, report it, kill the
+        process, keep the machine going. Tests fail on any oops."""
+        self.oopses += 1
+        self.log(f"pagelab: kernel oops in {where} for pid={p.pid} ({p.name}); process killed\n{traceback.format_exc()}")
+        p.killed = True
 
     # --- processes ---------------------------------------------------------------------
 

@@ -21,7 +21,10 @@ def usertrap(m: Machine, p: Proc, res: RunResult) -> None:
         if p.killed:
             proc.exit_proc(m, p, -1)
             return
-        syscall(m, p, m.syscalls)
+        try:
+            syscall(m, p, m.syscalls)
+        except Exception:  # noqa: BLE001 - a kernel bug must not take the host down
+            m.oops(p, "system call")
     elif res.stop == Stop.TRAP and res.trap is not None:
         t = res.trap
         stval = m.hart.stval(t)

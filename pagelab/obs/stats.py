@@ -41,5 +41,6 @@ def stats(m: Machine, wall_seconds: float) -> dict[str, Any]:
         "page_ins": st.page_ins,
         "page_outs": st.page_outs,
         "tlb_fills": m.hart.tlb_fills,
+        "kernel_oopses": m.oopses,
         "processes": sorted((process_record(e) for e in m.exits), key=lambda r: r["pid"]),
     }
