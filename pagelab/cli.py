@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         if ns.cmd == "run":
             return cmd_run(ns)
         if ns.cmd == "demo":
-            from pagelab.demo import demo
+            from pagelab.demo import demo  # imported on use: keeps `run` start-up small
 
             return demo()
         if ns.cmd == "bench":

@@ -226,7 +226,7 @@ class Hart:
         self.uc.reg_write(rc.UC_RISCV_REG_MSTATUS, _MSTATUS_FS)
         self.uc.reg_write(rc.UC_RISCV_REG_PRIV, 0)
         found: int | None = None
-        handle = self.uc._uch.value
+        handle = self.uc._uch.value  # Unicorn's private engine pointer
         try:
             for trips, budget in ((1000, 99991), (37, 77773)):
                 self.uc.reg_write(rc.UC_RISCV_REG_T0, 0)

@@ -87,7 +87,7 @@ class Machine:
             return False
         try:
             return handle_fault(self, p, trap)
-        except Exception:  # noqa: BLE001 - a kernel bug must not take the host down
+        except Exception:  # a kernel bug must not take the host down
             self.oops(p, "page fault")
             return False
 
@@ -103,7 +103,9 @@ class Machine:
         """A bug in this kernel, met while serving p: like Linux's oops, report it, kill the
         process, keep the machine going. Tests fail on any oops."""
         self.oopses += 1
-        self.log(f"pagelab: kernel oops in {where} for pid={p.pid} ({p.name}); process killed\n{traceback.format_exc()}")
+        self.log(
+            f"pagelab: kernel oops in {where} for pid={p.pid} ({p.name}); process killed\n{traceback.format_exc()}"
+        )
         p.killed = True
 
     # --- processes ---------------------------------------------------------------------

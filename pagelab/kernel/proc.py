@@ -105,7 +105,7 @@ def fork(m: Machine, p: Proc) -> int:
     np_.rss = np_.rss_peak = p.rss
     np_.parent = p
     np_.cwd = p.cwd
-    from pagelab.kernel.file import filedup
+    from pagelab.kernel.file import filedup  # here: file.py imports proc
 
     np_.ofile = [filedup(f) if f is not None else None for f in p.ofile]
     saved = m.hart.reg(A0)
@@ -118,7 +118,7 @@ def fork(m: Machine, p: Proc) -> int:
 
 def exit_proc(m: Machine, p: Proc, status: int) -> None:
     """Close files, free memory, hand children to the first process, become a zombie."""
-    from pagelab.kernel.file import fileclose
+    from pagelab.kernel.file import fileclose  # here: file.py imports proc
 
     for fd, f in enumerate(p.ofile):
         if f is not None:

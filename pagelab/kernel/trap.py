@@ -23,7 +23,7 @@ def usertrap(m: Machine, p: Proc, res: RunResult) -> None:
             return
         try:
             syscall(m, p, m.syscalls)
-        except Exception:  # noqa: BLE001 - a kernel bug must not take the host down
+        except Exception:  # a kernel bug must not take the host down
             m.oops(p, "system call")
     elif res.stop == Stop.TRAP and res.trap is not None:
         t = res.trap
