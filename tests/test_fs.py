@@ -133,7 +133,7 @@ class Kern:
         assert data is not None
         return data
 
-    def call(self, num: int, *args: int | bytes, p: Proc | None = None) -> Result:
+    def call_r(self, num: int, *args: int | bytes, p: Proc | None = None) -> Result:
         """Run syscall num with args (bytes become NUL-terminated user strings)."""
         p = p or self.p
         regs = []
@@ -152,15 +152,20 @@ class Kern:
             p.restart_state = None
         return res
 
-    def write(self, fd: int, data: bytes, p: Proc | None = None) -> Result:
+    def call(self, num: int, *args: int | bytes, p: Proc | None = None) -> int:
+        """As call_r, for a call that must not block."""
+        res = self.call_r(num, *args, p=p)
+        assert isinstance(res, int)
+        return res
+
+    def write(self, fd: int, data: bytes, p: Proc | None = None) -> int:
         self.put(p or self.p, BUF, data)
         return self.call(WRITE, fd, BUF, len(data), p=p)
 
-    def read(self, fd: int, n: int, p: Proc | None = None) -> bytes | Result:
+    def read(self, fd: int, n: int, p: Proc | None = None) -> bytes | int:
+        """The bytes read, or the (negative) result."""
         r = self.call(READ, fd, BUF, n, p=p)
-        if isinstance(r, int) and r >= 0:
-            return self.get(p or self.p, BUF, r)
-        return r
+        return self.get(p or self.p, BUF, r) if r >= 0 else r
 
     def pipe(self, p: Proc | None = None) -> tuple[int, int]:
         assert self.call(PIPE, BUF, p=p) == 0
@@ -794,7 +799,7 @@ def test_pipe_basic_and_eof(k: Kern) -> None:
 def test_pipe_blocking_read_is_woken_by_write(k: Kern) -> None:
     r, w = k.pipe()
     reader = k.fork_files(k.p)
-    assert k.call(READ, r, BUF, 10, p=reader) is RESTART
+    assert k.call_r(READ, r, BUF, 10, p=reader) is RESTART
     assert reader.state == State.SLEEPING
     assert k.write(w, b"data") == 4
     assert reader.state == State.RUNNABLE
@@ -809,11 +814,13 @@ def test_pipe_large_write_completes_across_restarts(k: Kern) -> None:
     k.put(k.p, BUF, data)
     got = b""
     for _ in range(10):
-        res = k.call(WRITE, w, BUF, len(data))
+        res = k.call_r(WRITE, w, BUF, len(data))
         if res is not RESTART:
             break
         assert k.p.state == State.SLEEPING
-        got += bytes(k.read(r, 300, p=reader))  # type: ignore[arg-type]
+        chunk = k.read(r, 300, p=reader)
+        assert isinstance(chunk, bytes) and len(chunk) == 300
+        got += chunk
         assert k.p.state == State.RUNNABLE  # the reader made room and woke the writer
         k.p.state = State.RUNNING
     assert res == 2000
@@ -827,7 +834,7 @@ def test_pipe_large_write_completes_across_restarts(k: Kern) -> None:
 def test_pipe_write_fails_when_reader_closes_while_blocked(k: Kern) -> None:
     r, w = k.pipe()
     k.put(k.p, BUF, b"z" * 1000)
-    assert k.call(WRITE, w, BUF, 1000) is RESTART
+    assert k.call_r(WRITE, w, BUF, 1000) is RESTART
     assert k.call(CLOSE, r) == 0  # last read end: wakes the writer
     assert k.p.state == State.RUNNABLE
     k.p.state = State.RUNNING
@@ -853,7 +860,7 @@ def test_pipe_ends_shared_by_fork_eof_only_after_all_close(k: Kern) -> None:
     r, w = k.pipe()
     child = k.fork_files(k.p)
     assert k.call(CLOSE, w) == 0
-    assert k.call(READ, r, BUF, 1) is RESTART  # the child still holds a write end
+    assert k.call_r(READ, r, BUF, 1) is RESTART  # the child still holds a write end
     assert k.call(CLOSE, w, p=child) == 0
     assert k.p.state == State.RUNNABLE
     k.p.state = State.RUNNING

@@ -180,7 +180,7 @@ def filewrite(m: Machine, p: Proc, f: File, addr: int, n: int) -> Result:
         k = m.fs.write(f.ip, f.off, data)
         if k < 0:
             return -1
-        f.off += k + (1 if k > 700 else 0)
+        f.off += k
         done += k
     return n
 

@@ -258,11 +258,18 @@ class FileSystem:
         except _HOST_ERRORS:
             return None
 
+    def _inode(self, fd: int, type_: int) -> Inode:
+        """An Inode owning fd (closed again if even fstat fails)."""
+        try:
+            return Inode(fd=fd, type=type_, ino=self.inum(os.fstat(fd)))
+        except BaseException:
+            os.close(fd)
+            raise
+
     def _open_root(self, omode: int) -> Inode | None:
         if omode != O_RDONLY:
             return None  # xv6: a directory opens only read-only
-        fd = os.open(self.root, _DIR_FLAGS)
-        return Inode(fd=fd, type=T_DIR, ino=self.inum(os.fstat(fd)))
+        return self._inode(os.open(self.root, _DIR_FLAGS), T_DIR)
 
     def _open_in(self, dfd: int, comps: list[str], omode: int) -> Inode | None:
         name = comps[-1]
@@ -275,12 +282,11 @@ class FileSystem:
             flags = os.O_RDWR if readable and writable else os.O_WRONLY if writable else os.O_RDONLY
             fd = os.open(name, flags | os.O_CREAT | os.O_EXCL | _FILE_FLAGS, 0o644, dir_fd=dfd)
             self.generation += 1
-            return Inode(fd=fd, type=T_FILE, ino=self.inum(os.fstat(fd)))
+            return self._inode(fd, T_FILE)
         if st_.S_ISDIR(st.st_mode):
             if omode != O_RDONLY:
                 return None
-            fd = os.open(name, _DIR_FLAGS, dir_fd=dfd)
-            return Inode(fd=fd, type=T_DIR, ino=self.inum(os.fstat(fd)))
+            return self._inode(os.open(name, _DIR_FLAGS, dir_fd=dfd), T_DIR)
         if not st_.S_ISREG(st.st_mode):
             return None
         fd = self._open_regular(dfd, name, os.O_RDONLY, st)

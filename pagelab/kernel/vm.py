@@ -186,46 +186,63 @@ def uvmcopy(km: Kalloc, old: int, new: int, sz: int, cow: bool, zero_frame: int 
     """Copy a parent's mappings below sz into a child's page table, for fork.
 
     With `cow`, frames are shared: writable pages lose W in both parent and child and are
-    marked COW, and each frame gains a reference. Each leaf page-table page is rewritten
-    as one array of 512 PTEs. Without `cow` every page is copied, except the shared zero
-    frame. The caller must flush the TLB afterwards: the parent lost write permission.
-    Returns False if memory ran out (the child is then freed by the caller).
+    marked COW, and each frame gains a reference. Leaf page-table pages are handled as
+    arrays of 512 PTEs, all of them in one step. Without `cow` every page is copied,
+    except the shared zero frame. The caller must flush the TLB afterwards: the parent
+    lost write permission. Returns False if memory ran out (the caller frees the child).
     """
-    va = 0
-    end = pgroundup(sz)
-    base_pfn = km.ram.base >> PGSHIFT
-    while va < end:
-        stop = min(end, (va | (L0_SPAN - 1)) + 1)
-        src_table = table(km, old, va)
-        if src_table is None:
-            va = stop
-            continue
-        lo = px(0, va)
-        hi = lo + ((stop - va) >> PGSHIFT)
-        first = walk(km, new, va, True)
-        if first is None:
-            return False
-        dst_table = first - (lo << 3)
-        src = km.ptes[(src_table - km.ram.base) >> 3 :][lo:hi]
-        dst = km.ptes[(dst_table - km.ram.base) >> 3 :][lo:hi]
-        valid = (src & PTE_V) != 0
-        if cow:
-            writable = valid & ((src & PTE_W) != 0)
-            src[writable] = (src[writable] & ~np.uint64(PTE_W)) | np.uint64(PTE_COW)
-            dst[valid] = src[valid] & ~np.uint64(PTE_A | PTE_D)
-            frames = (src[valid] >> np.uint64(10)).astype(np.int64) - base_pfn
-            np.add.at(km.ref, frames, 1)
-        elif not _copy_pages(km, src, dst, valid, zero_frame):
-            return False
-        va = stop
+    pairs = _leaf_pairs(km, old, new, pgroundup(sz))
+    if pairs is None:
+        return False
+    if not pairs:
+        return True
+    # Each leaf page is one row of 512 PTEs in the page-indexed view of RAM.
+    rows = km.ptes.reshape(-1, 512)
+    src_rows = np.array([s for s, _ in pairs], dtype=np.int64)
+    dst_rows = np.array([d for _, d in pairs], dtype=np.int64)
+    src = rows[src_rows]
+    valid = (src & PTE_V) != 0
+    if not cow:
+        dst = np.zeros_like(src)
+        ok = _copy_pages(km, src.ravel(), dst.ravel(), valid.ravel(), zero_frame)
+        rows[dst_rows] = dst
+        return ok
+    writable = valid & ((src & PTE_W) != 0)
+    src = np.where(writable, (src & ~np.uint64(PTE_W)) | np.uint64(PTE_COW), src)
+    rows[src_rows] = src
+    rows[dst_rows] = np.where(valid, src & ~np.uint64(PTE_A | PTE_D), np.uint64(0))
+    frames = (src[valid] >> np.uint64(10)).astype(np.int64) - (km.ram.base >> PGSHIFT)
+    # A process maps each frame once, except the shared zero frame: count that one
+    # apart, so the rest is one vectorised increment.
+    zero_pfn = km.frame(zero_frame) if zero_frame else -1
+    shared = frames == zero_pfn
+    km.ref[frames[~shared]] += 1
+    if zero_frame:
+        km.ref[zero_pfn] += int(shared.sum())
     return True
 
 
+def _leaf_pairs(km: Kalloc, old: int, new: int, end: int) -> list[tuple[int, int]] | None:
+    """For each leaf page-table page of `old` below end, its frame number and that of a
+    matching (new, empty) leaf page in `new`. None if page-table pages ran out."""
+    pairs = []
+    va = 0
+    while va < end:
+        src_table = table(km, old, va)
+        if src_table is not None:
+            first = walk(km, new, va & ~(L0_SPAN - 1), True)
+            if first is None:
+                return None
+            pairs.append((km.frame(src_table), km.frame(first)))
+        va = (va | (L0_SPAN - 1)) + 1
+    return pairs
+
+
 def _copy_pages(km: Kalloc, src: np.ndarray, dst: np.ndarray, valid: np.ndarray, zero_frame: int) -> bool:
+    """The eager fork of stock xv6: a new frame and a copy for every page."""
     for i in np.flatnonzero(valid).tolist():
         pte = int(src[i])
         pa = pte2pa(pte)
-        flags = pte & 0x3FF & ~(PTE_A | PTE_D)
         if pa == zero_frame:
             km.incref(pa)
             dst[i] = pte & ~(PTE_A | PTE_D)
@@ -235,7 +252,7 @@ def _copy_pages(km: Kalloc, src: np.ndarray, dst: np.ndarray, valid: np.ndarray,
         except OutOfFrames:
             return False
         km.ram.copy_page(mem, pa)
-        dst[i] = pa2pte(mem) | flags
+        dst[i] = pa2pte(mem) | (pte & 0x3FF & ~(PTE_A | PTE_D))
     return True
 
 
