@@ -153,7 +153,11 @@ def cow_fork_speedup(heap: int) -> dict[str, float]:
         root = Path(d)
         eager = fork_seconds(False, heap, root, 3)
         cow = fork_seconds(True, heap, root, 9)
-    return {"eager_fork_ms": round(eager * 1e3, 3), "cow_fork_ms": round(cow * 1e3, 3), "cow_fork_speedup": round(eager / cow, 1)}
+    return {
+        "eager_fork_ms": round(eager * 1e3, 3),
+        "cow_fork_ms": round(cow * 1e3, 3),
+        "cow_fork_speedup": round(eager / cow, 1),
+    }
 
 
 def lazy_sparse_frames_ratio() -> float:
