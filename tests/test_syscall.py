@@ -22,15 +22,21 @@ from pagelab.programs import bundled
 WILD = [0xDEADBEEF000, MAXVA - 8, MAXVA, 1 << 63, 0xFFFFFFFFFFFFFFFF, -1]  # -1: the stack guard page
 
 
-@pytest.fixture
-def mp(tmp_path: Path) -> Iterator[tuple[Machine, Proc]]:
-    m = Machine(Config(mem=8 << 20), tmp_path, io.BytesIO(b"input" * 10), io.BytesIO(), io.BytesIO(), bundled)
+def boot(root: Path, config: Config) -> tuple[Machine, Proc]:
+    """A machine whose first process is on the hart, as if it had just made an ecall."""
+    m = Machine(config, root, io.BytesIO(b"input" * 10), io.BytesIO(), io.BytesIO(), bundled)
     image = bundled("echo")
     assert image is not None
     p = m.spawn(image, [b"echo"], "echo")
     assert p is not None
     m._load(p)
     m.current = p
+    return m, p
+
+
+@pytest.fixture
+def mp(tmp_path: Path) -> Iterator[tuple[Machine, Proc]]:
+    m, p = boot(tmp_path, Config(mem=8 << 20))
     yield m, p
     check_invariants(m, expect_empty=False)
     m.close()
@@ -110,13 +116,7 @@ def test_sbrk_limits(mp: tuple[Machine, Proc]) -> None:
 
 
 def test_sbrk_eager_out_of_memory_changes_nothing(tmp_path: Path) -> None:
-    m = Machine(Config.eager(mem=4 << 20), tmp_path, io.BytesIO(), io.BytesIO(), io.BytesIO(), bundled)
-    image = bundled("echo")
-    assert image is not None
-    p = m.spawn(image, [b"echo"], "echo")
-    assert p is not None
-    m._load(p)
-    m.current = p
+    m, p = boot(tmp_path, Config.eager(mem=4 << 20))
     free, sz = m.km.nfree, p.sz
     assert call(m, p, 12, 8 << 20) == -1
     assert p.sz == sz

@@ -112,30 +112,31 @@ static void format(struct out *o, const char *fmt, __builtin_va_list ap)
   }
 }
 
-int fprintf(int fd, const char *fmt, ...)
+static int vprint(int fd, const char *fmt, __builtin_va_list ap)
 {
   struct out o;
   o.fd = fd;
   o.len = 0;
   o.total = 0;
-  __builtin_va_list ap;
-  __builtin_va_start(ap, fmt);
   format(&o, fmt, ap);
-  __builtin_va_end(ap);
   flush(&o);
   return o.total;
 }
 
-int printf(const char *fmt, ...)
+int fprintf(int fd, const char *fmt, ...)
 {
-  struct out o;
-  o.fd = 1;
-  o.len = 0;
-  o.total = 0;
   __builtin_va_list ap;
   __builtin_va_start(ap, fmt);
-  format(&o, fmt, ap);
+  int n = vprint(fd, fmt, ap);
   __builtin_va_end(ap);
-  flush(&o);
-  return o.total;
+  return n;
+}
+
+int printf(const char *fmt, ...)
+{
+  __builtin_va_list ap;
+  __builtin_va_start(ap, fmt);
+  int n = vprint(1, fmt, ap);
+  __builtin_va_end(ap);
+  return n;
 }
