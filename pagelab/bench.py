@@ -169,11 +169,15 @@ def lazy_sparse_frames_ratio() -> float:
 
 
 def host_memory_over_guest_mib(mem_mib: int = 128) -> float:
-    """Peak host memory of a whole `pagelab run` that fills guest RAM, minus guest RAM."""
+    """Peak host memory of a whole `pagelab run` that fills guest RAM, minus guest RAM.
+
+    Read as VmHWM of a fresh process: ru_maxrss would include this process's own peak,
+    which Linux carries across fork and exec.
+    """
     code = (
-        "import io, resource; from pagelab.api import run; from pagelab.kernel.config import Config;"
+        "import io; from pagelab.api import run; from pagelab.kernel.config import Config;"
         f"run('memtouch', ['{mem_mib * 3 // 4}M'], Config(mem={mem_mib} << 20), stdout=io.BytesIO());"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     return round(int(out.split()[-1]) / 1024 - mem_mib, 1)

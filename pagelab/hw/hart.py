@@ -25,6 +25,7 @@ from unicorn import (
     UcError,
 )
 from unicorn import riscv_const as rc
+from unicorn.unicorn_py3.unicorn import uclib as unicorn_lib
 
 from pagelab.hw.decode import access_address
 from pagelab.hw.mmu import SCAUSE_FOR, Access, walk
@@ -37,6 +38,7 @@ SCAUSE_ECALL_U = 8
 _MSTATUS_FS = 0x6000
 
 REG = {f"x{i}": getattr(rc, f"UC_RISCV_REG_X{i}") for i in range(32)}
+XREG = [REG[f"x{i}"] for i in range(32)]
 A0, A1, A2, A3, A4, A5, A7 = (getattr(rc, f"UC_RISCV_REG_A{i}") for i in (0, 1, 2, 3, 4, 5, 7))
 SP = rc.UC_RISCV_REG_SP
 PC = rc.UC_RISCV_REG_PC
@@ -98,6 +100,20 @@ class Hart:
         self.uc.hook_add(UC_HOOK_INTR, self._intr)
         self._counter: ctypes.c_uint64 | None = None
         self._calibrate_counter()
+        # The page-fault path reads registers on every fault: call the C library
+        # directly, which costs half of what the binding's reg_read does.
+        self._reg_value = ctypes.c_uint64()
+        self._reg_out = ctypes.byref(self._reg_value)
+        self._handle = self.uc._uch  # the engine's private handle
+        self._uc_reg_read = unicorn_lib.uc_reg_read
+
+    def _read(self, regid: int) -> int:
+        if self._uc_reg_read(self._handle, regid, self._reg_out) != 0:
+            return int(self.uc.reg_read(regid))
+        return self._reg_value.value
+
+    def _pc(self) -> int:
+        return self._read(PC)
 
     # --- hooks -------------------------------------------------------------------
 
@@ -113,7 +129,7 @@ class Hart:
             return True
         got = walk(self.ram, self._root, vaddr, access)
         if got is None:
-            pc = uc.reg_read(PC)
+            pc = self._pc()
             if access == Access.FETCH and (vaddr ^ (pc - 4096)) & ~0xFFF & 0xFFFFFFFFFFFFFFFF == 0:
                 # Unicorn translating an illegal instruction at the start of a block
                 # probes the page before it. It is not a fetch the program made.
@@ -122,7 +138,7 @@ class Hart:
                 return False
             # The walk failed: this is a page fault. Give the kernel a chance to fix the
             # page table, then walk again: "restart the instruction".
-            trap = Trap(SCAUSE_FOR[Access(access)], vaddr, pc, exact=False)
+            trap = Trap(SCAUSE_FOR[access], vaddr, pc, exact=False)
             handler = self.on_fault
             try:
                 if handler is not None and handler(trap):
@@ -154,7 +170,7 @@ class Hart:
             if insn is None:
                 return page
             self._insn_cache[trap.sepc] = insn
-        addr = access_address(insn, lambda n: self.uc.reg_read(REG[f"x{n}"]) if n else 0)
+        addr = access_address(insn, lambda n: self._read(XREG[n]) if n else 0)
         # An access that straddles two pages faults on the second: report its start.
         return addr if addr is not None and addr >> 12 == page >> 12 else page
 

@@ -46,14 +46,16 @@ def handle_fault(m: Machine, p: Proc, trap: Trap) -> bool:
             return do_wp_page(m, p, trap, pte_pa, pte)
         return _fatal(m, p, trap)
     if p.heap_base <= va < p.sz and trap.scause != SCAUSE_INST_PAGE_FAULT:
-        return do_anonymous_page(m, p, trap, va, store)
+        return do_anonymous_page(m, p, trap, va, store, pte_pa)
     # Above the heap, in the guard page, or executing data: a real error.
     return _fatal(m, p, trap)
 
 
-def do_anonymous_page(m: Machine, p: Proc, trap: Trap, va: int, store: bool) -> bool:
-    """First touch of a lazily allocated heap page."""
-    pte_pa = vm.walk(m.km, p.pagetable, va, True)  # may allocate page-table pages
+def do_anonymous_page(m: Machine, p: Proc, trap: Trap, va: int, store: bool, pte_pa: int | None) -> bool:
+    """First touch of a lazily allocated heap page. pte_pa is its empty PTE, if the
+    page-table pages that hold it exist already."""
+    if pte_pa is None:
+        pte_pa = vm.walk(m.km, p.pagetable, va, True)  # allocates page-table pages
     if pte_pa is None:
         return _oom(m, p, trap)
     if not store and m.config.zero_page:
