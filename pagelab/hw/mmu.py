@@ -34,7 +34,8 @@ class Access(IntEnum):
     FETCH = 18
 
 
-SCAUSE_FOR = {
+# Keyed by plain int too: the fill hook hands over Unicorn's number, not an Access.
+SCAUSE_FOR: dict[int, int] = {
     Access.READ: SCAUSE_LOAD_PAGE_FAULT,
     Access.WRITE: SCAUSE_STORE_PAGE_FAULT,
     Access.FETCH: SCAUSE_INST_PAGE_FAULT,
