@@ -207,3 +207,22 @@ def test_cli_run_and_stats_file(tmp_path: Path) -> None:
 def test_api_rejects_missing_root(tmp_path: Path) -> None:
     with pytest.raises(UsageError):
         run("echo", [], root=tmp_path / "missing", stdout=io.BytesIO())
+
+
+def test_sleep_uptime_kill() -> None:
+    r = run_prog("sleeptest")
+    assert "sleeptest OK" in r.out, r.err
+    # Sleeping jumped the clock: far more ticks than instructions alone would give.
+    assert r.stats["ticks"] >= 55 and r.stats["instructions"] < 55 * 100_000
+    assert sorted(p["exit"] for p in r.stats["processes"]) == [-1, -1, 0, 7]
+
+
+def test_instruction_count_is_exact() -> None:
+    # Runs stop early at every system call, at points that depend on where each quantum
+    # began. Only an exact count of those partial quanta gives the same total for any
+    # quantum size.
+    counts = {
+        q: run_prog("spin", "20000", config=Config(quantum=q)).stats["instructions"] for q in (1013, 7919, 100_000)
+    }
+    assert len(set(counts.values())) == 1, counts
+    assert run_prog("spin", "20000").stats["instructions_exact"]
