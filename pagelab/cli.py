@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--stats", type=Path, metavar="FILE.json", help="write the stats JSON here")
     r.add_argument("--trace", type=Path, metavar="FILE.jsonl", help="write one JSON line per page fault here")
     r.add_argument("--quantum", type=int, default=100_000, help="instructions per scheduling quantum")
-    r.add_argument("--seed", type=int, default=0, help="seed (runs are deterministic)")
+    r.add_argument("--seed", type=int, default=0, help="recorded in the stats; nothing in the kernel is random yet (runs are deterministic)")
     r.add_argument("program", help="ELF path or bundled program name")
     r.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     sub.add_parser("demo", help="run the bundled workloads eager and lazy, side by side")
