@@ -23,6 +23,7 @@ from pagelab.kernel.events import Listener
 from pagelab.kernel.machine import Machine
 from pagelab.obs.stats import stats
 from pagelab.obs.trace import TraceWriter
+from pagelab.obs.vmprint import VmPrinter
 from pagelab.programs import bundled, bundled_names
 
 KILLED_STATUS = 128 + 9
@@ -94,12 +95,14 @@ def run(
     stderr: BinaryIO | None = None,
     trace: IO[str] | None = None,
     listeners: Iterable[Listener] = (),
+    vmprint: IO[str] | None = None,
     check: bool = False,
 ) -> RunReport:
     """Boot a machine, run PROGRAM as its first process, and return what happened.
 
     With no `root`, the guest's / is a fresh temporary directory holding the bundled
-    programs, removed afterwards unless `keep_root`. With `check`, the kernel's memory
+    programs, removed afterwards unless `keep_root`. With `vmprint`, each exec's page
+    table is printed there. With `check`, the kernel's memory
     invariants are verified at the end (for tests).
     """
     config = config or Config()
@@ -123,6 +126,8 @@ def run(
     )
     if trace is not None:
         m.listeners.append(TraceWriter(trace))
+    if vmprint is not None:
+        m.listeners.append(VmPrinter(m.ram, vmprint))
     m.listeners.extend(listeners)
     try:
         t0 = time.perf_counter()

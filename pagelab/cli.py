@@ -50,8 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-cow", action="store_true", help="fork copies every page")
     r.add_argument("--stats", type=Path, metavar="FILE.json", help="write the stats JSON here")
     r.add_argument("--trace", type=Path, metavar="FILE.jsonl", help="write one JSON line per page fault here")
+    r.add_argument("--vmprint", action="store_true", help="print each new program's page table to stderr")
     r.add_argument("--quantum", type=int, default=100_000, help="instructions per scheduling quantum")
-    r.add_argument("--seed", type=int, default=0, help="recorded in the stats; nothing in the kernel is random yet (runs are deterministic)")
+    r.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="recorded in the stats; nothing in the kernel is random yet (runs are deterministic)",
+    )
     r.add_argument("program", help="ELF path or bundled program name")
     r.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     sub.add_parser("demo", help="run the bundled workloads eager and lazy, side by side")
@@ -79,7 +85,15 @@ def cmd_run(ns: argparse.Namespace) -> int:
     try:
         if ns.trace:
             trace = open(ns.trace, "w", encoding="utf-8")  # noqa: SIM115 - closed below
-        report = run(ns.program, ns.args, config, root=ns.root, keep_root=ns.keep_root, trace=trace)
+        report = run(
+            ns.program,
+            ns.args,
+            config,
+            root=ns.root,
+            keep_root=ns.keep_root,
+            trace=trace,
+            vmprint=sys.stderr if ns.vmprint else None,
+        )
     except OSError as e:
         raise UsageError(f"{e.filename}: {e.strerror}") from None
     finally:

@@ -226,3 +226,17 @@ def test_instruction_count_is_exact() -> None:
     }
     assert len(set(counts.values())) == 1, counts
     assert run_prog("spin", "20000").stats["instructions_exact"]
+
+
+def test_vmprint_shows_the_xv6_layout() -> None:
+    out = io.StringIO()
+    run("memtouch", ["8K"], Config(), stdout=io.BytesIO(), stderr=io.BytesIO(), vmprint=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "vmprint: pid 1 exec memtouch, size 0x3000"  # text, guard, stack
+    assert lines[1].startswith("page table 0x")
+    leaves = {ln.split(" va ")[1]: ln.split()[-3] for ln in lines if " va " in ln}
+    assert leaves["0x0"] == "r-xu---"  # text
+    # One guard page (no U) and one stack page (with U) end the image.
+    assert leaves["0x1000"].startswith("rw-") and "u" not in leaves["0x1000"]
+    assert leaves["0x2000"].startswith("rw-u")
+    assert len(leaves) == 3

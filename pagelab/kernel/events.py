@@ -33,5 +33,15 @@ class ExitEvent:
     rss_peak_pages: int
 
 
-Event = FaultEvent | ExitEvent
+@dataclass(slots=True)
+class ExecEvent:
+    """A process has a new image; its page table is valid while listeners run."""
+
+    pid: int
+    name: str
+    pagetable: int
+    sz: int
+
+
+Event = FaultEvent | ExitEvent | ExecEvent
 Listener = Callable[[Event], None]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from pagelab.hw.sv39 import MAXVA, PGSHIFT, PGSIZE, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X, pgrounddown, pgroundup
 from pagelab.kernel import vm
 from pagelab.kernel.elf import PF_W, PF_X, ElfError, ElfImage, Segment, parse
+from pagelab.kernel.events import ExecEvent
 from pagelab.kernel.kalloc import OutOfFrames
 from pagelab.kernel.param import MAXARG
 from pagelab.kernel.vm import PTE_COW
@@ -70,6 +71,8 @@ def exec_image(m: Machine, p: Proc, data: bytes, argv: list[bytes], name: str) -
     # Frames may have held other code before: drop Unicorn's translations of them.
     m.hart.flush_code()
     m.hart.fresh_context(elf.entry, sp, len(argv), uargv)
+    if m.listeners:
+        m.emit(ExecEvent(p.pid, p.name, pagetable, sz))
     return len(argv)
 
 
