@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pagelab", description="Run RISC-V programs on a Python xv6-style kernel and watch its page faults."
     )
     ap.add_argument("--version", action="version", version=f"pagelab {__version__}")
-    sub = ap.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+    # With no command, pagelab runs the demo: the bundled default job.
+    sub = ap.add_subparsers(dest="cmd", parser_class=_Parser)
     r = sub.add_parser("run", help="run a program (a path to an ELF, or a bundled program's name)")
     r.add_argument("--mem", default=str(DEFAULT_MEM >> 20) + "M", help="physical memory, e.g. 128M (default)")
     r.add_argument("--root", type=Path, help="host directory that is the guest's / (default: a fresh temporary one)")
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         ns = build_parser().parse_args(argv)
         if ns.cmd == "run":
             return cmd_run(ns)
-        if ns.cmd == "demo":
+        if ns.cmd in ("demo", None):
             from pagelab.demo import demo  # imported on use: keeps `run` start-up small
 
             return demo()
