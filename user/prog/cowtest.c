@@ -90,12 +90,24 @@ static void pipe_into_cow(void)
   if (pid < 0)
     fail("fork");
   if (pid == 0) {
+    /* Read the page first, so the TLB maps it to the shared frame: the copy that
+     * copyout makes must not stay hidden behind that entry. */
+    if (((volatile char *)buf)[100] != 'P')
+      exit(3);
     /* copyout into a page shared with the parent must copy it first */
     if (read(p[0], buf + 100, n) != n || memcmp(buf + 100, msg, n) != 0)
       exit(1);
-    exit(buf[99] == 'P' && buf[100 + n] == 'P' ? 0 : 2);
+    if (buf[99] != 'P' || buf[100 + n] != 'P')
+      exit(2);
+    /* The same for a fresh heap page that reads have mapped to the zero frame. */
+    volatile char *fresh = sbrk(PGSIZE);
+    if (fresh == (char *)-1 || fresh[8] != 0)
+      exit(4);
+    if (read(p[0], (char *)fresh + 8, n) != n || memcmp((char *)fresh + 8, msg, n) != 0)
+      exit(5);
+    exit(0);
   }
-  if (write(p[1], msg, n) != n)
+  if (write(p[1], msg, n) != n || write(p[1], msg, n) != n)
     fail("write to pipe");
   if (wait_status(pid) != 0)
     fail("child's read() into a COW page");
@@ -134,6 +146,27 @@ static void fork_chain(void)
   exit(level == 110 ? 0 : 1);       /* the deepest child */
 }
 
+/* The parent stores to a page it wrote just before fork, before the child
+ * runs at all.  Its TLB still holds a writable entry for that page from the
+ * pre-fork store: unless fork flushes the TLB, the store lands in the frame
+ * the child shares. */
+static volatile long hot[512];
+
+static void parent_writes_first(void)
+{
+  hot[0] = 1;
+  int pid = fork();
+  if (pid < 0)
+    fail("fork");
+  if (pid == 0)
+    exit(hot[0] == 1 ? 0 : 1);
+  hot[0] = 2;
+  if (wait_status(pid) != 0)
+    fail("the parent's store after fork reached the child (stale TLB?)");
+  if (hot[0] != 2)
+    fail("the parent lost its own store");
+}
+
 int main(int argc, char **argv);
 
 static void write_text(void)
@@ -158,6 +191,7 @@ int main(int argc, char **argv)
   both_write();
   pipe_into_cow();
   fork_chain();
+  parent_writes_first();
   write_text();
   printf("cowtest OK\n");
   return 0;
