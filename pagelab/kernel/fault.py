@@ -7,6 +7,7 @@ access is retried: "restart the instruction". False means the fault is fatal.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from pagelab.hw.hart import Trap
@@ -124,6 +125,8 @@ def _count(m: Machine, p: Proc, trap: Trap, kind: str, resolution: str) -> None:
         else:
             st.minor += 1
     p.faults += 1
+    if m.fault_stamps is not None:
+        m.fault_stamps.append(time.perf_counter())
     if m.listeners:  # building the event costs time: only when someone watches
         stval = m.hart.stval(trap)
         m.emit(FaultEvent(p.pid, trap.scause, stval, trap.sepc, kind, resolution, m.clock.ticks))

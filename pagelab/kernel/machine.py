@@ -59,6 +59,8 @@ class Machine:
         self.listeners: list[Listener] = []
         self.exits: list[ExitEvent] = []  # every process that has exited, in order
         self.oopses = 0  # kernel bugs caught (see oops)
+        # When a list, the host time of each fault, with no event built: for benchmarks.
+        self.fault_stamps: list[float] | None = None
         self.stderr = stderr
         self.fs = FileSystem(root, bundled)
         self.ftable = FileTable()
