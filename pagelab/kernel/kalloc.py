@@ -73,6 +73,19 @@ class Kalloc:
             return True
         return False
 
+    def kfree_frames(self, frames: np.ndarray) -> int:
+        """Drop one reference per entry of `frames` (frame numbers; repeats allowed), all
+        at once. Returns how many frames became free."""
+        uniq, counts = np.unique(frames, return_counts=True)
+        have = self.ref[uniq]
+        if (have < counts).any():
+            raise AssertionError(f"kfree of free frame {self.pa(int(uniq[np.argmax(have < counts)])):#x}")
+        have = have - counts.astype(np.uint32)
+        self.ref[uniq] = have
+        freed = uniq[have == 0].tolist()
+        self._free.extend(freed)
+        return len(freed)
+
     def refcount(self, pa: int) -> int:
         return int(self.ref[self.frame(pa)])
 

@@ -106,25 +106,41 @@ def mappages(km: Kalloc, pagetable: int, va: int, size: int, pa: int, perm: int)
 def uvmunmap(km: Kalloc, pagetable: int, va: int, npages: int, do_free: bool = True, shared: int = -1) -> int:
     """Remove the mappings of npages pages from va, dropping a frame reference for each if
     `do_free`. Pages with no PTE (never touched, under lazy allocation) are skipped, a whole
-    missing page-table page at a time. Returns how many pages were unmapped, not counting
-    those that mapped frame `shared` (the zero frame, which no process owns)."""
+    missing page-table page at a time, and each leaf page is cleared as one array.
+    Returns how many pages were unmapped, not counting those that mapped frame `shared`
+    (the zero frame, which no process owns)."""
     end = va + npages * PGSIZE
     n = 0
+    base_pfn = km.ram.base >> PGSHIFT
+    shared_pfn = (shared >> PGSHIFT) - base_pfn if shared >= 0 else -1
     while va < end:
-        leaf = table(km, pagetable, va)
-        stop = min(end, (va | (L0_SPAN - 1)) + 1)
+        leaf, span = _leaf_or_hole(km, pagetable, va)
+        stop = min(end, (va | (span - 1)) + 1)
         if leaf is not None:
-            words = km.ram.page_words(leaf)
-            for i in range(px(0, va), px(0, va) + ((stop - va) >> PGSHIFT)):
-                pte = words[i]
-                if pte & PTE_V:
-                    pa = pte2pa(pte)
-                    if do_free:
-                        km.kfree(pa)
-                    words[i] = 0
-                    n += pa != shared
+            start = ((leaf - km.ram.base) >> 3) + px(0, va)
+            ptes = km.ptes[start : start + ((stop - va) >> PGSHIFT)]
+            valid = (ptes & np.uint64(PTE_V)) != 0
+            if valid.any():
+                frames = (ptes[valid] >> np.uint64(10)).astype(np.int64) - base_pfn
+                if do_free:
+                    km.kfree_frames(frames)
+                n += int(frames.size) - int((frames == shared_pfn).sum())
+                ptes[valid] = 0
         va = stop
     return n
+
+
+def _leaf_or_hole(km: Kalloc, pagetable: int, va: int) -> tuple[int | None, int]:
+    """The leaf page-table page covering va, with the span it covers; or None and the
+    span of the missing upper-level entry (1 GiB or 2 MiB), which can be skipped whole."""
+    ram = km.ram
+    pte = ram.read64(pagetable + (px(2, va) << 3))
+    if not pte & PTE_V:
+        return None, L1_SPAN
+    pte = ram.read64(pte2pa(pte) + (px(1, va) << 3))
+    if not pte & PTE_V:
+        return None, L0_SPAN
+    return pte2pa(pte), L0_SPAN
 
 
 def uvmalloc(km: Kalloc, pagetable: int, oldsz: int, newsz: int, xperm: int) -> int | None:
@@ -224,18 +240,41 @@ def uvmcopy(km: Kalloc, old: int, new: int, sz: int, cow: bool, zero_frame: int 
 
 def _leaf_pairs(km: Kalloc, old: int, new: int, end: int) -> list[tuple[int, int]] | None:
     """For each leaf page-table page of `old` below end, its frame number and that of a
-    matching (new, empty) leaf page in `new`. None if page-table pages ran out."""
-    pairs = []
-    va = 0
-    while va < end:
-        src_table = table(km, old, va)
-        if src_table is not None:
-            first = walk(km, new, va & ~(L0_SPAN - 1), True)
-            if first is None:
+    new, empty leaf page at the same place in `new`. Only the valid entries of the upper
+    two levels are visited, so a sparse address space costs what it maps. None if
+    page-table pages ran out."""
+    pairs: list[tuple[int, int]] = []
+    ram = km.ram
+    last = (end - 1) >> PGSHIFT if end else -1  # the last page number to copy
+    new_words = ram.page_words(new)
+    old_top = ram.page_words(old)
+    for i2 in np.flatnonzero(km.ptes[_row(km, old)] & np.uint64(PTE_V)).tolist():
+        if i2 << 18 > last:
+            break
+        old_mid = pte2pa(old_top[i2])
+        try:
+            new_mid = km.kalloc()
+        except OutOfFrames:
+            return None
+        new_words[i2] = pa2pte(new_mid) | PTE_V
+        mid_words = ram.page_words(new_mid)
+        old_mid_words = ram.page_words(old_mid)
+        for i1 in np.flatnonzero(km.ptes[_row(km, old_mid)] & np.uint64(PTE_V)).tolist():
+            if (i2 << 18 | i1 << 9) > last:
+                break
+            try:
+                new_leaf = km.kalloc()
+            except OutOfFrames:
                 return None
-            pairs.append((km.frame(src_table), km.frame(first)))
-        va = (va | (L0_SPAN - 1)) + 1
+            mid_words[i1] = pa2pte(new_leaf) | PTE_V
+            pairs.append((km.frame(pte2pa(old_mid_words[i1])), km.frame(new_leaf)))
     return pairs
+
+
+def _row(km: Kalloc, table: int) -> slice:
+    """The 512 words of a page-table page in km.ptes."""
+    i = (table - km.ram.base) >> 3
+    return slice(i, i + 512)
 
 
 def _copy_pages(km: Kalloc, src: np.ndarray, dst: np.ndarray, valid: np.ndarray, zero_frame: int) -> bool:
