@@ -181,8 +181,7 @@ class Machine:
         self.current = None
         if p.state == State.RUNNING:
             p.state = State.RUNNABLE
-        if p.state != State.ZOMBIE and p.pagetable:
-            p.ctx = self.hart.save()
+        # p's registers stay on the hart; _load saves them when another process runs.
 
     def _wake_sleepers(self) -> None:
         ticks = self.clock.ticks
