@@ -189,7 +189,7 @@ def bench(quick: bool = False, out: Callable[[str], None] = print) -> int:
     result: dict[str, object] = {}
     result.update(measure_mips(2_000_000 if quick else 20_000_000))
     pages = 2000 if quick else 10000
-    # Interleaved, best of three medians each: the first runs pay for warming caches.
+    # Best of three medians each: the first runs pay for warming caches.
     plain = min(zero_fill_fault_us(pages) for _ in range(3))
     traced = min(zero_fill_fault_us(pages, traced=True) for _ in range(3))
     result["zero_fill_fault_us"] = round(plain, 2)

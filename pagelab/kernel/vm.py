@@ -33,6 +33,11 @@ from pagelab.kernel.kalloc import Kalloc, OutOfFrames
 # A private writable page shared after fork: read-only in the PTE until the first store.
 PTE_COW = PTE_RSW0
 
+_W = np.uint64(PTE_W)
+_W_TO_COW = np.uint64((PTE_W | PTE_COW) // PTE_W)
+_NOT_AD = np.uint64(~(PTE_A | PTE_D) & 0xFFFFFFFFFFFFFFFF)
+_TEN = np.uint64(10)
+
 L1_SPAN = 1 << (PGSHIFT + 18)  # bytes one root entry covers (1 GiB)
 L0_SPAN = 1 << (PGSHIFT + 9)  # bytes one leaf page-table page covers (2 MiB)
 
@@ -223,11 +228,13 @@ def uvmcopy(km: Kalloc, old: int, new: int, sz: int, cow: bool, zero_frame: int 
         ok = _copy_pages(km, src.ravel(), dst.ravel(), valid.ravel(), zero_frame)
         rows[dst_rows] = dst
         return ok
-    writable = valid & ((src & PTE_W) != 0)
-    src = np.where(writable, (src & ~np.uint64(PTE_W)) | np.uint64(PTE_COW), src)
+    # W -> COW on every writable page, in one pass: (src & W) is 0 or W, and W * 65 is
+    # W | COW (COW is bit 8, W bit 2), so the XOR clears W and sets COW exactly there.
+    src ^= (src & _W) * _W_TO_COW
     rows[src_rows] = src
-    rows[dst_rows] = np.where(valid, src & ~np.uint64(PTE_A | PTE_D), np.uint64(0))
-    frames = (src[valid] >> np.uint64(10)).astype(np.int64) - (km.ram.base >> PGSHIFT)
+    # The child's copy: A and D start clear. (Invalid entries stay invalid.)
+    rows[dst_rows] = src & _NOT_AD
+    frames = (src[valid] >> _TEN).astype(np.int64) - (km.ram.base >> PGSHIFT)
     # A process maps each frame once, except the shared zero frame: count that one
     # apart, so the rest is one vectorised increment.
     zero_pfn = km.frame(zero_frame) if zero_frame else -1
