@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -278,5 +278,7 @@ class FileModel(RuleBasedStateMachine):
         assert self.m.ftable.in_use() == len({id(o) for o in self.fds.values()})
 
 
-FileModel.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+FileModel.TestCase.settings = settings(
+    max_examples=60, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 TestFileModel = FileModel.TestCase
