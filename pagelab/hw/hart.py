@@ -143,7 +143,7 @@ class Hart:
             try:
                 if handler is not None and handler(trap):
                     got = walk(self.ram, self._root, vaddr, access)
-            except BaseException as e:
+            except BaseException as e:  # a kernel bug: re-raised from run()
                 self._hook_error = e
                 uc.emu_stop()
                 return False
