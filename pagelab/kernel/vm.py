@@ -68,18 +68,6 @@ def walk(km: Kalloc, pagetable: int, va: int, alloc: bool) -> int | None:
     return a + (((va >> 12) & 0x1FF) << 3)
 
 
-def table(km: Kalloc, pagetable: int, va: int) -> int | None:
-    """The leaf page-table page covering va, or None if there is none."""
-    ram = km.ram
-    a = pagetable
-    for level in (2, 1):
-        pte = ram.read64(a + (px(level, va) << 3))
-        if not pte & PTE_V:
-            return None
-        a = pte2pa(pte)
-    return a
-
-
 def walkpte(km: Kalloc, pagetable: int, va: int) -> int:
     """The PTE for va, or 0 if none."""
     p = walk(km, pagetable, va, False)
@@ -116,8 +104,7 @@ def uvmunmap(km: Kalloc, pagetable: int, va: int, npages: int, do_free: bool = T
     (the zero frame, which no process owns)."""
     end = va + npages * PGSIZE
     n = 0
-    base_pfn = km.ram.base >> PGSHIFT
-    shared_pfn = (shared >> PGSHIFT) - base_pfn if shared >= 0 else -1
+    shared_pfn = km.frame(shared) if shared >= 0 else -1
     while va < end:
         leaf, span = _leaf_or_hole(km, pagetable, va)
         stop = min(end, (va | (span - 1)) + 1)
@@ -126,7 +113,7 @@ def uvmunmap(km: Kalloc, pagetable: int, va: int, npages: int, do_free: bool = T
             ptes = km.ptes[start : start + ((stop - va) >> PGSHIFT)]
             valid = (ptes & np.uint64(PTE_V)) != 0
             if valid.any():
-                frames = (ptes[valid] >> np.uint64(10)).astype(np.int64) - base_pfn
+                frames = _frames(km, ptes[valid])
                 if do_free:
                     km.kfree_frames(frames)
                 n += int(frames.size) - int((frames == shared_pfn).sum())
@@ -234,7 +221,7 @@ def uvmcopy(km: Kalloc, old: int, new: int, sz: int, cow: bool, zero_frame: int 
     rows[src_rows] = src
     # The child's copy: A and D start clear. (Invalid entries stay invalid.)
     rows[dst_rows] = src & _NOT_AD
-    frames = (src[valid] >> _TEN).astype(np.int64) - (km.ram.base >> PGSHIFT)
+    frames = _frames(km, src[valid])
     # A process maps each frame once, except the shared zero frame: count that one
     # apart, so the rest is one vectorised increment.
     zero_pfn = km.frame(zero_frame) if zero_frame else -1
@@ -254,19 +241,18 @@ def _leaf_pairs(km: Kalloc, old: int, new: int, end: int) -> list[tuple[int, int
     ram = km.ram
     last = (end - 1) >> PGSHIFT if end else -1  # the last page number to copy
     new_words = ram.page_words(new)
-    old_top = ram.page_words(old)
-    for i2 in np.flatnonzero(km.ptes[_row(km, old)] & np.uint64(PTE_V)).tolist():
+    old_top = km.ptes[_row(km, old)]
+    for i2 in np.flatnonzero(old_top & np.uint64(PTE_V)).tolist():
         if i2 << 18 > last:
             break
-        old_mid = pte2pa(old_top[i2])
+        old_mid = km.ptes[_row(km, pte2pa(int(old_top[i2])))]
         try:
             new_mid = km.kalloc()
         except OutOfFrames:
             return None
         new_words[i2] = pa2pte(new_mid) | PTE_V
         mid_words = ram.page_words(new_mid)
-        old_mid_words = ram.page_words(old_mid)
-        for i1 in np.flatnonzero(km.ptes[_row(km, old_mid)] & np.uint64(PTE_V)).tolist():
+        for i1 in np.flatnonzero(old_mid & np.uint64(PTE_V)).tolist():
             if (i2 << 18 | i1 << 9) > last:
                 break
             try:
@@ -274,8 +260,13 @@ def _leaf_pairs(km: Kalloc, old: int, new: int, end: int) -> list[tuple[int, int
             except OutOfFrames:
                 return None
             mid_words[i1] = pa2pte(new_leaf) | PTE_V
-            pairs.append((km.frame(pte2pa(old_mid_words[i1])), km.frame(new_leaf)))
+            pairs.append((km.frame(pte2pa(int(old_mid[i1]))), km.frame(new_leaf)))
     return pairs
+
+
+def _frames(km: Kalloc, ptes: np.ndarray) -> np.ndarray:
+    """The frame numbers (indices into km.ref) that an array of valid PTEs point at."""
+    return (ptes >> _TEN).astype(np.int64) - (km.ram.base >> PGSHIFT)
 
 
 def _row(km: Kalloc, table: int) -> slice:
