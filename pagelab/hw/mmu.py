@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import IntEnum
 
 from pagelab.hw.ram import PhysMem
@@ -98,3 +99,22 @@ def _leaf(ram: PhysMem, i: int, pte: int, level: int, va: int, access: int) -> t
     if pte & PTE_W and new & PTE_D:
         prot |= PROT_WRITE
     return pa, prot
+
+
+def entries(ram: PhysMem, root: int) -> Iterator[tuple[int, int, int, int]]:
+    """Every valid PTE of the tree under root, in preorder: (depth, index, va, pte), depth 0
+    being the root page. Pointer PTEs are followed when they point into RAM and are not
+    at the last level; whether they should exist at all is for the caller to judge."""
+
+    def visit(table: int, depth: int, va_base: int) -> Iterator[tuple[int, int, int, int]]:
+        words = ram.page_words(table)
+        for i in range(512):
+            pte = words[i]
+            if not pte & PTE_V:
+                continue
+            va = va_base | (i << (PGSHIFT + 9 * (2 - depth)))
+            yield depth, i, va, pte
+            if not pte & (PTE_R | PTE_W | PTE_X) and depth < 2 and ram.contains(pte2pa(pte), 1 << PGSHIFT):
+                yield from visit(pte2pa(pte), depth + 1, va)
+
+    return visit(root, 0, 0)

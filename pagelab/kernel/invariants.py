@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pagelab.hw.sv39 import PTE_R, PTE_V, PTE_W, PTE_X, pte2pa
+from pagelab.hw.mmu import entries
+from pagelab.hw.sv39 import PTE_R, PTE_W, PTE_X, pte2pa
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
@@ -27,26 +28,17 @@ def count_references(m: Machine) -> np.ndarray:
     refs = np.zeros(m.km.nframes, dtype=np.int64)
     refs[m.km.frame(m.zero_frame)] += 1  # the kernel's own reference
 
-    def visit(table: int, level: int) -> None:
-        refs[m.km.frame(table)] += 1
-        words = m.ram.page_words(table)
-        for i in range(512):
-            pte = words[i]
-            if not pte & PTE_V:
-                continue
+    for p in m.procs:
+        if p is None or not p.pagetable:
+            continue
+        refs[m.km.frame(p.pagetable)] += 1
+        for depth, _i, _va, pte in entries(m.ram, p.pagetable):
             pa = pte2pa(pte)
             if not m.ram.contains(pa, 4096):
                 raise InvariantError(f"PTE points outside RAM: {pte:#x}")
-            if pte & (PTE_R | PTE_W | PTE_X):
-                refs[m.km.frame(pa)] += 1
-            elif level == 0:
+            if not pte & (PTE_R | PTE_W | PTE_X) and depth == 2:
                 raise InvariantError("pointer PTE at level 0")
-            else:
-                visit(pa, level - 1)
-
-    for p in m.procs:
-        if p is not None and p.pagetable:
-            visit(p.pagetable, 2)
+            refs[m.km.frame(pa)] += 1  # a mapped frame, or a page-table page
     return refs
 
 

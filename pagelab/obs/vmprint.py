@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import IO
 
+from pagelab.hw.mmu import entries
 from pagelab.hw.ram import PhysMem
-from pagelab.hw.sv39 import PTE_A, PTE_D, PTE_R, PTE_RSW0, PTE_U, PTE_V, PTE_W, PTE_X, pte2pa
+from pagelab.hw.sv39 import PTE_A, PTE_D, PTE_R, PTE_RSW0, PTE_U, PTE_W, PTE_X, pte2pa
 from pagelab.kernel.events import Event, ExecEvent
 
 _BITS = ((PTE_R, "r"), (PTE_W, "w"), (PTE_X, "x"), (PTE_U, "u"), (PTE_A, "a"), (PTE_D, "d"), (PTE_RSW0, "c"))
@@ -19,22 +20,11 @@ def flags(pte: int) -> str:
 def vmprint(ram: PhysMem, root: int) -> list[str]:
     """One line per valid PTE, indented by depth, leaves with their virtual address."""
     lines = [f"page table {root:#018x}"]
-
-    def visit(table: int, depth: int, va_base: int) -> None:
-        words = ram.page_words(table)
-        for i in range(512):
-            pte = words[i]
-            if not pte & PTE_V:
-                continue
-            va = va_base | (i << (12 + 9 * (2 - depth)))
-            prefix = " .." * (depth + 1)
-            if pte & (PTE_R | PTE_W | PTE_X):
-                lines.append(f"{prefix}{i}: pte {pte:#018x} pa {pte2pa(pte):#018x} {flags(pte)} va {va:#x}")
-            else:
-                lines.append(f"{prefix}{i}: pte {pte:#018x} pa {pte2pa(pte):#018x}")
-                visit(pte2pa(pte), depth + 1, va)
-
-    visit(root, 0, 0)
+    for depth, i, va, pte in entries(ram, root):
+        line = f"{' ..' * (depth + 1)}{i}: pte {pte:#018x} pa {pte2pa(pte):#018x}"
+        if pte & (PTE_R | PTE_W | PTE_X):
+            line += f" {flags(pte)} va {va:#x}"
+        lines.append(line)
     return lines
 
 
