@@ -22,10 +22,11 @@ from unicorn import riscv_const as rc
 
 from pagelab.api import run
 from pagelab.hw.sv39 import PGSIZE, PTE_W, pgroundup
-from pagelab.kernel import proc, vm
+from pagelab.kernel import proc
 from pagelab.kernel.config import Config
 from pagelab.kernel.elf import parse
 from pagelab.kernel.machine import Machine
+from pagelab.kernel.mm import vm
 from pagelab.programs import bundled
 
 

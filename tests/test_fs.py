@@ -15,7 +15,6 @@ import pytest
 
 from pagelab.hw.hart import A0, A1, A2
 from pagelab.hw.sv39 import PGSIZE, PTE_W
-from pagelab.kernel import vm
 from pagelab.kernel.config import Config
 from pagelab.kernel.console import Console
 from pagelab.kernel.file import FileTable, console_files, filedup
@@ -35,6 +34,7 @@ from pagelab.kernel.fs import (
     FileSystem,
 )
 from pagelab.kernel.machine import Machine
+from pagelab.kernel.mm import vm
 from pagelab.kernel.param import DIRSIZ, MAXPATH, NOFILE, PIPESIZE
 from pagelab.kernel.proc import Proc, State, allocproc
 from pagelab.kernel.syscall import RESTART, Result

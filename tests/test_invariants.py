@@ -15,10 +15,11 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from pagelab.hw.hart import A0
 from pagelab.hw.mmu import Access
 from pagelab.hw.sv39 import PGSIZE, PTE_V, pte2pa
-from pagelab.kernel import proc, vm
+from pagelab.kernel import proc
 from pagelab.kernel.config import Config
 from pagelab.kernel.invariants import check_invariants
 from pagelab.kernel.machine import Machine
+from pagelab.kernel.mm import vm
 from pagelab.kernel.proc import Proc
 from pagelab.kernel.sysproc import sys_sbrk
 from pagelab.programs import bundled

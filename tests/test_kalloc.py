@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pagelab.hw.ram import PhysMem
-from pagelab.kernel.kalloc import Kalloc, OutOfFrames
+from pagelab.kernel.mm.kalloc import Kalloc, OutOfFrames
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pagelab.hw.sv39 import MAXVA, PGSHIFT, PGSIZE, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X, pgrounddown, pgroundup
-from pagelab.kernel import vm
 from pagelab.kernel.elf import PF_W, PF_X, ElfError, ElfImage, Segment, parse
 from pagelab.kernel.events import ExecEvent
-from pagelab.kernel.kalloc import OutOfFrames
+from pagelab.kernel.mm import vm
+from pagelab.kernel.mm.kalloc import OutOfFrames
+from pagelab.kernel.mm.vm import PTE_COW
 from pagelab.kernel.param import MAXARG
-from pagelab.kernel.vm import PTE_COW
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine

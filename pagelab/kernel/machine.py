@@ -19,17 +19,17 @@ from pagelab.kernel.config import Config
 from pagelab.kernel.console import Console
 from pagelab.kernel.events import Event, ExitEvent, Listener
 from pagelab.kernel.exec import exec_image
-from pagelab.kernel.fault import handle_fault
 from pagelab.kernel.file import FileTable, console_files
 from pagelab.kernel.fs import FileSystem
-from pagelab.kernel.kalloc import Kalloc
+from pagelab.kernel.mm.fault import handle_fault
+from pagelab.kernel.mm.kalloc import Kalloc
+from pagelab.kernel.mm.vmstat import VmStat
 from pagelab.kernel.param import NPROC
 from pagelab.kernel.proc import Proc, State
 from pagelab.kernel.syscall import Handler
 from pagelab.kernel.sysfile import SYSCALLS as FILE_SYSCALLS
 from pagelab.kernel.sysproc import SYSCALLS as PROC_SYSCALLS
 from pagelab.kernel.trap import usertrap
-from pagelab.kernel.vmstat import VmStat
 
 
 class Machine:

@@ -7,9 +7,9 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from pagelab.hw.hart import A0
-from pagelab.kernel import vm
 from pagelab.kernel.events import ExitEvent
-from pagelab.kernel.kalloc import OutOfFrames
+from pagelab.kernel.mm import vm
+from pagelab.kernel.mm.kalloc import OutOfFrames
 from pagelab.kernel.param import NOFILE
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from pagelab.hw.hart import A0, A1, A2, A3, A4, A5, A7, PC
-from pagelab.kernel import vm
+from pagelab.kernel.mm import vm
 from pagelab.kernel.param import MAXPATH
 
 if TYPE_CHECKING:

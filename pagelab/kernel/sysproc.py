@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pagelab.hw.sv39 import MAXVA, PGSHIFT, PTE_W, pgroundup
-from pagelab.kernel import proc, vm
+from pagelab.kernel import proc
 from pagelab.kernel.exec import exec_image
+from pagelab.kernel.mm import vm
 from pagelab.kernel.param import MAXARG, MAXPATH
 from pagelab.kernel.proc import State
 from pagelab.kernel.syscall import (

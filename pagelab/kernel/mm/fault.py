@@ -23,10 +23,10 @@ from pagelab.hw.sv39 import (
     pgrounddown,
     pte2pa,
 )
-from pagelab.kernel import vm
 from pagelab.kernel.events import MAJOR_KINDS, FaultEvent
-from pagelab.kernel.kalloc import OutOfFrames
-from pagelab.kernel.vm import PTE_COW
+from pagelab.kernel.mm import vm
+from pagelab.kernel.mm.kalloc import OutOfFrames
+from pagelab.kernel.mm.vm import PTE_COW
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine

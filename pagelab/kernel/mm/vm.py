@@ -28,7 +28,7 @@ from pagelab.hw.sv39 import (
     pte2pa,
     px,
 )
-from pagelab.kernel.kalloc import Kalloc, OutOfFrames
+from pagelab.kernel.mm.kalloc import Kalloc, OutOfFrames
 
 # A private writable page shared after fork: read-only in the PTE until the first store.
 PTE_COW = PTE_RSW0
