@@ -14,6 +14,12 @@ class Config:
     lazy: bool = True  # sbrk only raises the size; pages arrive on first touch
     zero_page: bool = True  # read faults map one shared zero frame
     cow: bool = True  # fork shares frames copy-on-write
+    zero_heap: bool = False  # heap read faults map the zero page too (Linux); off = xv6 lazy lab
+    demand: bool = True  # exec maps the file and reads each page on its first fault
+    swap: int = 0  # bytes of swap; 0 = no swap, OOM kills
+    policy: str = "clock"  # page replacement policy: a built-in name or module:Class
+    disk_latency_us: int = 0  # modeled device time per page-in/page-out, added to the clock
+    disk: int = 1 << 30  # quota on the bytes the guest may store under its root
     quantum: int = 100_000  # instructions a process runs before the scheduler steps in
     tick_insns: int = 100_000  # instructions per clock tick
     seed: int = 0
@@ -23,5 +29,5 @@ class Config:
 
     @classmethod
     def eager(cls, **kw: Any) -> Config:
-        """Stock xv6: every mechanism off."""
-        return cls(lazy=False, zero_page=False, cow=False, **kw)
+        """Stock xv6: every mechanism off (demand paging too)."""
+        return cls(lazy=False, zero_page=False, cow=False, demand=False, **kw)
