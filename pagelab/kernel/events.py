@@ -21,6 +21,11 @@ class FaultEvent:
     kind: str
     resolution: str  # mapped-zero, alloc, copy, reuse, killed
     tick: int
+    vma: str = ""  # the region's kind: text, rodata, data, bss, heap, stack, mmap ("" = none)
+    pa: int = 0  # the frame mapped by the resolution (0 if none)
+    old_pa: int = 0  # the frame copied from (cow, private file page), or 0
+    reason: str = ""  # why a fatal fault was fatal: "no VMA", "PROT", "out of memory"
+    major: bool = False  # the host file or swap had to be read
 
 
 @dataclass(slots=True)
