@@ -27,11 +27,12 @@ from unicorn import (
 from unicorn import riscv_const as rc
 from unicorn.unicorn_py3.unicorn import uclib as unicorn_lib
 
+from pagelab.hw import exc
 from pagelab.hw.decode import access_address
 from pagelab.hw.mmu import SCAUSE_FOR, Access, walk
 from pagelab.hw.ram import PhysMem
 
-SCAUSE_ILLEGAL_INSTRUCTION = 2
+SCAUSE_ILLEGAL_INSTRUCTION = exc.ILLEGAL_INSTRUCTION
 SCAUSE_ECALL_U = 8
 
 # mstatus.FS = dirty: lets the guest use the F and D extensions.
@@ -73,6 +74,17 @@ class RunResult:
 
 
 FaultHandler = Callable[[Trap], bool]
+
+_MEMORY_CAUSES = frozenset(
+    (
+        exc.INSN_MISALIGNED,
+        exc.INSN_ACCESS_FAULT,
+        exc.LOAD_MISALIGNED,
+        exc.LOAD_ACCESS_FAULT,
+        exc.STORE_MISALIGNED,
+        exc.STORE_ACCESS_FAULT,
+    )
+)
 
 
 class Hart:
@@ -204,16 +216,37 @@ class Hart:
         pc = self.uc.reg_read(PC)
         try:
             self.uc.emu_start(pc, 0, count=count)
-        except UcError:
+        except UcError as e:
             if self._hook_error is None and self._pending is None:
-                raise
+                # No UcError escapes the hart: whatever the guest did is a trap of its own.
+                self._pending = self._error_trap(e.errno)
+                self._stop = Stop.TRAP
         if self._hook_error is not None:
             err, self._hook_error = self._hook_error, None
             raise err
         executed = self._executed(count)
-        if self._pending is not None:
-            return RunResult(Stop.TRAP, executed, self._pending)
+        trap = self._pending
+        if trap is not None:
+            if trap.scause in _MEMORY_CAUSES and trap.stval == 0:
+                trap = self._memory_trap(trap)
+            return RunResult(Stop.TRAP, executed, trap)
         return RunResult(self._stop, executed)
+
+    def _error_trap(self, errno: int) -> Trap:
+        """The trap behind a UcError: emulation stopped with pc at the instruction."""
+        pc = self._pc()
+        scause = exc.scause_of_error(errno, self.fetch_insn(pc))
+        # As QEMU does: a breakpoint's stval is its own address.
+        return Trap(scause, pc if scause == exc.BREAKPOINT else 0, pc)
+
+    def _memory_trap(self, trap: Trap) -> Trap:
+        """Fill in a misaligned or access-fault trap's true cause and stval from the
+        instruction at sepc (Unicorn gives neither)."""
+        if trap.scause in (exc.INSN_MISALIGNED, exc.INSN_ACCESS_FAULT):
+            return Trap(trap.scause, trap.sepc, trap.sepc)
+        reg = lambda n: self._read(XREG[n]) if n else 0  # noqa: E731
+        scause, stval = exc.memory_trap(trap.scause, self.fetch_insn(trap.sepc), reg)
+        return Trap(scause, stval, trap.sepc)
 
     def stop(self) -> None:
         """Stop emulation from inside a hook (the kernel's fault handler)."""
