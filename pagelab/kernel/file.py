@@ -13,6 +13,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from pagelab.kernel.fs import T_DEVICE, Inode, Stat
+from pagelab.kernel.mm.filemap import AddressSpace
 from pagelab.kernel.param import CONSOLE_MAJOR, NFILE, ROOTDEV
 from pagelab.kernel.pipe import Pipe, pipeclose, piperead, pipewrite
 from pagelab.kernel.syscall import Result, copyin, copyout
@@ -41,6 +42,7 @@ class File:
     off: int = 0  # for INODE files
     pipe: Pipe | None = None
     ip: Inode | None = None  # INODE files, and DEVICE files opened through a node
+    mapping: AddressSpace | None = None  # a regular file's page cache (one user reference)
     major: int = 0  # DEVICE files
     to_stderr: bool = False  # a console file whose writes go to the host's stderr
     slot: int = -1  # index in the FileTable
@@ -89,6 +91,9 @@ def fileclose(m: Machine, f: File) -> None:
     m.ftable.release(f)
     if f.pipe is not None:
         pipeclose(m, f.pipe, f.writable)
+    if f.mapping is not None:
+        m.pagecache.put(f.mapping)  # the last user writes dirty pages back
+        f.mapping = None
     if f.ip is not None:
         m.fs.close(f.ip)
 
@@ -139,7 +144,7 @@ def fileread(m: Machine, p: Proc, f: File, addr: int, n: int) -> Result:
     off = f.off
     while off - f.off < n:
         want = min(CHUNK, n - (off - f.off))
-        data = m.fs.read(f.ip, off, want)
+        data = m.fs.read(f.ip, off, want) if f.mapping is None else _cache_read(m, f.mapping, off, want)
         if data is None:
             return -1
         if data and not copyout(m, p, addr + (off - f.off), data):
@@ -178,11 +183,25 @@ def filewrite(m: Machine, p: Proc, f: File, addr: int, n: int) -> Result:
         if data is None:
             return -1
         k = m.fs.write(f.ip, f.off, data)
+        if f.mapping is not None:
+            # Write-through: the host file has the bytes; now the cached pages get them too.
+            if k < 0:
+                m.pagecache.refresh(f.mapping, f.off, len(data))
+            else:
+                m.pagecache.write(f.mapping, f.off, data[:k])
         if k < 0:
             return -1
         f.off += k
         done += k
     return n
+
+
+def _cache_read(m: Machine, a: AddressSpace, off: int, n: int) -> bytes | None:
+    """Up to n bytes of a regular file through its cached pages; None if the host fails."""
+    try:
+        return m.pagecache.read(a, off, n)
+    except OSError:
+        return None
 
 
 def filestat(m: Machine, f: File) -> Stat | None:

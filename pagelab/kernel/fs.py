@@ -279,7 +279,9 @@ class FileSystem:
         if st is None:
             if not omode & O_CREATE:
                 return None
-            flags = os.O_RDWR if readable and writable else os.O_WRONLY if writable else os.O_RDONLY
+            # Writable files are read-write on the host even if the guest only writes: the
+            # page cache reads the rest of a page it caches (see mm/filemap.py).
+            flags = os.O_RDWR if writable else os.O_RDONLY
             fd = os.open(name, flags | os.O_CREAT | os.O_EXCL | _FILE_FLAGS, 0o644, dir_fd=dfd)
             self.generation += 1
             return self._inode(fd, T_FILE)
@@ -300,8 +302,12 @@ class FileSystem:
         if not (writable or omode & O_TRUNC):
             return Inode(fd=fd, type=T_FILE, ino=self.inum(st))
         os.close(fd)
-        flags = os.O_RDWR if readable else os.O_WRONLY
-        fd = self._open_regular(dfd, name, flags, st)
+        try:
+            fd = self._open_regular(dfd, name, os.O_RDWR, st)
+        except PermissionError:  # a write-only host file: the page cache cannot fill pages
+            if readable:
+                raise
+            fd = self._open_regular(dfd, name, os.O_WRONLY, st)
         if omode & O_TRUNC:
             try:
                 os.ftruncate(fd, 0)

@@ -1,9 +1,11 @@
 """Kernel memory invariants, checked by the tests after every run.
 
 - every frame's reference count equals the number of PTEs (and page-table links)
-  pointing at it, plus the kernel's own hold on the zero frame;
+  pointing at it, plus the kernel's own hold on the zero frame, plus one if the page
+  cache holds it;
 - no frame is both free and mapped;
-- with no processes left, the free count is back to its value at boot.
+- with no processes left, the free count plus the cache-only frames is back to the free
+  count at boot (free_end + cache == boot_free).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ def count_references(m: Machine) -> np.ndarray:
     """Count, for each frame, the page-table entries and page-table roots that use it."""
     refs = np.zeros(m.km.nframes, dtype=np.int64)
     refs[m.km.frame(m.zero_frame)] += 1  # the kernel's own reference
+    for pa in m.pagecache.cached_frames():
+        refs[m.km.frame(pa)] += 1  # the page cache's reference
 
     for p in m.procs:
         if p is None or not p.pagetable:
@@ -61,5 +65,6 @@ def check_invariants(m: Machine, expect_empty: bool | None = None) -> None:
         raise InvariantError(f"frame {m.km.pa(mapped_free[0]):#x} is both free and mapped")
     if expect_empty is None:
         expect_empty = all(p is None for p in m.procs)
-    if expect_empty and m.km.nfree != m.boot_free:
-        raise InvariantError(f"leak: {m.boot_free - m.km.nfree} frames not returned")
+    cache = m.pagecache.cache_only_frames()
+    if expect_empty and m.km.nfree + cache != m.boot_free:
+        raise InvariantError(f"leak: {m.boot_free - m.km.nfree - cache} frames not returned")

@@ -22,6 +22,7 @@ from pagelab.kernel.exec import exec_image
 from pagelab.kernel.file import FileTable, console_files
 from pagelab.kernel.fs import FileSystem
 from pagelab.kernel.mm.fault import handle_fault
+from pagelab.kernel.mm.filemap import PageCache
 from pagelab.kernel.mm.kalloc import Kalloc
 from pagelab.kernel.mm.vmstat import VmStat
 from pagelab.kernel.param import NPROC
@@ -64,6 +65,10 @@ class Machine:
         self.stderr = stderr
         self.fs = FileSystem(root, bundled)
         self.ftable = FileTable()
+        # One page cache for read/write and every file mapping; its cache-only frames are
+        # the first thing given back when kalloc runs dry.
+        self.pagecache = PageCache(self.km, self.fs)
+        self.km.reclaim = self.pagecache.shrink
         self.console = Console(stdin, stdout, stderr)
         self.syscalls: dict[int, Handler] = {**PROC_SYSCALLS, **FILE_SYSCALLS}
         self.hart.on_fault = self._guest_fault

@@ -20,7 +20,7 @@ from pagelab.kernel.file import (
     filewrite,
     pipealloc,
 )
-from pagelab.kernel.fs import O_RDWR, O_WRONLY, T_DEVICE
+from pagelab.kernel.fs import O_RDWR, O_TRUNC, O_WRONLY, T_DEVICE, T_FILE
 from pagelab.kernel.param import CONSOLE_MAJOR, NOFILE
 from pagelab.kernel.syscall import Handler, Result, argaddr, argint, argstr, copyout
 
@@ -139,11 +139,28 @@ def sys_open(m: Machine, p: Proc) -> Result:
     if f is None:
         m.fs.close(ip)
         return -1
+    if ip.type == T_FILE and not _attach_cache(m, f, omode):
+        fileclose(m, f)
+        return -1
     fd = fdalloc(p, f)
     if fd < 0:
         fileclose(m, f)
         return -1
     return fd
+
+
+def _attach_cache(m: Machine, f: File, omode: int) -> bool:
+    """Give a newly opened regular file its page cache; O_TRUNC drops what the cache held
+    past the new (zero) size."""
+    if f.ip is None:
+        return False
+    try:
+        f.mapping = m.pagecache.mapping_for(f.ip)
+    except OSError:
+        return False
+    if omode & O_TRUNC:
+        m.pagecache.truncate(f.mapping, 0)
+    return True
 
 
 def sys_mkdir(m: Machine, p: Proc) -> Result:

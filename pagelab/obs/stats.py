@@ -36,6 +36,7 @@ def stats(m: Machine, wall_seconds: float) -> dict[str, Any]:
             "peak_used": m.km.peak_used,
             "free_end": m.km.nfree,
             "boot_free": m.boot_free,
+            "cache": m.pagecache.cache_only_frames(),  # only the page cache holds them
         },
         "cow_copies": st.cow_copies,
         "page_ins": st.page_ins,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from pagelab.hw.ram import PhysMem
 from pagelab.hw.sv39 import PGSHIFT, PGSIZE
+
+RECLAIM_BATCH = 32  # frames reclaimed at once when the free list runs dry
 
 
 class OutOfFrames(Exception):
@@ -28,6 +32,9 @@ class Kalloc:
         self._free: list[int] = list(range(self.nframes - 1, -1, -1))
         self.free_min = self.nframes
         self.peak_used = 0
+        # Called with a number of frames wanted when none is free, before giving up: the
+        # page cache sets it to its shrink(), which frees frames only it holds.
+        self.reclaim: Callable[[int], int] | None = None
 
     def frame(self, pa: int) -> int:
         """The index of the frame holding pa."""
@@ -42,7 +49,7 @@ class Kalloc:
 
     def kalloc(self) -> int:
         """A zeroed frame with count 1. Raises OutOfFrames."""
-        if not self._free:
+        if not self._free and (self.reclaim is None or self.reclaim(RECLAIM_BATCH) == 0):
             raise OutOfFrames()
         f = self._free.pop()
         self.ref[f] = 1
