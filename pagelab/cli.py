@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-lazy", action="store_true", help="sbrk allocates at once")
     r.add_argument("--no-zero-page", action="store_true", help="read faults get a private zeroed frame")
     r.add_argument("--no-cow", action="store_true", help="fork copies every page")
+    r.add_argument(
+        "--zero-heap",
+        action="store_true",
+        help="heap read faults map the shared zero page, as Linux does (default: a zeroed frame, as xv6's lazy lab)",
+    )
     r.add_argument("--stats", type=Path, metavar="FILE.json", help="write the stats JSON here")
     r.add_argument("--trace", type=Path, metavar="FILE.jsonl", help="write one JSON line per page fault here")
     r.add_argument("--vmprint", action="store_true", help="print each new program's page table to stderr")
@@ -75,6 +80,7 @@ def config_from(ns: argparse.Namespace) -> Config:
         lazy=not (ns.eager or ns.no_lazy),
         zero_page=not (ns.eager or ns.no_zero_page),
         cow=not (ns.eager or ns.no_cow),
+        zero_heap=ns.zero_heap and not ns.eager,
         quantum=ns.quantum,
         seed=ns.seed,
     )

@@ -240,3 +240,15 @@ def test_vmprint_shows_the_xv6_layout() -> None:
     assert leaves["0x1000"].startswith("rw-") and "u" not in leaves["0x1000"]
     assert leaves["0x2000"].startswith("rw-u")
     assert len(leaves) == 3
+
+
+def test_bad_pointers_in_system_calls_are_efault_not_fatal() -> None:
+    r = run_prog("efault", "2000")
+    assert "efault OK" in r.out, r.err
+    s = r.stats
+    killed_by_fault = sum(p["killed"] for p in s["processes"])
+    assert s["faults"]["fatal"] == killed_by_fault == 1
+    assert s["faults"]["efault"] == 3 * 2000
+    assert s["faults"]["minor"] + s["faults"]["major"] == sum(
+        s["faults"][k] for k in ("lazy", "zero", "cow", "file", "swap_in")
+    )

@@ -15,6 +15,7 @@ ON = Config()
 NO_LAZY = Config(lazy=False)
 NO_ZERO = Config(zero_page=False)
 NO_COW = Config(cow=False)
+ZERO_HEAP = Config(zero_heap=True)
 
 
 def trace_of(program: str, *args: str, config: Config = ON) -> list[dict]:
@@ -44,8 +45,8 @@ def test_sparse_gigabyte_heap() -> None:
     assert r.code == 0 and r.stats["frames"]["peak_used"] < 1000
 
 
-def test_zero_page_reads_cost_one_frame() -> None:
-    r = run_prog("memtouch", "1G", "1", "r")
+def test_zero_heap_reads_cost_one_frame() -> None:
+    r = run_prog("memtouch", "1G", "1", "r", config=ZERO_HEAP)
     assert r.out == "memtouch: touched 262144 pages\n"
     s = r.stats
     assert s["faults"]["zero"] == 262144
@@ -54,24 +55,43 @@ def test_zero_page_reads_cost_one_frame() -> None:
     assert s["processes"][0]["rss_peak_pages"] < 20
 
 
-def test_zerotest_needs_the_zero_page() -> None:
-    assert "zerotest OK" in run_prog("zerotest").out
+def test_heap_read_far_beyond_ram_is_killed_by_default() -> None:
+    # The xv6 lazy lab: a heap page's first fault, read or write, takes a real zeroed frame.
+    # So reading 1 GiB of heap on 128 MiB of RAM runs out of memory, as on the lab kernels.
+    r = run_prog("memtouch", "1G", "1", "r")
+    assert r.code == 128 + 9 and "out of memory" in r.err and r.out == ""
+    s = r.stats
+    assert s["faults"]["zero"] == 0 and s["faults"]["lazy"] > 30000 and s["faults"]["fatal"] == 1
+    assert s["frames"]["free_end"] == s["frames"]["boot_free"]
+
+
+def test_zerotest_needs_the_zero_heap() -> None:
+    assert "zerotest OK" in run_prog("zerotest", config=ZERO_HEAP).out
     # Without it, reading 256 MiB of heap needs 256 MiB of frames: more than RAM.
-    r = run_prog("zerotest", config=NO_ZERO)
-    assert r.code != 0 and "out of memory" in r.err
+    for config in (ON, NO_ZERO, Config(zero_page=False, zero_heap=True)):
+        r = run_prog("zerotest", config=config)
+        assert r.code != 0 and "out of memory" in r.err
 
 
-def test_bss_is_mapped_to_the_zero_frame() -> None:
-    on = run_prog("bigbss").stats
-    off = run_prog("bigbss", config=Config(mem=512 << 20, zero_page=False)).stats
-    assert on["frames"]["peak_used"] < 1000 < 65536 < off["frames"]["peak_used"]
+def test_bss_stays_on_the_zero_page_by_default() -> None:
+    # zerotest's 64 MiB BSS reads cost nothing (the zero page, mapped at exec); its four BSS
+    # stores each replace the zero page with a frame. Only the heap reads then take frames.
+    tr = trace_of("zerotest")
+    assert sum((e["kind"], e["resolution"]) == ("zero", "alloc") for e in tr) == 4
+    assert not any(e["resolution"] == "mapped-zero" for e in tr)
+    lazy = [e for e in tr if e["kind"] == "lazy"]
+    assert len(lazy) > 30000 and all(e["scause"] == "0xd" for e in lazy)
+    assert tr[-1]["kind"] == "fatal"  # out of memory
 
 
 def test_store_after_zero_read_gets_private_frame() -> None:
-    tr = trace_of("memtouch", "8K", "1", "r")
+    tr = trace_of("memtouch", "8K", "1", "r", config=ZERO_HEAP)
     assert [e["resolution"] for e in tr] == ["mapped-zero", "mapped-zero"]
     assert all(e["kind"] == "zero" and e["scause"] == "0xd" for e in tr)
-    tr = trace_of("zerotest")
+    # By default the same reads take a zeroed frame each, as the lazy lab's kernel does.
+    tr = trace_of("memtouch", "8K", "1", "r")
+    assert [(e["kind"], e["resolution"], e["scause"]) for e in tr] == [("lazy", "alloc", "0xd")] * 2
+    tr = trace_of("zerotest", config=ZERO_HEAP)
     assert any(e["kind"] == "zero" and e["resolution"] == "alloc" and e["scause"] == "0xf" for e in tr)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# Fault kinds, as counted in the stats JSON.
-KINDS = ("lazy", "zero", "cow", "file", "swap_in", "fatal")
+# Fault kinds, as counted in the stats JSON. "efault" is a system call's bad user pointer:
+# the call fails with -1 and the process goes on, so "fatal" counts only the faults that kill.
+KINDS = ("lazy", "zero", "cow", "file", "swap_in", "fatal", "efault")
 MAJOR_KINDS = frozenset({"file", "swap_in"})  # needed I/O
 
 
@@ -19,7 +20,7 @@ class FaultEvent:
     stval: int
     sepc: int
     kind: str
-    resolution: str  # mapped-zero, alloc, copy, reuse, killed
+    resolution: str  # mapped-zero, alloc, copy, reuse, killed, error (efault)
     tick: int
     vma: str = ""  # the region's kind: text, rodata, data, bss, heap, stack, mmap ("" = none)
     pa: int = 0  # the frame mapped by the resolution (0 if none)

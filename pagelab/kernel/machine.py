@@ -60,6 +60,9 @@ class Machine:
         self.listeners: list[Listener] = []
         self.exits: list[ExitEvent] = []  # every process that has exited, in order
         self.oopses = 0  # kernel bugs caught (see oops)
+        # True while the kernel itself touches user memory for a system call (copyin/copyout):
+        # a fault it cannot resolve then fails the call (efault) instead of killing.
+        self.in_uaccess = False
         # When a list, the host time of each fault, with no event built: for benchmarks.
         self.fault_stamps: list[float] | None = None
         self.stderr = stderr
@@ -104,7 +107,11 @@ class Machine:
         p = self.current
         if p is None:
             return False
-        return handle_fault(self, p, Trap(SCAUSE_FOR[access], va, self.hart.reg(PC) - 4))
+        self.in_uaccess = True
+        try:
+            return handle_fault(self, p, Trap(SCAUSE_FOR[access], va, self.hart.reg(PC) - 4))
+        finally:
+            self.in_uaccess = False
 
     def oops(self, p: Proc, where: str) -> None:
         """A bug in this kernel, met while serving p: like Linux's oops, report it, kill the

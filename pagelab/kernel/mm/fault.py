@@ -59,9 +59,11 @@ def do_anonymous_page(m: Machine, p: Proc, trap: Trap, va: int, store: bool, pte
         pte_pa = vm.walk(m.km, p.pagetable, va, True)  # allocates page-table pages
     if pte_pa is None:
         return _oom(m, p, trap)
-    if not store and m.config.zero_page:
-        # Zero-fill on demand: reading needs no memory of its own, so share the one zero
+    if not store and m.config.zero_page and m.config.zero_heap:
+        # --zero-heap (Linux): a heap read needs no memory of its own, so share the one zero
         # frame read-only. It is marked COW, so the first store gets a private frame.
+        # Without it, as in the xv6 lazy lab, a read gets a real zeroed frame like a store.
+        # (BSS is mapped to the zero frame at exec time, so every page here is heap.)
         m.km.incref(m.zero_frame)
         m.ram.write64(pte_pa, pa2pte(m.zero_frame) | PTE_R | PTE_U | PTE_COW | PTE_V)
         return _resolved(m, p, trap, "zero", "mapped-zero")
@@ -112,14 +114,18 @@ def _oom(m: Machine, p: Proc, trap: Trap) -> bool:
 
 
 def _fatal(m: Machine, p: Proc, trap: Trap) -> bool:
-    _count(m, p, trap, "fatal", "killed")
+    if m.in_uaccess:
+        # A bad pointer given to a system call: the call returns -1, nobody is killed.
+        _count(m, p, trap, "efault", "error")
+    else:
+        _count(m, p, trap, "fatal", "killed")
     return False
 
 
 def _count(m: Machine, p: Proc, trap: Trap, kind: str, resolution: str) -> None:
     st = m.vmstat
     st.faults[kind] += 1
-    if kind != "fatal":
+    if kind not in ("fatal", "efault"):
         if kind in MAJOR_KINDS:
             st.major += 1
         else:
