@@ -246,3 +246,18 @@ def test_frame_written_hook_sees_every_fill(pc: PageCache, fs: FileSystem) -> No
     a = pc.mapping_for(make(fs, "f", b"code"))
     pa, _ = pc.get_page(a, 0)
     assert seen == [pa]
+
+
+def test_unlinking_an_idle_file_frees_its_pages(pc: PageCache, km: Kalloc, fs: FileSystem) -> None:
+    free0 = km.nfree
+    ip = make(fs, "f", b"data")
+    a = pc.mapping_for(ip)
+    pc.read(a, 0, 4)
+    pc.put(a)
+    fs.close(ip)
+    assert pc.cache_only_frames() == 1
+    ip = fs.open("/", b"f", O_RDONLY)  # what sys_unlink holds across the unlink
+    assert ip is not None and fs.unlink("/", b"f") == 0
+    pc.unlinked(ip)
+    fs.close(ip)
+    assert pc.cache_only_frames() == 0 and km.nfree == free0

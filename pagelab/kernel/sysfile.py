@@ -20,7 +20,7 @@ from pagelab.kernel.file import (
     filewrite,
     pipealloc,
 )
-from pagelab.kernel.fs import O_RDWR, O_TRUNC, O_WRONLY, T_DEVICE, T_FILE
+from pagelab.kernel.fs import O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, T_DEVICE, T_FILE
 from pagelab.kernel.param import CONSOLE_MAJOR, NOFILE
 from pagelab.kernel.syscall import Handler, Result, argaddr, argint, argstr, copyout
 
@@ -188,7 +188,18 @@ def sys_chdir(m: Machine, p: Proc) -> Result:
 
 def sys_unlink(m: Machine, p: Proc) -> Result:
     path = argstr(m, p, 0)
-    return -1 if path is None else m.fs.unlink(p.cwd, path)
+    if path is None:
+        return -1
+    # Held across the unlink to tell the page cache which file lost a name.
+    ip = m.fs.open(p.cwd, path, O_RDONLY)
+    try:
+        r = m.fs.unlink(p.cwd, path)
+        if r == 0 and ip is not None and ip.type == T_FILE:
+            m.pagecache.unlinked(ip)
+        return r
+    finally:
+        if ip is not None:
+            m.fs.close(ip)
 
 
 def sys_link(m: Machine, p: Proc) -> Result:

@@ -137,6 +137,15 @@ class PageCache:
         if a.stamp is None:  # unlinked: nobody can ever open it again
             self._forget(a)
 
+    def unlinked(self, ip: Inode) -> None:
+        """ip's file lost a name. If that was its last and nobody here has it open, its
+        idle cached pages can never be found again: free them."""
+        with suppress(OSError):
+            st = os.fstat(ip.fd)
+            a = self._files.get((st.st_dev, st.st_ino))
+            if a is not None and a.users == 0 and st.st_nlink == 0:
+                self._forget(a)
+
     def size(self, a: AddressSpace) -> int:
         """The file's size in bytes now."""
         return a.size

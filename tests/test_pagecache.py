@@ -1,0 +1,36 @@
+"""The page cache seen from guest programs: read()/write() through it, its frames in the
+stats, and no host descriptor left behind."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tests.conftest import run_prog
+
+
+def test_cachetest() -> None:
+    r = run_prog("cachetest")
+    assert "cachetest OK" in r.out, r.err
+    frames = r.stats["frames"]
+    # Every file it made is unlinked: nothing stays cached.
+    assert frames["cache"] == 0 and frames["free_end"] == frames["boot_free"]
+
+
+def test_pages_of_a_named_file_stay_cached_after_exit(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 48  # three pages
+    (tmp_path / "f").write_bytes(data)
+    r = run_prog("cat", "f", root=tmp_path)
+    assert r.code == 0 and len(r.out) == len(data)
+    frames = r.stats["frames"]
+    assert frames["cache"] == 3
+    assert frames["free_end"] + frames["cache"] == frames["boot_free"]
+
+
+def test_no_host_descriptor_is_left_open(tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(b"x" * 5000)
+    before = len(os.listdir("/proc/self/fd"))
+    r = run_prog("cachetest", root=tmp_path)
+    assert "cachetest OK" in r.out
+    run_prog("cat", "f", root=tmp_path)
+    assert len(os.listdir("/proc/self/fd")) == before
