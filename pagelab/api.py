@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
+import signal
+import stat as st_
 import sys
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
@@ -20,11 +20,13 @@ from pagelab.hw.sv39 import MAXVA
 from pagelab.kernel.config import Config
 from pagelab.kernel.elf import ElfError, parse
 from pagelab.kernel.events import Listener
+from pagelab.kernel.fs import MAX_FILE_SIZE
 from pagelab.kernel.machine import Machine
 from pagelab.obs.stats import stats
 from pagelab.obs.trace import TraceWriter
 from pagelab.obs.vmprint import VmPrinter
 from pagelab.programs import bundled, bundled_names
+from pagelab.tmproot import make_root, remove_tree
 
 KILLED_STATUS = 128 + 9
 
@@ -38,21 +40,46 @@ class RunReport:
     status: int  # the first process's exit(status), or -1 if killed
     killed: bool
     stats: dict[str, Any] = field(default_factory=dict)
+    signal: int = 0  # the host signal that stopped the run early, if any
 
     @property
     def exit_code(self) -> int:
-        """What `pagelab run` exits with."""
+        """What `pagelab run` exits with: 128 + the signal, as a shell reports it."""
+        if self.signal:
+            return 128 + self.signal
         return KILLED_STATUS if self.killed else self.status & 0xFF
+
+
+class Interrupted(KeyboardInterrupt):
+    """A host signal (SIGINT, SIGTERM, SIGHUP) stopped a run. The temporary root is already
+    removed; `report` holds the stats up to that point, if the machine had started.
+    A KeyboardInterrupt, so that code which stops on ^C stops on this too."""
+
+    def __init__(self, signum: int, report: RunReport | None = None) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.report = report
+
+
+def _signum(e: KeyboardInterrupt) -> int:
+    return e.signum if isinstance(e, Interrupted) else signal.SIGINT
+
+
+def _host_stream(stream: IO[Any] | None, mode: str, opened: list[BinaryIO]) -> BinaryIO:
+    """The binary side of a host standard stream; /dev/null if it was closed when Python
+    started (`pagelab run prog >&-`), which leaves sys.stdout None."""
+    if stream is not None and hasattr(stream, "buffer"):
+        return stream.buffer
+    f = cast(BinaryIO, open(os.devnull, mode))  # noqa: SIM115 - closed by run()
+    opened.append(f)
+    return f
 
 
 def load_program(program: str) -> tuple[bytes, str]:
     """The ELF bytes of a host path or a bundled program's name, checked to be RISC-V."""
     path = Path(program)
     if os.sep in program or path.is_file():
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise UsageError(f"cannot read {program}: {e.strerror}") from None
+        data = read_program_file(path, program)
         name = path.name
     else:
         got = bundled(program)
@@ -61,6 +88,52 @@ def load_program(program: str) -> tuple[bytes, str]:
         data, name = got, program
     check_elf(data, program)
     return data, name
+
+
+def _file_kind(mode: int) -> str:
+    if st_.S_ISDIR(mode):
+        return "a directory"
+    if st_.S_ISFIFO(mode):
+        return "a FIFO"
+    if st_.S_ISCHR(mode) or st_.S_ISBLK(mode):
+        return "a device"
+    if st_.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def read_program_file(path: Path, label: str) -> bytes:
+    """The bytes of a host ELF: a regular file of at most MAX_FILE_SIZE (what a guest exec
+    also accepts). /dev/zero would be read until memory ran out and a FIFO would block, so
+    anything else is a usage error, checked before opening and again on the open file."""
+    try:
+        st = os.stat(path)
+        if not st_.S_ISREG(st.st_mode):
+            raise UsageError(f"{label}: is {_file_kind(st.st_mode)}, not a program file")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as e:
+        raise UsageError(f"cannot read {label}: {e.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not st_.S_ISREG(st.st_mode):
+            raise UsageError(f"{label}: is {_file_kind(st.st_mode)}, not a program file")
+        if st.st_size > MAX_FILE_SIZE:
+            raise UsageError(f"{label}: {st.st_size} bytes, larger than a program may be ({MAX_FILE_SIZE >> 20} MiB)")
+        chunks: list[bytes] = []
+        total = 0
+        while total <= MAX_FILE_SIZE:  # the file may grow while we read it
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > MAX_FILE_SIZE:
+            raise UsageError(f"{label}: larger than a program may be ({MAX_FILE_SIZE >> 20} MiB)")
+        return b"".join(chunks)
+    except OSError as e:
+        raise UsageError(f"cannot read {label}: {e.strerror}") from None
+    finally:
+        os.close(fd)
 
 
 def check_elf(data: bytes, label: str) -> None:
@@ -108,42 +181,55 @@ def run(
     config = config or Config()
     image, name = load_program(program)
     own_root = root is None
-    if root is None:
-        root = Path(tempfile.mkdtemp(prefix="pagelab-root-"))
-        for prog in bundled_names():
-            data = bundled(prog)
-            if data is not None:
-                (root / prog).write_bytes(data)
-    elif not root.is_dir():
+    if root is not None and not root.is_dir():
         raise UsageError(f"--root {root}: not a directory")
-    m = Machine(
-        config,
-        root,
-        stdin if stdin is not None else sys.stdin.buffer,
-        stdout if stdout is not None else sys.stdout.buffer,
-        stderr if stderr is not None else sys.stderr.buffer,
-        bundled,
-    )
-    if trace is not None:
-        m.listeners.append(TraceWriter(trace))
-    if vmprint is not None:
-        m.listeners.append(VmPrinter(m.ram, vmprint))
-    m.listeners.extend(listeners)
+    opened: list[BinaryIO] = []
+    m: Machine | None = None
     try:
+        if own_root:
+            root = make_root()  # inside the try: a signal while copying still removes it
+        assert root is not None
+        m = Machine(
+            config,
+            root,
+            stdin if stdin is not None else _host_stream(sys.stdin, "rb", opened),
+            stdout if stdout is not None else _host_stream(sys.stdout, "wb", opened),
+            stderr if stderr is not None else _host_stream(sys.stderr, "wb", opened),
+            bundled,
+        )
+        if trace is not None:
+            m.listeners.append(TraceWriter(trace))
+        if vmprint is not None:
+            m.listeners.append(VmPrinter(m.ram, vmprint))
+        m.listeners.extend(listeners)
         t0 = time.perf_counter()
         init = m.spawn(image, [name.encode(), *(a.encode() for a in args)], name)
         if init is None:
             raise UsageError(f"{program}: cannot be loaded (too large for --mem?)")
-        status = m.run()
+        try:
+            status = m.run()
+        except KeyboardInterrupt as e:
+            # Stopped by a host signal: report what happened so far (the machine is
+            # mid-flight, so its frames are not all free), then let the caller stop.
+            sig = _signum(e)
+            st = stats(m, time.perf_counter() - t0)
+            st["interrupted"] = signal.Signals(sig).name
+            raise Interrupted(sig, RunReport(-1, True, st, sig)) from None
         wall = time.perf_counter() - t0
         if check:
             from pagelab.kernel.invariants import check_invariants
 
             check_invariants(m)
-        return RunReport(status, init.killed, stats(m, wall))
+        st = stats(m, wall)
+        st["interrupted"] = None
+        return RunReport(status, init.killed, st)
     finally:
-        m.close()
-        if own_root and not keep_root:
-            shutil.rmtree(root, ignore_errors=True)
-        elif own_root:
-            print(f"pagelab: root kept at {root}", file=sys.stderr)
+        if m is not None:
+            m.close()
+        for f in opened:
+            f.close()
+        if own_root and root is not None:
+            if not keep_root:
+                remove_tree(root)
+            else:
+                print(f"pagelab: root kept at {root}", file=sys.stderr)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from pagelab import __version__
-from pagelab.api import UsageError, run
+from pagelab.api import Interrupted, RunReport, UsageError, run
 from pagelab.kernel.config import DEFAULT_MEM, Config
 
 MAX_MEM = 4 << 30
@@ -86,6 +91,13 @@ def config_from(ns: argparse.Namespace) -> Config:
     )
 
 
+def write_stats(path: Path, report: RunReport) -> None:
+    try:
+        path.write_text(json.dumps(report.stats, indent=2) + "\n")
+    except OSError as e:
+        raise UsageError(f"--stats {path}: {e.strerror}") from None
+
+
 def cmd_run(ns: argparse.Namespace) -> int:
     config = config_from(ns)
     trace = None
@@ -101,24 +113,68 @@ def cmd_run(ns: argparse.Namespace) -> int:
             trace=trace,
             vmprint=sys.stderr if ns.vmprint else None,
         )
+    except Interrupted as e:
+        # The run was stopped by a signal: api.run has removed the temporary root; the
+        # stats of what ran are still written, and we exit as the signal would.
+        if ns.stats and e.report is not None:
+            write_stats(ns.stats, e.report)
+        return 128 + e.signum
     except OSError as e:
         raise UsageError(f"{e.filename}: {e.strerror}") from None
     finally:
         if trace is not None:
             trace.close()
     if ns.stats:
-        try:
-            ns.stats.write_text(json.dumps(report.stats, indent=2) + "\n")
-        except OSError as e:
-            raise UsageError(f"--stats {ns.stats}: {e.strerror}") from None
+        write_stats(ns.stats, report)
     return report.exit_code
 
 
+# Signals that end a run as ^C does: a closed terminal (SIGHUP) or `kill` (SIGTERM).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Turn SIGINT, SIGTERM and SIGHUP into Interrupted, raised once: the first signal
+    unwinds the run (which removes its temporary root and keeps its stats); later ones are
+    ignored so that they cannot cut that cleanup short."""
+    seen: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if not seen:
+            seen.append(signum)
+            raise Interrupted(signum)
+
+    try:
+        old = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+    except ValueError:  # not the main thread: signals cannot be caught here
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def reserve_std_fds() -> None:
+    """If pagelab was started with stdin, stdout or stderr closed (`pagelab run prog >&-`),
+    put /dev/null on that descriptor, so that no file opened later takes its number and
+    receives output meant for the terminal. (sys.stdout stays None; api.run uses /dev/null.)"""
+    for fd in (0, 1, 2):  # in order: open() returns the lowest free number, which is fd
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)
+
+
 def main(argv: list[str] | None = None) -> int:
+    reserve_std_fds()
     try:
         ns = build_parser().parse_args(argv)
         if ns.cmd == "run":
-            return cmd_run(ns)
+            with stop_on_signals():
+                return cmd_run(ns)
         if ns.cmd in ("demo", None):
             from pagelab.demo import demo  # imported on use: keeps `run` start-up small
 

@@ -15,9 +15,10 @@ from pagelab.hw.hart import PC, Hart, Trap
 from pagelab.hw.mmu import SCAUSE_FOR, Access
 from pagelab.hw.ram import PhysMem
 from pagelab.kernel import proc
+from pagelab.kernel.acct import ExitLog
 from pagelab.kernel.config import Config
 from pagelab.kernel.console import Console
-from pagelab.kernel.events import Event, ExitEvent, Listener
+from pagelab.kernel.events import Event, Listener
 from pagelab.kernel.exec import exec_image
 from pagelab.kernel.file import FileTable, console_files
 from pagelab.kernel.fs import FileSystem
@@ -58,7 +59,7 @@ class Machine:
         self.loaded: Proc | None = None  # whose registers are on the hart
         self.current: Proc | None = None  # who is running
         self.listeners: list[Listener] = []
-        self.exits: list[ExitEvent] = []  # every process that has exited, in order
+        self.exits = ExitLog()  # processes that have exited: the first ones in full, then totals
         self.oopses = 0  # kernel bugs caught (see oops)
         # True while the kernel itself touches user memory for a system call (copyin/copyout):
         # a fault it cannot resolve then fails the call (efault) instead of killing.

@@ -25,10 +25,14 @@ def usertrap(m: Machine, p: Proc, res: RunResult) -> None:
             syscall(m, p, m.syscalls)
         except Exception:  # a kernel bug must not take the host down
             m.oops(p, "system call")
+        # A copyin/copyout that ran out of frames made the call fail with -1, and the
+        # process goes on: it must not carry the mark into its next, unrelated fault.
+        p.oom = False
     elif res.stop == Stop.TRAP and res.trap is not None:
         t = res.trap
         stval = m.hart.stval(t)
-        if p.oom:
+        if p.oom:  # set by this very fault: anything older was cleared after its call
+            p.oom = False
             m.log(f"pagelab: out of memory: killed pid={p.pid} ({p.name}) at va {stval:#x} sepc={t.sepc:#x}")
         else:
             m.log(

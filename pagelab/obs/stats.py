@@ -44,4 +44,12 @@ def stats(m: Machine, wall_seconds: float) -> dict[str, Any]:
         "tlb_fills": m.hart.tlb_fills,
         "kernel_oopses": m.oopses,
         "processes": sorted((process_record(e) for e in m.exits), key=lambda r: r["pid"]),
+        # Past the first ACCT_DETAILED exits, processes are only counted (kernel/acct.py).
+        "processes_truncated": m.exits.truncated,
+        "processes_summary": {
+            "count": m.exits.total,
+            "killed": m.exits.killed,
+            "faults": m.exits.faults,
+            "rss_peak_pages_max": m.exits.rss_peak_max,
+        },
     }
