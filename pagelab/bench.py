@@ -198,5 +198,8 @@ def bench(quick: bool = False, out: Callable[[str], None] = print) -> int:
     result.update(cow_fork_speedup((16 if quick else 64) << 20))
     result["lazy_sparse_frames_ratio"] = lazy_sparse_frames_ratio()
     result["host_mib_over_guest_ram"] = host_memory_over_guest_mib()
+    from pagelab.replay.bench import replay_figures  # trace replay (issue 11): its own module
+
+    result.update(replay_figures(quick))
     out(json.dumps(result, indent=2))
     return 0

@@ -16,6 +16,8 @@ from types import FrameType
 from pagelab import __version__
 from pagelab.api import Interrupted, RunReport, UsageError, run
 from pagelab.kernel.config import DEFAULT_MEM, Config
+from pagelab.replay.command import ReplayError, cmd_replay
+from pagelab.replay.command import add_parser as add_replay_parser
 
 MAX_MEM = 4 << 30
 _SIZE = re.compile(r"^(\d+)([KMG]?)i?B?$", re.IGNORECASE)
@@ -74,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="run the bundled workloads eager and lazy, side by side")
     b = sub.add_parser("bench", help="measure speed against raw Unicorn; prints JSON")
     b.add_argument("--quick", action="store_true", help="smaller workloads")
+    add_replay_parser(sub)
     return ap
 
 
@@ -183,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
             from pagelab.bench import bench
 
             return bench(quick=ns.quick)
-    except UsageError as e:
+        if ns.cmd == "replay":
+            return cmd_replay(ns)
+    except (UsageError, ReplayError) as e:
         print(f"pagelab: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,0 +1,61 @@
+"""Page-replacement policies: which page to evict when no frame is free.
+
+`--policy NAME` picks a built-in; `--policy module:Class` or `--policy file.py:Class` loads
+a user's Policy subclass. The same classes serve the kernel and `pagelab replay`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+
+from pagelab.kernel.mm.policy.aging import Aging
+from pagelab.kernel.mm.policy.base import AccessBits, BadVictim, Policy, PolicyError
+from pagelab.kernel.mm.policy.clock import Clock
+from pagelab.kernel.mm.policy.fifo import Fifo
+from pagelab.kernel.mm.policy.lru import Lru
+from pagelab.kernel.mm.policy.nru import Nru
+from pagelab.kernel.mm.policy.opt import Opt
+from pagelab.kernel.mm.policy.rand import Random
+
+BUILTIN: dict[str, type[Policy]] = {c.name: c for c in (Clock, Fifo, Lru, Nru, Aging, Random, Opt)}
+DEFAULT = "clock"
+
+__all__ = ["BUILTIN", "DEFAULT", "AccessBits", "BadVictim", "Policy", "PolicyError", "policy_class"]
+
+
+def policy_class(spec: str) -> type[Policy]:
+    """The class named by a --policy value. Raises PolicyError with a one-line reason."""
+    if spec in BUILTIN:
+        return BUILTIN[spec]
+    if ":" not in spec:
+        raise PolicyError(f"unknown policy {spec!r} (built in: {', '.join(BUILTIN)}; or module:Class)")
+    where, _, attr = spec.rpartition(":")
+    try:
+        module = _load_module(where)
+    except PolicyError:
+        raise
+    except Exception as e:  # a user's file may fail in any way: report it in one line
+        raise PolicyError(f"policy {spec!r}: cannot import {where}: {type(e).__name__}: {e}") from None
+    cls = getattr(module, attr, None)
+    if not (isinstance(cls, type) and issubclass(cls, Policy)):
+        raise PolicyError(f"policy {spec!r}: {where} has no Policy subclass named {attr!r}")
+    return cls
+
+
+def _load_module(where: str) -> object:
+    if where.endswith(".py") or "/" in where:
+        path = Path(where)
+        if not path.is_file():
+            raise PolicyError(f"policy file {where} not found")
+        name = f"pagelab_user_policy_{path.stem}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise PolicyError(f"policy file {where} cannot be imported")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses and pickling look modules up here
+        spec.loader.exec_module(module)
+        return module
+    return importlib.import_module(where)

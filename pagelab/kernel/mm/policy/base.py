@@ -1,0 +1,87 @@
+"""The interface between the kernel (or trace replay) and a page-replacement policy.
+
+A policy never touches page tables. It hears about frames through a few events and asks
+about their accessed (A) and dirty (D) bits through an AccessBits helper. The same class
+therefore runs inside the kernel, where a "frame" is a physical frame and the bits live in
+the PTEs that map it, and in `pagelab replay`, where a "frame" is a page number of the trace
+and each reference sets the page's A bit (and D on a write).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Collection
+from typing import ClassVar, Protocol
+
+
+class AccessBits(Protocol):
+    """What a policy may ask about a resident frame (Linux: page_referenced, folio_test_dirty)."""
+
+    def young(self, frame: int) -> bool:
+        """Has the page in `frame` been accessed since its A bit was last cleared?"""
+        ...
+
+    def clear_young(self, frame: int) -> bool:
+        """Clear the A bit (in every PTE mapping the frame) and return its old value. The
+        kernel also flushes the TLB: a cached translation would let the program use the
+        page without the walker ever setting A again."""
+        ...
+
+    def dirty(self, frame: int) -> bool:
+        """Has the page been written since it was loaded (evicting it costs a write)?"""
+        ...
+
+    def next_use(self, frame: int) -> float:
+        """How far in the future the page in `frame` is referenced next (inf: never). Known
+        in replay from the trace itself; in the kernel from the reference string recorded by
+        an earlier run of the same deterministic program. Only OPT needs it."""
+        ...
+
+
+class Policy:
+    """Base class of every replacement policy. Subclasses override what they need.
+
+    Event order for one reference in replay, and for one fault in the kernel:
+    a hit calls `referenced`; a miss with memory full calls `victim`, then `unmapped` for
+    the page it chose, then `mapped` and `referenced` for the new page. `tick` is called
+    every sampling period. A frame released by its owner (exit, munmap) gets `freed`.
+    """
+
+    name: ClassVar[str] = "policy"
+    # The kernel reports every TLB fill to `referenced` only when this is True (it costs a
+    # Python call per fill); replay reports every reference anyway.
+    wants_references: ClassVar[bool] = False
+
+    def __init__(self, bits: AccessBits, seed: int = 0) -> None:
+        self.bits = bits
+        self.rng = random.Random(seed)  # the only randomness a policy may use: seeded
+
+    def mapped(self, frame: int) -> None:
+        """A page was loaded into `frame`: it is now resident and may be chosen later."""
+
+    def referenced(self, frame: int) -> None:
+        """The page in `frame` was used (replay: every reference; kernel: every TLB fill,
+        if `wants_references`)."""
+
+    def victim(self, candidates: Collection[int]) -> int:
+        """Memory is full: return one of `candidates` (the resident frames that may be
+        evicted now) to be evicted."""
+        raise NotImplementedError
+
+    def unmapped(self, frame: int) -> None:
+        """The page in `frame` was evicted (it was the victim). By default, as `freed`."""
+        self.freed(frame)
+
+    def freed(self, frame: int) -> None:
+        """`frame` no longer holds a resident page: forget it."""
+
+    def tick(self) -> None:
+        """The periodic sampling tick: a policy may read and clear A bits here."""
+
+
+class PolicyError(ValueError):
+    """An unknown policy name or a policy class that cannot be loaded."""
+
+
+class BadVictim(RuntimeError):
+    """A policy returned a frame that was not among the candidates."""

@@ -1,0 +1,77 @@
+"""`pagelab replay`: run replacement policies on a page-reference trace, with no CPU.
+
+`replay()` uses a compiled fast path for the built-in FIFO, LRU and OPT (fast.py) and the
+plain per-reference loop (engine.py) for every other policy, user policies included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from pagelab.kernel.mm.policy import Fifo, Lru, Opt, Policy
+from pagelab.replay import fast
+from pagelab.replay.engine import DEFAULT_TICK, Result, next_positions, simulate
+from pagelab.replay.trace import Trace, TraceError, parse, read_trace, trace_from_pages
+
+__all__ = ["DEFAULT_TICK", "Result", "Trace", "TraceError", "parse", "read_trace", "replay", "trace_from_pages"]
+
+
+def _fifo(trace: Trace, frames: Sequence[int]) -> list[int]:
+    ids, nuniq = trace.dense()
+    return [int(fast.fifo_faults(ids, nuniq, k)) for k in frames]
+
+
+def _lru(trace: Trace, frames: Sequence[int]) -> list[int]:
+    ids, nuniq = trace.dense()
+    return fast.faults_from_depths(fast.lru_depths(ids, nuniq, max(frames)), len(trace), list(frames))
+
+
+def _opt(trace: Trace, frames: Sequence[int]) -> list[int]:
+    ids, nuniq = trace.dense()
+    hist = fast.opt_depths(ids, next_positions(trace.pages), nuniq, max(frames))
+    return fast.faults_from_depths(hist, len(trace), list(frames))
+
+
+# Exact classes only: a subclass may change the behaviour, so it takes the plain loop.
+FAST: dict[type[Policy], Callable[[Trace, Sequence[int]], list[int]]] = {Fifo: _fifo, Lru: _lru, Opt: _opt}
+
+
+def replay(
+    trace: Trace,
+    cls: type[Policy],
+    frames: Sequence[int],
+    seed: int = 0,
+    tick: int = DEFAULT_TICK,
+    use_fast: bool = True,
+) -> list[Result]:
+    """Faults of policy `cls` on `trace` for each frame count in `frames`."""
+    if not frames or min(frames) < 1:
+        raise ValueError("frame counts must be at least 1")
+    if len(trace) == 0:
+        return [Result(cls.name, k, 0, 0) for k in frames]
+    fast_path = FAST.get(cls) if use_fast else None
+    if fast_path is not None:
+        return [Result(cls.name, k, len(trace), f) for k, f in zip(frames, fast_path(trace, frames), strict=True)]
+    return [simulate(trace, cls, k, seed, tick) for k in frames]
+
+
+def parse_frames(text: str) -> list[int]:
+    """'4' -> [4]; '1-8' -> [1..8]."""
+    lo, sep, hi = text.partition("-")
+    try:
+        a, b = int(lo), int(hi) if sep else int(lo)
+    except ValueError:
+        raise ValueError(f"bad frame count {text!r}: use N or A-B") from None
+    if a < 1 or b < a or b > 1 << 20:
+        raise ValueError(f"bad frame count {text!r}: need 1 <= A <= B <= 1048576")
+    return list(range(a, b + 1))
+
+
+def synthetic(n: int, pages: int = 256, seed: int = 0) -> Trace:
+    """A trace with locality for benchmarks: mostly a drifting hot set, some random pages."""
+    rng = np.random.default_rng(seed)
+    hot = (np.arange(n) // 2000 * 7 + rng.integers(0, 32, n)) % pages
+    cold = rng.integers(0, pages, n)
+    return trace_from_pages(np.where(rng.random(n) < 0.9, hot, cold))

@@ -1,0 +1,102 @@
+"""The plain replay loop: every reference goes through the Policy class, as in the kernel.
+
+This loop defines what a replay means. The fast paths in fast.py must agree with it
+exactly (tests/test_replay.py checks that on random traces).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from pagelab.kernel.mm.policy import BadVictim, Policy
+from pagelab.replay.trace import Trace
+
+DEFAULT_TICK = 32  # references per sampling tick (NRU and aging clear A bits there)
+_CHUNK = 1 << 16  # references turned into Python ints at a time
+
+
+@dataclass(frozen=True)
+class Result:
+    policy: str
+    frames: int
+    refs: int
+    faults: int
+
+    @property
+    def hits(self) -> int:
+        return self.refs - self.faults
+
+
+class TraceBits:
+    """AccessBits for replay: each reference sets its page's A bit, and D on a write."""
+
+    def __init__(self, trace: Trace) -> None:
+        self.young_set: set[int] = set()
+        self.dirty_set: set[int] = set()
+        self.last: dict[int, int] = {}  # page -> position of its latest reference
+        self._next = next_positions(trace.pages)
+
+    def young(self, frame: int) -> bool:
+        return frame in self.young_set
+
+    def clear_young(self, frame: int) -> bool:
+        was = frame in self.young_set
+        self.young_set.discard(frame)
+        return was
+
+    def dirty(self, frame: int) -> bool:
+        return frame in self.dirty_set
+
+    def next_use(self, frame: int) -> float:
+        n = int(self._next[self.last[frame]])
+        return math.inf if n < 0 else n
+
+
+def next_positions(pages: np.ndarray) -> np.ndarray:
+    """For each position, where the same page is referenced next (-1: never again)."""
+    n = len(pages)
+    order = np.lexsort((np.arange(n), pages))  # by page, then by time
+    nxt = np.full(n, -1, dtype=np.int64)
+    same = pages[order[1:]] == pages[order[:-1]]
+    nxt[order[:-1][same]] = order[1:][same]
+    return nxt
+
+
+def simulate(trace: Trace, cls: type[Policy], frames: int, seed: int = 0, tick: int = DEFAULT_TICK) -> Result:
+    """Replay `trace` in `frames` frames, one reference at a time."""
+    if frames < 1:
+        raise ValueError("frames must be at least 1")
+    bits = TraceBits(trace)
+    policy = cls(bits, seed)
+    resident: dict[int, None] = {}
+    young, dirty, last = bits.young_set, bits.dirty_set, bits.last
+    faults = 0
+    pos = 0
+    for start in range(0, len(trace), _CHUNK):
+        pages = trace.pages[start : start + _CHUNK].tolist()
+        writes = trace.writes[start : start + _CHUNK].tolist()
+        for page, write in zip(pages, writes, strict=True):
+            if page not in resident:
+                faults += 1
+                if len(resident) >= frames:
+                    victim = policy.victim(resident.keys())
+                    if victim not in resident:
+                        raise BadVictim(f"{cls.__name__}.victim returned {victim!r}, not a resident page")
+                    del resident[victim]
+                    young.discard(victim)
+                    dirty.discard(victim)
+                    policy.unmapped(victim)
+                resident[page] = None
+                policy.mapped(page)
+            young.add(page)
+            if write:
+                dirty.add(page)
+            last[page] = pos
+            policy.referenced(page)
+            pos += 1
+            if pos % tick == 0:
+                policy.tick()
+    return Result(cls.name, frames, len(trace), faults)
