@@ -197,6 +197,12 @@ def run(
             stderr if stderr is not None else _host_stream(sys.stderr, "wb", opened),
             bundled,
         )
+        q = m.fs.quota
+        if q.limit and q.used_at_boot > q.limit:
+            print(
+                f"pagelab: the root already holds {q.used_at_boot} bytes, over --disk {q.limit}: writes will fail",
+                file=sys.stderr,
+            )
         if trace is not None:
             m.listeners.append(TraceWriter(trace))
         if vmprint is not None:

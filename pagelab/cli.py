@@ -20,15 +20,25 @@ from pagelab.replay.command import ReplayError, cmd_replay
 from pagelab.replay.command import add_parser as add_replay_parser
 
 MAX_MEM = 4 << 30
-_SIZE = re.compile(r"^(\d+)([KMG]?)i?B?$", re.IGNORECASE)
+_SIZE = re.compile(r"^(\d+)([KMGT]?)i?B?$", re.IGNORECASE)
+
+
+def parse_bytes(text: str) -> int:
+    """'128M' -> bytes: a number with an optional K, M, G or T suffix (powers of 1024)."""
+    mt = _SIZE.match(text.strip())
+    if not mt:
+        raise UsageError(f"bad size {text!r}: use a number with an optional K, M or G suffix")
+    return int(mt.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}[mt.group(2).upper()]
+
+
+def parse_disk(text: str) -> int:
+    """--disk: any size, 0 meaning no quota (see kernel/quota.py)."""
+    return parse_bytes(text)
 
 
 def parse_size(text: str) -> int:
     """'128M' -> bytes. Memory must be whole pages, 1 MiB to 4 GiB."""
-    mt = _SIZE.match(text.strip())
-    if not mt:
-        raise UsageError(f"bad size {text!r}: use a number with an optional K, M or G suffix")
-    n = int(mt.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[mt.group(2).upper()]
+    n = parse_bytes(text)
     if n % 4096:
         raise UsageError(f"bad size {text!r}: not a multiple of the 4096-byte page")
     if not (1 << 20) <= n <= MAX_MEM:
@@ -50,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="cmd", parser_class=_Parser)
     r = sub.add_parser("run", help="run a program (a path to an ELF, or a bundled program's name)")
     r.add_argument("--mem", default=str(DEFAULT_MEM >> 20) + "M", help="physical memory, e.g. 128M (default)")
+    r.add_argument(
+        "--disk",
+        default="1G",
+        help="quota on what the guest may store under its root, e.g. 64M (default 1G; 0 = no quota)",
+    )
     r.add_argument("--root", type=Path, help="host directory that is the guest's / (default: a fresh temporary one)")
     r.add_argument("--keep-root", action="store_true", help="keep the temporary root directory and print its path")
     r.add_argument("--eager", action="store_true", help="stock xv6: no lazy sbrk, no zero page, no COW")
@@ -89,6 +104,7 @@ def config_from(ns: argparse.Namespace) -> Config:
         zero_page=not (ns.eager or ns.no_zero_page),
         cow=not (ns.eager or ns.no_cow),
         zero_heap=ns.zero_heap and not ns.eager,
+        disk=parse_disk(ns.disk),
         quantum=ns.quantum,
         seed=ns.seed,
     )

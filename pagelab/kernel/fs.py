@@ -28,12 +28,14 @@ from __future__ import annotations
 import os
 import stat as st_
 import struct
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from pagelab.kernel.param import DIRSIZ, MAXPATH, ROOTDEV
+from pagelab.kernel.quota import DIR_COST, DiskQuota, file_cost
 
 # struct stat's type field (kernel/stat.h).
 T_DIR = 1
@@ -97,6 +99,29 @@ class Inode:
     # A directory's dirents as last listed, with the FileSystem generation they belong to:
     # reading a directory 16 bytes at a time must not rescan it for every entry.
     listing: tuple[int, bytes] | None = None
+    key: tuple[int, int] | None = None  # host (st_dev, st_ino), once FileSystem.open tracks it
+
+
+class Cwd(str):
+    """A process's current directory: its guest path, holding the directory it named at
+    chdir time open. xv6 holds the cwd by inode, so once that directory is removed (even if
+    one of the same name is made again) nothing can be looked up through it; comparing
+    identities lets FileSystem.parse see that, and holding the descriptor keeps the host
+    from giving the old inode number to the new directory. A str, so it goes wherever a
+    path goes; fork shares it, and the descriptor closes when no process holds it."""
+
+    ident: tuple[int, int]
+
+    def __new__(cls, path: str, fd: int) -> Cwd:
+        self = super().__new__(cls, path)
+        try:
+            st = os.fstat(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.ident = (st.st_dev, st.st_ino)
+        weakref.finalize(self, os.close, fd)
+        return self
 
 
 def valid_name(name: bytes) -> bool:
@@ -130,6 +155,7 @@ class FileSystem:
         bundled: Callable[[str], bytes | None] | None = None,
         *,
         max_file_size: int = MAX_FILE_SIZE,
+        quota: int = 0,
     ) -> None:
         # Symlinks in the root's own host path are the user's choice; inside it, none count.
         self.root = Path(os.path.realpath(root))
@@ -144,6 +170,12 @@ class FileSystem:
         self._free_inums: list[int] = []
         # Bumped by every change this object makes to a directory, to invalidate listings.
         self.generation = 0
+        # The --disk quota (quota.py); with no limit, nothing is scanned, deltas still count.
+        self.quota = DiskQuota.scan(self.root, quota) if quota else DiskQuota(0)
+        self._opens: dict[tuple[int, int], int] = {}  # open Inodes per host file
+        # fstat of a directory: (dev, ino) -> ((generation, mtime_ns), size), so a program
+        # that fstats a big directory again and again does not rescan it each time.
+        self._dirsizes: dict[tuple[int, int], tuple[tuple[int, int], int]] = {}
 
     # --- paths -------------------------------------------------------------------------
 
@@ -153,6 +185,8 @@ class FileSystem:
         if not path or len(path) >= MAXPATH or b"\0" in path:
             return None
         comps = [] if path.startswith(b"/") else [c for c in cwd.split("/") if c]
+        if comps and isinstance(cwd, Cwd) and not self._cwd_alive(cwd, path):
+            return None
         for part in path.split(b"/"):
             if part in (b"", b"."):
                 continue
@@ -164,6 +198,20 @@ class FileSystem:
                 return None
             comps.append(part.decode("ascii"))
         return comps
+
+    def _cwd_alive(self, cwd: Cwd, path: bytes) -> bool:
+        """Whether a relative path can be looked up through cwd: cwd still names the very
+        directory it named at chdir time. A path that starts by leaving cwd (`..`) goes
+        through its parent, as xv6's `..` entry of a removed directory still does."""
+        first = next((c for c in path.split(b"/") if c not in (b"", b".")), b"")
+        if first == b"..":
+            return True
+        try:
+            with self._opendir([c for c in cwd.split("/") if c]) as fd:
+                st = os.fstat(fd)
+        except _HOST_ERRORS:
+            return False
+        return (st.st_dev, st.st_ino) == cwd.ident
 
     @staticmethod
     def guest_path(comps: list[str]) -> str:
@@ -252,11 +300,26 @@ class FileSystem:
             return None
         try:
             if not comps:
-                return self._open_root(omode)
-            with self._opendir(comps[:-1]) as dfd:
-                return self._open_in(dfd, comps, omode)
+                ip = self._open_root(omode)
+            else:
+                with self._opendir(comps[:-1]) as dfd:
+                    ip = self._open_in(dfd, comps, omode)
+            if ip is not None:
+                self._track(ip)
+            return ip
         except _HOST_ERRORS:
             return None
+
+    def _track(self, ip: Inode) -> None:
+        """Count ip among the open Inodes of its host file: a file's space is given back
+        only once its last name and its last open Inode are gone (quota.py)."""
+        try:
+            st = os.fstat(ip.fd)
+        except BaseException:
+            self.close(ip)
+            raise
+        ip.key = (st.st_dev, st.st_ino)
+        self._opens[ip.key] = self._opens.get(ip.key, 0) + 1
 
     def _inode(self, fd: int, type_: int) -> Inode:
         """An Inode owning fd (closed again if even fstat fails)."""
@@ -282,7 +345,13 @@ class FileSystem:
             # Writable files are read-write on the host even if the guest only writes: the
             # page cache reads the rest of a page it caches (see mm/filemap.py).
             flags = os.O_RDWR if writable else os.O_RDONLY
-            fd = os.open(name, flags | os.O_CREAT | os.O_EXCL | _FILE_FLAGS, 0o644, dir_fd=dfd)
+            if not self.quota.charge(file_cost(0)):
+                return None  # disk full: no room for another inode
+            try:
+                fd = os.open(name, flags | os.O_CREAT | os.O_EXCL | _FILE_FLAGS, 0o644, dir_fd=dfd)
+            except BaseException:
+                self.quota.refund(file_cost(0))
+                raise
             self.generation += 1
             return self._inode(fd, T_FILE)
         if st_.S_ISDIR(st.st_mode):
@@ -314,13 +383,30 @@ class FileSystem:
             except BaseException:
                 os.close(fd)
                 raise
+            self.quota.refund(file_cost(st.st_size) - file_cost(0))
         return Inode(fd=fd, type=T_FILE, ino=self.inum(st))
 
     def close(self, ip: Inode) -> None:
         if ip.fd >= 0:
+            if ip.key is not None:
+                self._untrack(ip)
             with suppress(OSError):
                 os.close(ip.fd)
             ip.fd = -1
+
+    def _untrack(self, ip: Inode) -> None:
+        """ip is being closed. If it was the last open Inode of a file that has no name left
+        (unlinked while open), the file's space comes back now, as in xv6's iput."""
+        assert ip.key is not None
+        n = self._opens.get(ip.key, 0) - 1
+        if n > 0:
+            self._opens[ip.key] = n
+            return
+        self._opens.pop(ip.key, None)
+        with suppress(OSError):
+            st = os.fstat(ip.fd)
+            if st.st_nlink == 0 and st_.S_ISREG(st.st_mode):
+                self.quota.refund(file_cost(st.st_size))
 
     def read(self, ip: Inode, off: int, n: int) -> bytes | None:
         """Up to n bytes at off of a file, or of a directory's dirents; None on host error.
@@ -344,15 +430,24 @@ class FileSystem:
         if ip.type != T_FILE or off < 0:
             return -1
         try:
-            if off > os.fstat(ip.fd).st_size or off + len(data) > self.max_file_size:
+            size = os.fstat(ip.fd).st_size
+            if off > size or off + len(data) > self.max_file_size:
+                return -1
+            # The disk quota: the blocks this write adds are charged before it happens.
+            grow = file_cost(max(size, off + len(data))) - file_cost(size)
+            if not self.quota.charge(grow):
                 return -1
             mv = memoryview(data)
             done = 0
-            while done < len(mv):
-                k = os.pwrite(ip.fd, mv[done:], off + done)
-                if k <= 0:
-                    return -1
-                done += k
+            try:
+                while done < len(mv):
+                    k = os.pwrite(ip.fd, mv[done:], off + done)
+                    if k <= 0:
+                        return -1
+                    done += k
+            finally:
+                if done < len(mv):  # the host failed part way: charge what it kept
+                    self.quota.refund(grow - (file_cost(max(size, off + done)) - file_cost(size)))
         except _HOST_ERRORS:
             return -1
         return done
@@ -361,7 +456,7 @@ class FileSystem:
         try:
             st = os.fstat(ip.fd)
             if ip.type == T_DIR:
-                size = len(self._dirents(ip.fd))
+                size = self._dir_size(ip, st)
             elif ip.type == T_DEVICE:
                 size = 0
             else:
@@ -379,6 +474,22 @@ class FileSystem:
             return self.fstat(ip)
         finally:
             self.close(ip)
+
+    def _dir_size(self, ip: Inode, st: os.stat_result) -> int:
+        """A directory's size, as its dirents would be listed. Cached per directory and
+        invalidated by our own changes (the generation) and the host's (the mtime)."""
+        if ip.listing is not None and ip.listing[0] == self.generation:
+            return len(ip.listing[1])
+        key = (st.st_dev, st.st_ino)
+        stamp = (self.generation, st.st_mtime_ns)
+        hit = self._dirsizes.get(key)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        size = len(self._dirents(ip.fd))
+        if len(self._dirsizes) >= 4096:  # bounded: forget them all, they are cheap to redo
+            self._dirsizes.clear()
+        self._dirsizes[key] = (stamp, size)
+        return size
 
     def _dirents(self, fd: int) -> bytes:
         """The directory open at fd as xv6 dirents: `.`, `..`, then its entries by name.
@@ -416,9 +527,11 @@ class FileSystem:
         comps = self.parse(cwd, path)
         if comps is None:
             return None
+        if not comps:
+            return "/"  # the root cannot be removed: nothing to hold
         try:
-            with self._opendir(comps):
-                return self.guest_path(comps)
+            with self._opendir(comps) as fd:
+                return Cwd(self.guest_path(comps), os.dup(fd))
         except _HOST_ERRORS:
             return None
 
@@ -426,10 +539,13 @@ class FileSystem:
         comps = self.parse(cwd, path)
         if not comps:
             return -1
+        if not self.quota.charge(DIR_COST):
+            return -1
         try:
             with self._opendir(comps[:-1]) as dfd:
                 os.mkdir(comps[-1], 0o755, dir_fd=dfd)
         except _HOST_ERRORS:
+            self.quota.refund(DIR_COST)
             return -1
         self.generation += 1
         return 0
@@ -440,6 +556,9 @@ class FileSystem:
         if not comps:
             return -1
         data = DEVICE_MAGIC + _DEVICE_NUMS.pack(_short(major), _short(minor))
+        if not self.quota.charge(file_cost(DEVICE_SIZE)):
+            return -1
+        fd = -1
         try:
             with self._opendir(comps[:-1]) as dfd:
                 flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _FILE_FLAGS
@@ -450,6 +569,8 @@ class FileSystem:
                 finally:
                     os.close(fd)
         except _HOST_ERRORS:
+            if fd < 0:  # nothing was made (a created node keeps its charge: it is there)
+                self.quota.refund(file_cost(DEVICE_SIZE))
             return -1
         return 0
 
@@ -476,6 +597,10 @@ class FileSystem:
         except _HOST_ERRORS:
             return -1
         self.generation += 1
+        if st_.S_ISDIR(st.st_mode):
+            self.quota.refund(DIR_COST)
+        elif st.st_nlink <= 1 and (st.st_dev, st.st_ino) not in self._opens:
+            self.quota.refund(file_cost(st.st_size))  # else the last close gives it back
         if st_.S_ISDIR(st.st_mode) or st.st_nlink <= 1:
             self._forget(st)
         return 0

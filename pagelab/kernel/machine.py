@@ -67,7 +67,7 @@ class Machine:
         # When a list, the host time of each fault, with no event built: for benchmarks.
         self.fault_stamps: list[float] | None = None
         self.stderr = stderr
-        self.fs = FileSystem(root, bundled)
+        self.fs = FileSystem(root, bundled, quota=config.disk)
         self.ftable = FileTable()
         # One page cache for read/write and every file mapping; its cache-only frames are
         # the first thing given back when kalloc runs dry.

@@ -46,6 +46,12 @@ def stats(m: Machine, wall_seconds: float) -> dict[str, Any]:
         "processes": sorted((process_record(e) for e in m.exits), key=lambda r: r["pid"]),
         # Past the first ACCT_DETAILED exits, processes are only counted (kernel/acct.py).
         "processes_truncated": m.exits.truncated,
+        "disk_quota": {
+            "limit": m.fs.quota.limit,
+            "used": m.fs.quota.used,
+            "used_at_boot": m.fs.quota.used_at_boot,
+            "refused": m.fs.quota.refused,
+        },
         "processes_summary": {
             "count": m.exits.total,
             "killed": m.exits.killed,
