@@ -18,6 +18,8 @@ from pagelab.api import Interrupted, RunReport, UsageError, run
 from pagelab.kernel.config import DEFAULT_MEM, Config
 from pagelab.replay.command import ReplayError, cmd_replay
 from pagelab.replay.command import add_parser as add_replay_parser
+from pagelab.sweep import add_parser as add_sweep_parser
+from pagelab.sweep import cmd_sweep
 
 MAX_MEM = 4 << 30
 _SIZE = re.compile(r"^(\d+)([KMGT]?)i?B?$", re.IGNORECASE)
@@ -92,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="measure speed against raw Unicorn; prints JSON")
     b.add_argument("--quick", action="store_true", help="smaller workloads")
     add_replay_parser(sub)
+    add_sweep_parser(sub)
     return ap
 
 
@@ -204,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
             return bench(quick=ns.quick)
         if ns.cmd == "replay":
             return cmd_replay(ns)
+        if ns.cmd == "sweep":
+            return cmd_sweep(ns, parse_size)
     except (UsageError, ReplayError) as e:
         print(f"pagelab: {e}", file=sys.stderr)
         return 2

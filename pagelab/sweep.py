@@ -1,0 +1,215 @@
+"""`pagelab sweep`: a grid of workloads x policies x memory sizes x seeds, run as Dask tasks.
+
+Each task is one deterministic run, of `pagelab replay` (a trace) or of `pagelab run` (a
+program), through the Python API. The default cluster is a LocalCluster started in this
+process; `--scheduler tcp://HOST:PORT` sends the same tasks to an existing cluster. Dask
+does the scheduling: there is no process pool here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import shlex
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pagelab.api import UsageError, load_program, run
+from pagelab.hw.sv39 import PGSIZE
+from pagelab.kernel.config import Config
+from pagelab.kernel.mm.policy import PolicyError, policy_class
+
+COLUMNS = ("workload", "kind", "policy", "frames", "seed", "refs", "faults", "hits", "page_ins", "exit", "error")
+
+
+@dataclass(frozen=True)
+class Task:
+    workload: str  # a trace file, or a program command line ("memtouch 1M")
+    kind: str  # "trace" or "program"
+    policy: str
+    frames: int  # memory size in page frames (programs: all of RAM, page tables included)
+    seed: int
+    swap: int = 0  # bytes of swap for programs
+
+
+def run_task(task: Task, trace: Any = None) -> dict[str, Any]:
+    """One deterministic run; `trace` is the parsed Trace for trace tasks (scattered once
+    to the workers rather than re-read by each task)."""
+    row: dict[str, Any] = {**asdict(task)}
+    del row["swap"]
+    cls = policy_class(task.policy)
+    if task.kind == "trace":
+        from pagelab.replay.core import replay
+
+        r = replay(trace, cls, [task.frames], task.seed)[0]
+        row.update(refs=r.refs, faults=r.faults, hits=r.hits, page_ins=None, exit=None, error=None)
+        return row
+    argv = shlex.split(task.workload)
+    config = Config(mem=task.frames * PGSIZE, swap=task.swap, policy=task.policy, seed=task.seed)
+    try:
+        rep = run(argv[0], argv[1:], config, stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.BytesIO())
+    except UsageError as e:  # e.g. the program does not fit this memory size: a row, not a failure
+        row.update(refs=None, faults=None, hits=None, page_ins=None, exit=None, error=str(e))
+        return row
+    faults = rep.stats["faults"]
+    row.update(
+        refs=None,
+        faults=sum(v for k, v in faults.items() if k not in ("fatal", "minor", "major")),
+        hits=None,
+        page_ins=rep.stats["page_ins"],
+        exit=rep.exit_code,
+        error=None,
+    )
+    return row
+
+
+def grid(
+    workloads: Sequence[str], policies: Sequence[str], frames: Sequence[int], seeds: Sequence[int], swap: int = 0
+) -> list[Task]:
+    tasks: list[Task] = []
+    for w in workloads:
+        kind = workload_kind(w)
+        if kind == "trace":
+            w = str(Path(w).resolve())  # workers may run elsewhere in the file system
+        for p in policies:
+            for f in frames:
+                tasks.extend(Task(w, kind, p, f, s, swap) for s in seeds)
+    return tasks
+
+
+def workload_kind(w: str) -> str:
+    """A file that is not an ELF is a trace; anything else is a program command line."""
+    path = Path(w)
+    if path.is_file():
+        with open(path, "rb") as fh:
+            return "program" if fh.read(4) == b"\x7fELF" else "trace"
+    return "program"
+
+
+def sweep(tasks: Sequence[Task], scheduler: str | None = None, workers: int = 2, processes: bool = True) -> list[dict]:
+    """Run every task on Dask and return one row per task, in task order."""
+    from dask.distributed import Client, LocalCluster
+
+    from pagelab.replay.core import read_trace
+
+    traces = {t.workload: read_trace(Path(t.workload)) for t in tasks if t.kind == "trace"}
+    if scheduler:
+        client = Client(scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        shared = {w: client.scatter(t, broadcast=True) for w, t in traces.items()}
+        futures = [client.submit(run_task, t, shared.get(t.workload), pure=False) for t in tasks]
+        return list(client.gather(futures))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def write_csv(rows: Sequence[dict], path: Path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def plot(rows: Sequence[dict], path: Path) -> None:
+    """Faults against memory size, one line per policy (mean over seeds), one panel per
+    workload. PNG or SVG, by the file's suffix."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    workloads = list(dict.fromkeys(r["workload"] for r in rows))
+    fig, axes = plt.subplots(1, len(workloads), figsize=(5 * len(workloads), 4), squeeze=False)
+    for ax, w in zip(axes[0], workloads, strict=True):
+        mine = [r for r in rows if r["workload"] == w and r["faults"] is not None]
+        if not mine:
+            continue
+        for pol in dict.fromkeys(r["policy"] for r in mine):
+            sizes = sorted({r["frames"] for r in mine if r["policy"] == pol})
+            mean = [
+                sum(r["faults"] for r in mine if r["policy"] == pol and r["frames"] == f)
+                / sum(1 for r in mine if r["policy"] == pol and r["frames"] == f)
+                for f in sizes
+            ]
+            ax.plot(sizes, mean, marker="o", label=pol)
+        ax.set_title(Path(w).name if mine[0]["kind"] == "trace" else w)
+        ax.set_xlabel("memory (frames)")
+        ax.set_ylabel("faults")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def parse_ints(text: str, what: str) -> list[int]:
+    """'4', '1-8' or '4,8,16' -> a list."""
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            lo, sep, hi = part.strip().partition("-")
+            out.extend(range(int(lo), int(hi) + 1) if sep else [int(lo)])
+    except ValueError:
+        raise UsageError(f"bad {what} {text!r}: use N, A-B or a comma list") from None
+    if not out or len(out) > 4096:
+        raise UsageError(f"bad {what} {text!r}: between 1 and 4096 values")
+    return out
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("sweep", help="run a grid of workloads x policies x memory sizes x seeds on Dask")
+    s.add_argument("--policy", default="fifo,lru,clock,opt", help="comma list of policies (default fifo,lru,clock,opt)")
+    s.add_argument("--frames", default="1-16", help="memory sizes in frames: N, A-B or a comma list (default 1-16)")
+    s.add_argument("--seeds", default="0", help="seeds: N, A-B or a comma list (default 0)")
+    s.add_argument("--swap", default="0", help="swap for program runs, e.g. 16M (default 0)")
+    s.add_argument("--scheduler", help="tcp://HOST:PORT of an existing Dask scheduler (default: a local cluster)")
+    s.add_argument("--workers", type=int, default=2, help="workers of the local cluster (default 2)")
+    s.add_argument("--threads", action="store_true", help="local cluster in this process (threads, no processes)")
+    s.add_argument("--out", type=Path, default=Path("sweep"), help="folder for results.csv/.json and the plot")
+    s.add_argument("--svg", action="store_true", help="plot as SVG instead of PNG")
+    s.add_argument("workloads", nargs="+", help="trace files, or program command lines such as 'memtouch 1M'")
+
+
+def cmd_sweep(ns: argparse.Namespace, parse_size: Callable[[str], int], out: Callable[[str], None] = print) -> int:
+    policies = [p.strip() for p in ns.policy.split(",") if p.strip()]
+    try:
+        for p in policies:
+            policy_class(p)
+    except PolicyError as e:
+        raise UsageError(str(e)) from None
+    frames = parse_ints(ns.frames, "--frames")
+    seeds = parse_ints(ns.seeds, "--seeds")
+    if min(frames) < 1 or ns.workers < 1:
+        raise UsageError("--frames and --workers must be positive")
+    swap = 0 if ns.swap in ("0", "") else parse_size(ns.swap)
+    for w in ns.workloads:
+        if workload_kind(w) == "program":
+            argv = shlex.split(w)
+            if not argv:
+                raise UsageError("empty program command line")
+            load_program(argv[0])  # a usage error here, not in a worker
+    tasks = grid(ns.workloads, policies, frames, seeds, swap)
+    try:
+        rows = sweep(tasks, ns.scheduler, ns.workers, processes=not ns.threads)
+    except (OSError, ValueError) as e:  # bad trace, unreachable scheduler
+        raise UsageError(str(e)) from None
+    ns.out.mkdir(parents=True, exist_ok=True)
+    write_csv(rows, ns.out / "results.csv")
+    (ns.out / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
+    figure = ns.out / ("faults.svg" if ns.svg else "faults.png")
+    plot(rows, figure)
+    out(f"{'workload':<24} {'policy':<10} {'frames':>6} {'seed':>4} {'faults':>10}")
+    for r in rows:
+        faults = r["faults"] if r["faults"] is not None else "-"
+        out(f"{Path(r['workload']).name[:24]:<24} {r['policy']:<10} {r['frames']:>6} {r['seed']:>4} {faults:>10}")
+    out(f"{len(rows)} runs; wrote {ns.out / 'results.csv'}, {ns.out / 'results.json'}, {figure}")
+    return 0
