@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pagelab.kernel.config import Config
 from tests.conftest import run_prog
 
 
@@ -34,3 +35,21 @@ def test_no_host_descriptor_is_left_open(tmp_path: Path) -> None:
     assert "cachetest OK" in r.out
     run_prog("cat", "f", root=tmp_path)
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_file_larger_than_ram_reads_through_a_bounded_cache(tmp_path: Path) -> None:
+    """Cache-only frames are reclaimed when kalloc runs dry, so cat of a file four times
+    the size of RAM works, and the cache never holds more than RAM."""
+    data = os.urandom(1 << 20).hex().encode()  # 2 MiB of text
+    (tmp_path / "f").write_bytes(data)
+    r = run_prog("cat", "f", root=tmp_path, config=Config(mem=512 << 10))
+    assert r.code == 0 and r.out.encode() == data
+    frames = r.stats["frames"]
+    assert 0 < frames["cache"] <= frames["total"]
+    assert frames["free_end"] + frames["cache"] == frames["boot_free"]
+
+
+def test_bigrodata_exits_with_the_byte_of_its_page() -> None:
+    assert run_prog("bigrodata", "7").code == 7
+    assert run_prog("bigrodata").code == 1000 % 251
+    assert run_prog("bigrodata", "5000").code == 255
