@@ -37,9 +37,9 @@ def _program(name: str) -> bytes:
     return data
 
 
-def raw_unicorn_seconds(image: bytes, argv: list[bytes], count: int = 0) -> float:
-    """Run an ELF on bare Unicorn: flat memory, no MMU hook, and no instruction count
-    unless `count` (which makes Unicorn count every instruction, as pagelab's quanta do)."""
+def bare_unicorn(image: bytes, argv: list[bytes]) -> tuple[Uc, int]:
+    """An ELF loaded on bare Unicorn: flat memory, no MMU hook. Any system call but exit
+    pretends to succeed (returns its third argument, as write would). Returns (uc, entry)."""
     elf = parse(image, 1 << 38)
     uc = Uc(UC_ARCH_RISCV, UC_MODE_RISCV64)
     top = max(pgroundup(s.vaddr + s.memsz) for s in elf.segments)
@@ -70,8 +70,15 @@ def raw_unicorn_seconds(image: bytes, argv: list[bytes], count: int = 0) -> floa
             u.reg_write(rc.UC_RISCV_REG_A0, u.reg_read(rc.UC_RISCV_REG_A2))
 
     uc.hook_add(UC_HOOK_INTR, intr)
+    return uc, elf.entry
+
+
+def raw_unicorn_seconds(image: bytes, argv: list[bytes], count: int = 0) -> float:
+    """Run an ELF on bare Unicorn, with no instruction count unless `count` (which makes
+    Unicorn count every instruction, as pagelab's quanta did before the block hook)."""
+    uc, entry = bare_unicorn(image, argv)
     t0 = time.perf_counter()
-    uc.emu_start(elf.entry, 1 << 62, count=count)
+    uc.emu_start(entry, 1 << 62, count=count)
     return time.perf_counter() - t0
 
 

@@ -30,6 +30,7 @@ from unicorn.unicorn_py3.unicorn import uclib as unicorn_lib
 from pagelab.hw import exc
 from pagelab.hw.decode import access_address
 from pagelab.hw.mmu import SCAUSE_FOR, Access, walk
+from pagelab.hw.quanta import BlockCounter
 from pagelab.hw.ram import PhysMem
 
 SCAUSE_ILLEGAL_INSTRUCTION = exc.ILLEGAL_INSTRUCTION
@@ -74,6 +75,9 @@ class RunResult:
 
 
 FaultHandler = Callable[[Trap], bool]
+# Called inside the interrupt hook on an ecall: None = not handled here (stop, Stop.ECALL);
+# True = handled, the guest goes on in the same emu_start; False = handled, stop (HALT).
+EcallHandler = Callable[[], bool | None]
 
 _MEMORY_CAUSES = frozenset(
     (
@@ -101,28 +105,42 @@ class Hart:
         self.uc.ctl_set_exits([])
         self._root = 0
         self.on_fault: FaultHandler | None = None
+        self.on_ecall: EcallHandler | None = None
         self.tlb_fills = 0
         self._pending: Trap | None = None
         self._stop = Stop.QUANTUM
         self._hook_error: BaseException | None = None
-        self._identity = False
         # Decoded faulting instructions by pc, for stval(); cleared when code changes.
         self._insn_cache: dict[int, int] = {}
+        # The native block counter first: blocks translated before it is registered
+        # would never call it.
+        self.quanta = BlockCounter(self.uc)
         self.uc.hook_add(UC_HOOK_TLB_FILL, self._tlb_fill)
         self.uc.hook_add(UC_HOOK_INTR, self._intr)
-        self._counter: ctypes.c_uint64 | None = None
-        self._calibrate_counter()
         # The page-fault path reads registers on every fault: call the C library
         # directly, which costs half of what the binding's reg_read does.
         self._reg_value = ctypes.c_uint64()
         self._reg_out = ctypes.byref(self._reg_value)
         self._handle = self.uc._uch  # the engine's private handle
         self._uc_reg_read = unicorn_lib.uc_reg_read
+        self._uc_reg_write = unicorn_lib.uc_reg_write
+        self._wval = ctypes.c_uint64()
+        self._wref = ctypes.byref(self._wval)
+        self._uc_context_save = unicorn_lib.uc_context_save
+        self._uc_context_restore = unicorn_lib.uc_context_restore
+        self._uc_ctl = unicorn_lib.uc_ctl
+        # uc_ctl's encoding: the control, its I/O direction in bits 30-31, no arguments.
+        self._tlb_flush_ctl = UC_CTL_TLB_FLUSH | (UC_CTL_IO_WRITE << 30)
 
     def _read(self, regid: int) -> int:
         if self._uc_reg_read(self._handle, regid, self._reg_out) != 0:
             return int(self.uc.reg_read(regid))
         return self._reg_value.value
+
+    def _write(self, regid: int, value: int) -> None:
+        self._wval.value = value & 0xFFFFFFFFFFFFFFFF
+        if self._uc_reg_write(self._handle, regid, self._wref) != 0:
+            self.uc.reg_write(regid, value & 0xFFFFFFFFFFFFFFFF)
 
     def _pc(self) -> int:
         return self._read(PC)
@@ -135,10 +153,6 @@ class Hart:
             # An exception was already raised (the CPU is on its way to a trap vector
             # that does not exist here): nothing more may run or fault.
             return False
-        if self._identity:
-            entry.paddr = vaddr  # type: ignore[attr-defined]
-            entry.perms = UC_PROT_ALL  # type: ignore[attr-defined]
-            return True
         got = walk(self.ram, self._root, vaddr, access)
         if got is None:
             pc = self._pc()
@@ -186,6 +200,12 @@ class Hart:
         # An access that straddles two pages faults on the second: report its start.
         return addr if addr is not None and addr >> 12 == page >> 12 else page
 
+    def _insn_length(self, va: int) -> int | None:
+        got = walk(self.ram, self._root, va, Access.FETCH)
+        if got is None:
+            return None
+        return 4 if self.ram.read(got[0] + (va & 0xFFF), 1)[0] & 3 == 3 else 2
+
     def fetch_insn(self, pc: int) -> int | None:
         """Up to 4 instruction bytes at pc, read through the page table."""
         out = 0
@@ -200,7 +220,20 @@ class Hart:
 
     def _intr(self, uc: Uc, intno: int, _ud: object) -> None:
         if intno == SCAUSE_ECALL_U:
-            self._stop = Stop.ECALL
+            handler = self.on_ecall
+            if handler is not None:
+                # The system call runs right here, inside emu_start: a call that neither
+                # blocks nor switches costs no stop and restart of the emulator.
+                try:
+                    handled = handler()
+                except BaseException as e:  # a kernel bug: re-raised from run()
+                    self._hook_error = e
+                    handled = False
+                if handled:
+                    return
+                self._stop = Stop.ECALL if handled is None else Stop.HALT
+            else:
+                self._stop = Stop.ECALL
         else:
             # Unicorn leaves pc 4 past the faulting instruction whatever its length.
             self._stop = Stop.TRAP
@@ -210,12 +243,17 @@ class Hart:
     # --- running -------------------------------------------------------------------
 
     def run(self, count: int) -> RunResult:
-        """Run from the current pc for at most `count` instructions."""
+        """Run from the current pc until a trap, or until `count` instructions have run.
+
+        The quantum ends at the first block boundary at or past `count` (the block hook
+        stops there), so it may run a few instructions more: exactly as many each time.
+        """
         self._stop = Stop.QUANTUM
         self._pending = None
-        pc = self.uc.reg_read(PC)
+        pc = self._pc()
+        self.quanta.arm(count)
         try:
-            self.uc.emu_start(pc, 0, count=count)
+            self.uc.emu_start(pc, 0)
         except UcError as e:
             if self._hook_error is None and self._pending is None:
                 # No UcError escapes the hart: whatever the guest did is a trap of its own.
@@ -224,8 +262,10 @@ class Hart:
         if self._hook_error is not None:
             err, self._hook_error = self._hook_error, None
             raise err
-        executed = self._executed(count)
         trap = self._pending
+        if trap is not None:
+            self.quanta.trapped_at(trap.sepc, self._insn_length)
+        executed = self.quanta.executed
         if trap is not None:
             if trap.scause in _MEMORY_CAUSES and trap.stval == 0:
                 trap = self._memory_trap(trap)
@@ -253,55 +293,6 @@ class Hart:
         self._stop = Stop.HALT
         self.uc.emu_stop()
 
-    def _executed(self, count: int) -> int:
-        if self._stop == Stop.QUANTUM and self._pending is None:
-            return count
-        if self._counter is not None:
-            return min(int(self._counter.value), count)
-        return 0
-
-    def _calibrate_counter(self) -> None:
-        """Find Unicorn's private count of executed instructions.
-
-        Unicorn counts instructions to honour emu_start(count=N) but has no API to read
-        the count when emulation stops early (at an ecall). We run a loop with a known
-        instruction count twice, find the word in Unicorn's state that holds it, and read
-        it from then on. If the search fails, early stops are charged 0 instructions.
-        """
-        code_pa = self.ram.end - 4096
-        # addi t0,t0,1 ; bne t0,t1,-4 ; ecall
-        self.ram.write(code_pa, bytes.fromhex("93821200e39e62fe73000000"))
-        self._identity = True
-        self.uc.reg_write(rc.UC_RISCV_REG_MSTATUS, _MSTATUS_FS)
-        self.uc.reg_write(rc.UC_RISCV_REG_PRIV, 0)
-        found: int | None = None
-        handle = self.uc._uch.value  # Unicorn's private engine pointer
-        try:
-            for trips, budget in ((1000, 99991), (37, 77773)):
-                self.uc.reg_write(rc.UC_RISCV_REG_T0, 0)
-                self.uc.reg_write(rc.UC_RISCV_REG_T1, trips)
-                self.uc.reg_write(PC, code_pa)
-                res = self.run(budget)
-                want = 2 * trips + 1
-                if res.stop != Stop.ECALL or not handle:
-                    return
-                words = (ctypes.c_uint64 * 1024).from_address(handle)
-                if found is None:
-                    hits = [i for i in range(1, 1024) if words[i] == budget and words[i - 1] == want]
-                    if len(hits) != 1:
-                        return
-                    found = hits[0] - 1
-                elif words[found] != want:
-                    found = None
-                    return
-        finally:
-            self._identity = False
-            self.ram.write(code_pa, bytes(12))
-            self.flush_tlb()
-            self.uc.ctl_flush_tb()
-            if found is not None:
-                self._counter = ctypes.c_uint64.from_address(handle + 8 * found)
-
     @property
     def root(self) -> int:
         """The page-table root in use: satp's PPN, as a physical address."""
@@ -310,20 +301,23 @@ class Hart:
     @root.setter
     def root(self, pa: int) -> None:
         if pa != self._root:
-            self._insn_cache.clear()  # another address space: other code at those pcs
+            # Another address space: other code at those pcs.
+            self._insn_cache.clear()
+            self.quanta.forget()
         self._root = pa
 
     @property
     def exact_count(self) -> bool:
-        return self._counter is not None
+        """True while every block's instructions were counted from its decoded code."""
+        return self.quanta.exact
 
     # --- state -----------------------------------------------------------------------
 
     def reg(self, r: int) -> int:
-        return int(self.uc.reg_read(r))
+        return self._read(r)
 
     def set_reg(self, r: int, value: int) -> None:
-        self.uc.reg_write(r, value & 0xFFFFFFFFFFFFFFFF)
+        self._write(r, value)
 
     def fresh_context(self, pc: int, sp: int, a0: int, a1: int) -> object:
         """A context for a new user image: all registers zero but these."""
@@ -339,22 +333,43 @@ class Hart:
         self.uc.reg_write(A1, a1)
         return self.uc.context_save()
 
-    def save(self) -> object:
-        return self.uc.context_save()
+    def save(self, into: Any = None) -> Any:
+        """The registers, as a Unicorn context: saved into `into` if given (a context
+        from an earlier save), which avoids allocating one, about 8 of the 9 us."""
+        if into is None:
+            return self.uc.context_save()
+        if self._uc_context_save(self._handle, into.context) != 0:
+            return self.uc.context_save()
+        return into
 
-    def restore(self, ctx: object) -> None:
-        self.uc.context_restore(ctx)
+    def restore(self, ctx: Any) -> None:
+        if self._uc_context_restore(self._handle, ctx.context) != 0:
+            self.uc.context_restore(ctx)
 
     # --- the TLB and the translated-code cache ----------------------------------------
 
     def flush_tlb(self) -> None:
-        """sfence.vma: drop every cached translation."""
-        self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+        """sfence.vma: drop every cached translation.
+
+        A mapping may have changed, so the block counter forgets its block lengths too
+        (a generation bump: one store)."""
+        if self._uc_ctl(self._handle, self._tlb_flush_ctl) != 0:
+            self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+        self.quanta.forget()
 
     def flush_code(self) -> None:
-        """Forget all translated code: needed when a frame that will run gets new bytes."""
+        """Forget all translated code: needed when a frame that will run gets new bytes.
+        Also forgets the decoded block lengths and instructions that go with it."""
         self.uc.ctl_flush_tb()
         self._insn_cache.clear()
+        self.quanta.forget()
+
+    def flush_code_range(self, va: int, va_end: int) -> None:
+        """Forget the translated code of guest-virtual [va, va_end) in the current address
+        space (which must map it): cheaper than flush_code for a page or two."""
+        self.uc.ctl_remove_cache(va, va_end)
+        self._insn_cache.clear()
+        self.quanta.forget()
 
     def close(self) -> None:
         self.uc.emu_stop()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pagelab.hw.clock import Clock
-from pagelab.hw.hart import PC, Hart, Trap
+from pagelab.hw.hart import A7, PC, Hart, Trap
 from pagelab.hw.mmu import SCAUSE_FOR, Access
 from pagelab.hw.ram import PhysMem
 from pagelab.kernel import proc
@@ -28,7 +28,7 @@ from pagelab.kernel.mm.kalloc import Kalloc
 from pagelab.kernel.mm.vmstat import VmStat
 from pagelab.kernel.param import NPROC
 from pagelab.kernel.proc import Proc, State
-from pagelab.kernel.syscall import Handler
+from pagelab.kernel.syscall import OUTSIDE_EMULATION, Handler, syscall
 from pagelab.kernel.sysfile import SYSCALLS as FILE_SYSCALLS
 from pagelab.kernel.sysproc import SYSCALLS as PROC_SYSCALLS
 from pagelab.kernel.trap import usertrap
@@ -76,7 +76,10 @@ class Machine:
         self.console = Console(stdin, stdout, stderr)
         self.syscalls: dict[int, Handler] = {**PROC_SYSCALLS, **FILE_SYSCALLS}
         self.hart.on_fault = self._guest_fault
+        self.hart.on_ecall = self._ecall
         self._rr = 0
+        self._accounted = 0  # instructions of the current hart.run already on the clock
+        self._scanned_tick = -1  # the tick at which sleepers were last checked
 
     # --- observation -------------------------------------------------------------
 
@@ -101,6 +104,26 @@ class Machine:
         except Exception:  # a kernel bug must not take the host down
             self.oops(p, "page fault")
             return False
+
+    def _ecall(self) -> bool | None:
+        """A system call, met inside the hart's interrupt hook. Serve it there unless it
+        must run outside emu_start (exec flushes translated code; a killed process exits);
+        go on running the caller unless it slept, exited or was killed."""
+        p = self.current
+        if p is None or p.killed or self.hart.reg(A7) in OUTSIDE_EMULATION:
+            return None
+        self._clock_sync()
+        try:
+            syscall(self, p, self.syscalls)
+        except Exception:  # a kernel bug must not take the host down
+            self.oops(p, "system call")
+        return p.state is State.RUNNING and not p.killed
+
+    def _clock_sync(self) -> None:
+        """Put the instructions run so far in this quantum on the clock (uptime, sleep)."""
+        executed = self.hart.quanta.executed
+        self.clock.advance(executed - self._accounted)
+        self._accounted = executed
 
     def uaccess_fault(self, va: int, access: Access) -> bool:
         """The kernel touched user memory that needs a fault (copyin/copyout).
@@ -143,12 +166,13 @@ class Machine:
         return p
 
     def _load(self, p: Proc) -> None:
-        """Context switch: put p's registers and page table on the hart."""
+        """Context switch: put p's registers and page table on the hart. Registers are
+        saved into the context the process already has, so no allocation."""
         if self.loaded is p:
             return
         old = self.loaded
         if old is not None and old.pagetable:
-            old.ctx = self.hart.save()
+            old.ctx = self.hart.save(old.ctx)
         if p.ctx is not None:
             self.hart.restore(p.ctx)
         self.hart.root = p.pagetable
@@ -186,18 +210,23 @@ class Machine:
         self.current = p
         budget = self.config.quantum
         while budget > 0 and p.state == State.RUNNING:
+            self._accounted = 0
             res = self.hart.run(budget)
             budget -= max(res.executed, 1)
-            self.clock.advance(res.executed)
+            self.clock.advance(res.executed - self._accounted)
             usertrap(self, p, res)
-            self._wake_sleepers()
+            if self.clock.ticks != self._scanned_tick:
+                self._wake_sleepers()
         self.current = None
         if p.state == State.RUNNING:
             p.state = State.RUNNABLE
         # p's registers stay on the hart; _load saves them when another process runs.
 
     def _wake_sleepers(self) -> None:
+        """Wake sleep(ticks) callers whose time has come. A sleeper always waits for a
+        later tick, so checking once per tick is enough."""
         ticks = self.clock.ticks
+        self._scanned_tick = ticks
         for q in self.procs:
             if q is not None and q.state == State.SLEEPING and q.chan is self.clock and q.wake_tick <= ticks:
                 q.state = State.RUNNABLE

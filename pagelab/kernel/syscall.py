@@ -34,6 +34,11 @@ NORETURN: Final = _Marker("NORETURN")
 Result = int | _Marker
 Handler = Callable[["Machine", "Proc"], Result]
 
+# System calls served with emulation stopped rather than inside the interrupt hook:
+# exec replaces the code being run (it flushes Unicorn's translated code).
+SYS_EXEC = 7
+OUTSIDE_EMULATION = frozenset((SYS_EXEC,))
+
 _ARG_REGS = (A0, A1, A2, A3, A4, A5)
 U64 = (1 << 64) - 1
 

@@ -1,0 +1,70 @@
+"""Native instruction quanta: the block-hook counter is exact and runs are deterministic."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+
+import pytest
+from conftest import run_prog
+from unicorn import UC_HOOK_CODE
+
+from pagelab.bench import bare_unicorn
+from pagelab.kernel.config import Config
+from pagelab.programs import bundled
+
+# Host time: the only things allowed to differ between two runs of the same program.
+WALL_KEYS = ("wall_seconds",)
+
+
+def one_by_one(program: str, *args: str) -> int:
+    """The oracle: count every instruction with a per-instruction hook on bare Unicorn."""
+    image = bundled(program)
+    assert image is not None
+    uc, entry = bare_unicorn(image, [program.encode(), *(a.encode() for a in args)])
+    n = [0]
+
+    def code(_uc: object, _addr: int, _size: int, _ud: object) -> None:
+        n[0] += 1
+
+    uc.hook_add(UC_HOOK_CODE, code)
+    uc.emu_start(entry, 1 << 62)
+    return n[0]
+
+
+@pytest.mark.parametrize("quantum", [97, 5000, 100_000])
+def test_instruction_count_is_exact_whatever_the_quantum(quantum: int) -> None:
+    for n in ("1", "1000", "4321"):
+        stats = run_prog("spin", n, config=Config(quantum=quantum)).stats
+        assert stats["instructions"] == one_by_one("spin", n)
+        assert stats["instructions_exact"]
+
+
+def test_a_trap_counts_only_the_instructions_before_it() -> None:
+    # The killing instruction does not retire; a different mode adds a known prefix.
+    ebreak = run_prog("insntrap", "ebreak").stats["instructions"]
+    again = run_prog("insntrap", "ebreak").stats["instructions"]
+    assert ebreak == again > 0
+
+
+def _strip(stats: dict) -> str:
+    return json.dumps({k: v for k, v in stats.items() if k not in WALL_KEYS}, sort_keys=True)
+
+
+def test_two_cpu_bound_processes_run_identically_twice() -> None:
+    # A small quantum makes the two children take turns many times, faulting as they go.
+    config = Config(quantum=5000)
+    runs = []
+    for _ in range(2):
+        trace = io.StringIO()
+        r = run_prog("sysbench", "cpu2", "200000", config=config, trace=trace)
+        assert r.code == 0 and r.out.count("cpu2 child") == 2, r.err
+        runs.append((r.out, trace.getvalue(), _strip(r.stats)))
+    assert runs[0] == runs[1]
+    _out, trace, _ = runs[0]
+    pids = [json.loads(line)["pid"] for line in trace.splitlines()]
+    turns = sum(a != b for a, b in itertools.pairwise(pids))
+    assert set(pids) >= {2, 3} and turns >= 4  # both children faulted, taking turns
+    ticks = [json.loads(line)["tick"] for line in trace.splitlines()]
+    assert ticks == sorted(ticks) and ticks[-1] > 0
