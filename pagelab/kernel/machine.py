@@ -28,10 +28,10 @@ from pagelab.kernel.mm.kalloc import Kalloc
 from pagelab.kernel.mm.vmstat import VmStat
 from pagelab.kernel.param import NPROC
 from pagelab.kernel.proc import Proc, State
-from pagelab.kernel.syscall import OUTSIDE_EMULATION, Handler, syscall
+from pagelab.kernel.syscall import OUTSIDE_EMULATION, Handler
 from pagelab.kernel.sysfile import SYSCALLS as FILE_SYSCALLS
 from pagelab.kernel.sysproc import SYSCALLS as PROC_SYSCALLS
-from pagelab.kernel.trap import usertrap
+from pagelab.kernel.trap import serve_syscall, usertrap
 
 
 class Machine:
@@ -113,10 +113,7 @@ class Machine:
         if p is None or p.killed or self.hart.reg(A7) in OUTSIDE_EMULATION:
             return None
         self._clock_sync()
-        try:
-            syscall(self, p, self.syscalls)
-        except Exception:  # a kernel bug must not take the host down
-            self.oops(p, "system call")
+        serve_syscall(self, p)
         return p.state is State.RUNNING and not p.killed
 
     def _clock_sync(self) -> None:

@@ -14,6 +14,17 @@ if TYPE_CHECKING:
     from pagelab.kernel.proc import Proc
 
 
+def serve_syscall(m: Machine, p: Proc) -> None:
+    """Run p's system call: from usertrap, or from inside the hart's interrupt hook."""
+    try:
+        syscall(m, p, m.syscalls)
+    except Exception:  # a kernel bug must not take the host down
+        m.oops(p, "system call")
+    # A copyin/copyout that ran out of frames made the call fail with -1, and the
+    # process goes on: it must not carry the mark into its next, unrelated fault.
+    p.oom = False
+
+
 def usertrap(m: Machine, p: Proc, res: RunResult) -> None:
     """Handle why the hart stopped running p: a system call, or an exception that the
     page-fault handler (already run inside the hart's TLB-fill hook) could not resolve."""
@@ -21,13 +32,7 @@ def usertrap(m: Machine, p: Proc, res: RunResult) -> None:
         if p.killed:
             proc.exit_proc(m, p, -1)
             return
-        try:
-            syscall(m, p, m.syscalls)
-        except Exception:  # a kernel bug must not take the host down
-            m.oops(p, "system call")
-        # A copyin/copyout that ran out of frames made the call fail with -1, and the
-        # process goes on: it must not carry the mark into its next, unrelated fault.
-        p.oom = False
+        serve_syscall(m, p)
     elif res.stop == Stop.TRAP and res.trap is not None:
         t = res.trap
         stval = m.hart.stval(t)
