@@ -216,6 +216,7 @@ def test_shrink_frees_cache_only_frames_when_kalloc_runs_dry(pc: PageCache, km: 
     held = [km.kalloc() for _ in range(km.nfree)]
     more = [km.kalloc() for _ in range(7)]  # each from a reclaimed cache page
     assert pc.cache_only_frames() == 0 and list(a.pages) == [0]
+    assert pc.page_of(mapped) == (a, 0) and pc.page_of(more[0]) is None
     with pytest.raises(OutOfFrames):
         km.kalloc()
     assert km.ram.read(mapped, 4) == b"qqqq"

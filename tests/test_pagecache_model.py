@@ -239,6 +239,7 @@ class PageCacheModel(RuleBasedStateMachine):
                 a = f.mapping
                 assert self.m.pagecache.size(a) == len(o.file.data)
                 for index, pa in a.pages.items():
+                    assert self.m.pagecache.page_of(pa) == (a, index)
                     page = bytes(o.file.data[index * PGSIZE : (index + 1) * PGSIZE])
                     assert self.m.ram.read(pa, PGSIZE) == page + bytes(PGSIZE - len(page))
 

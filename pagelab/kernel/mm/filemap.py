@@ -68,6 +68,9 @@ class PageCache:
         self.fs = fs
         self._files: dict[HostId, AddressSpace] = {}
         self._bytes: dict[Hashable, AddressSpace] = {}
+        # Which file page each cached frame holds: the reverse of every `pages`, so that a
+        # replacement policy that picks a frame can find the page to drop.
+        self._owner: dict[int, tuple[AddressSpace, int]] = {}
         # Called after the kernel writes new contents into a frame, which may hold code:
         # the mm layer sets it to invalidate Unicorn's translated code for that frame.
         self.frame_written: Callable[[int], None] = lambda pa: None
@@ -169,6 +172,7 @@ class PageCache:
             self.km.kfree(pa)
             raise
         a.pages[index] = pa
+        self._owner[pa] = (a, index)
         return pa, True
 
     def get_page(self, a: AddressSpace, index: int) -> tuple[int, bool]:
@@ -266,6 +270,7 @@ class PageCache:
             keep = max(0, size - off)
             if keep == 0 and self.km.refcount(pa) == 1:
                 del a.pages[index]
+                del self._owner[pa]
                 a.dirty.discard(index)
                 self.km.kfree(pa)
                 continue
@@ -302,6 +307,10 @@ class PageCache:
                     freed += 1
         return freed
 
+    def page_of(self, pa: int) -> tuple[AddressSpace, int] | None:
+        """The file page cached in frame pa, if the cache holds it."""
+        return self._owner.get(pa)
+
     def drop_page(self, a: AddressSpace, index: int) -> bool:
         """Evict one page if only the cache holds it (writing it back first if dirty).
         Returns True if its frame was freed."""
@@ -313,6 +322,7 @@ class PageCache:
             if index in a.dirty:
                 return False  # could not be written: keep it
         del a.pages[index]
+        del self._owner[pa]
         self.km.kfree(pa)
         return True
 
@@ -326,6 +336,7 @@ class PageCache:
     def _drop_pages(self, a: AddressSpace) -> None:
         """Give back the cache's reference on every page (a mapping may still hold one)."""
         for pa in a.pages.values():
+            del self._owner[pa]
             self.km.kfree(pa)
         a.pages.clear()
         a.dirty.clear()
