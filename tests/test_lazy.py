@@ -74,14 +74,27 @@ def test_zerotest_needs_the_zero_heap() -> None:
 
 
 def test_bss_stays_on_the_zero_page_by_default() -> None:
-    # zerotest's 64 MiB BSS reads cost nothing (the zero page, mapped at exec); its four BSS
-    # stores each replace the zero page with a frame. Only the heap reads then take frames.
+    # zerotest's 64 MiB BSS is a region: each page read maps the zero page at its first
+    # fault (nothing at exec); its four BSS stores each replace the zero page with a frame.
+    # Only the heap reads take frames.
     tr = trace_of("zerotest")
     assert sum((e["kind"], e["resolution"]) == ("zero", "alloc") for e in tr) == 4
-    assert not any(e["resolution"] == "mapped-zero" for e in tr)
+    mapped = [e for e in tr if e["resolution"] == "mapped-zero"]
+    assert mapped and all(e["vma"] == "bss" for e in mapped)
     lazy = [e for e in tr if e["kind"] == "lazy"]
+    assert all(e["vma"] == "heap" for e in lazy)
     assert len(lazy) > 30000 and all(e["scause"] == "0xd" for e in lazy)
     assert tr[-1]["kind"] == "fatal"  # out of memory
+
+
+def test_bss_is_a_region_faulted_in_on_demand() -> None:
+    on = run_prog("bigbss").stats
+    # Without the zero page each of the 4096 BSS pages read gets a frame at its fault;
+    # stock xv6 (eager) allocates all 65536 at exec.
+    nozero = run_prog("bigbss", config=NO_ZERO).stats
+    off = run_prog("bigbss", config=Config.eager(mem=512 << 20)).stats
+    assert on["frames"]["peak_used"] < 1000 < 4096 < nozero["frames"]["peak_used"] < 5000
+    assert 65536 < off["frames"]["peak_used"]
 
 
 def test_store_after_zero_read_gets_private_frame() -> None:
@@ -108,7 +121,7 @@ def test_cow_resolutions_in_trace() -> None:
     kinds = {(e["kind"], e["resolution"]) for e in tr}
     assert ("cow", "copy") in kinds and ("cow", "reuse") in kinds and ("fatal", "killed") in kinds
     for e in tr:
-        assert set(e) == {"pid", "scause", "stval", "sepc", "kind", "resolution", "tick"}
+        assert set(e) == {"pid", "scause", "stval", "sepc", "kind", "resolution", "tick", "vma"}
         int(e["stval"], 16), int(e["sepc"], 16)
 
 

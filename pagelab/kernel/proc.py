@@ -10,6 +10,8 @@ from pagelab.hw.hart import A0
 from pagelab.kernel.events import ExitEvent
 from pagelab.kernel.mm import vm
 from pagelab.kernel.mm.kalloc import OutOfFrames
+from pagelab.kernel.mm.mmap import dup_mmap, exit_mmap, new_vmas
+from pagelab.kernel.mm.vma import Vma, VmaList
 from pagelab.kernel.param import NOFILE
 
 if TYPE_CHECKING:
@@ -32,7 +34,9 @@ class Proc:
     state: State = State.USED
     parent: Proc | None = None
     pagetable: int = 0
-    sz: int = 0  # bytes of user memory, from 0: image, guard, stack, heap
+    vmas: VmaList = field(default_factory=VmaList)  # the regions of the address space
+    heap: Vma | None = None  # the heap's region, [heap_base, pgroundup(sz))
+    sz: int = 0  # the program break: image, guard, stack and heap lie below it
     heap_base: int = 0  # where sbrk's heap starts (just above the stack)
     stack_base: int = 0  # lowest address of the stack page; the guard page is below it
     ctx: Any = None  # saved registers (a Unicorn context) while not on the hart
@@ -64,7 +68,7 @@ def allocproc(m: Machine, name: str) -> Proc | None:
         pagetable = vm.uvmcreate(m.km)
     except OutOfFrames:
         return None
-    p = Proc(pid=m.next_pid, name=name, pagetable=pagetable)
+    p = Proc(pid=m.next_pid, name=name, pagetable=pagetable, vmas=new_vmas(m))
     m.next_pid += 1
     m.procs[slot] = p
     return p
@@ -72,11 +76,7 @@ def allocproc(m: Machine, name: str) -> Proc | None:
 
 def free_memory(m: Machine, p: Proc) -> None:
     """Release a process's address space; the slot stays until its parent waits."""
-    if p.pagetable:
-        vm.uvmfree(m.km, p.pagetable, p.sz)
-        p.pagetable = 0
-        p.sz = 0
-        p.rss = 0
+    exit_mmap(m, p)
     if m.loaded is p:
         m.hart.root = 0
         m.hart.flush_tlb()
@@ -94,13 +94,9 @@ def fork(m: Machine, p: Proc) -> int:
     np_ = allocproc(m, p.name)
     if np_ is None:
         return -1
-    np_.sz = p.sz  # so that a failed copy is freed whole
-    if not vm.uvmcopy(m.km, p.pagetable, np_.pagetable, p.sz, m.config.cow, m.zero_frame):
+    if not dup_mmap(m, p, np_):
         freeproc(m, np_)
-        m.hart.flush_tlb()
         return -1
-    # The parent's writable pages just lost PTE_W: drop stale TLB entries (sfence.vma).
-    m.hart.flush_tlb()
     np_.heap_base, np_.stack_base = p.heap_base, p.stack_base
     np_.rss = np_.rss_peak = p.rss
     np_.parent = p

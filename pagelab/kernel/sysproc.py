@@ -69,20 +69,25 @@ def sys_sbrk(m: Machine, p: Proc) -> Result:
     n = argint(m, 0)
     old = p.sz
     new = old + n
+    heap = p.heap
+    if heap is None:
+        return -1
     if n > 0:
-        if new >= MAXVA:
+        # The heap's region grows first; it may not run into an mmap.
+        if new >= MAXVA or not p.vmas.set_end(heap, pgroundup(new)):
             return -1
-        if m.config.lazy:
-            p.sz = new  # pages arrive on first touch, in the fault handler
-            return old
-        if vm.uvmalloc(m.km, p.pagetable, old, new, PTE_W) is None:
-            return -1
-        p.grow_rss((pgroundup(new) - pgroundup(old)) >> PGSHIFT)
+        if not m.config.lazy:
+            if vm.uvmalloc(m.km, p.pagetable, old, new, PTE_W) is None:
+                p.vmas.set_end(heap, pgroundup(old))
+                return -1
+            p.grow_rss((pgroundup(new) - pgroundup(old)) >> PGSHIFT)
+        # (lazily, pages arrive on first touch, in the fault handler)
     elif n < 0:
         if new < p.heap_base:
             return -1
         lo, hi = pgroundup(new), pgroundup(old)
         p.rss -= vm.uvmunmap(m.km, p.pagetable, lo, (hi - lo) >> PGSHIFT, True, m.zero_frame)
+        p.vmas.set_end(heap, lo)
         m.hart.flush_tlb()  # those pages lost validity
     p.sz = new
     return old

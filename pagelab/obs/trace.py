@@ -17,6 +17,7 @@ def fault_record(ev: FaultEvent) -> dict[str, object]:
         "kind": ev.kind,
         "resolution": ev.resolution,
         "tick": ev.tick,
+        "vma": ev.vma,  # the region's kind: text, data, bss, heap, stack, mmap...; "" if none
     }
 
 

@@ -3,6 +3,14 @@
 handle_fault runs inside the hart's TLB-fill hook (a guest access) or inside copyin/copyout
 (the kernel touching user memory). It fixes the page table and returns True, and the
 access is retried: "restart the instruction". False means the fault is fatal.
+
+As Linux's handle_mm_fault, it first finds the region (VMA) of the address: the region
+says what the page should hold, the page-table entry only caches it.
+  - no region, or a region whose protection forbids the access: fatal;
+  - a present page: only a store to a copy-on-write page is legal -> do_wp_page;
+  - an absent page of anonymous memory (heap, BSS, stack, MAP_ANONYMOUS) -> do_anonymous_page;
+  - an absent page of a file (text, data, mmap of a file) -> do_file_page.
+(A swapped-out page will be a fifth case, do_swap_page.)
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ from pagelab.hw.sv39 import (
     PTE_U,
     PTE_V,
     PTE_W,
+    PTE_X,
     SCAUSE_INST_PAGE_FAULT,
+    SCAUSE_LOAD_PAGE_FAULT,
     SCAUSE_STORE_PAGE_FAULT,
     pa2pte,
     pgrounddown,
@@ -27,68 +37,88 @@ from pagelab.kernel.events import MAJOR_KINDS, FaultEvent
 from pagelab.kernel.mm import vm
 from pagelab.kernel.mm.kalloc import OutOfFrames
 from pagelab.kernel.mm.vm import PTE_COW
+from pagelab.kernel.mm.vma import PROT_EXEC, PROT_READ, PROT_WRITE, Vma
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
     from pagelab.kernel.proc import Proc
 
+# The protection an access needs, by scause.
+_NEEDS = {SCAUSE_LOAD_PAGE_FAULT: PROT_READ, SCAUSE_STORE_PAGE_FAULT: PROT_WRITE, SCAUSE_INST_PAGE_FAULT: PROT_EXEC}
+
 
 def handle_fault(m: Machine, p: Proc, trap: Trap) -> bool:
     """Resolve a page fault of process p, or report it fatal."""
     va = pgrounddown(trap.stval)
-    store = trap.scause == SCAUSE_STORE_PAGE_FAULT
-    if va >= MAXVA:
-        return _fatal(m, p, trap)
-    pte_pa = vm.walk(m.km, p.pagetable, va, False)
-    pte = m.ram.read64(pte_pa) if pte_pa is not None else 0
+    vma = p.vmas.find(va) if va < MAXVA else None
+    if vma is None:
+        return _fatal(m, p, trap, None, "no VMA")  # above the heap, the guard page, a wild pointer
+    if not vma.prot & _NEEDS[trap.scause]:
+        return _fatal(m, p, trap, vma, "PROT")  # a store to text, executing data...
+    pte_pa = vm.walk(m.km, p.pagetable, va, True)  # allocates page-table pages
+    if pte_pa is None:
+        return _oom(m, p, trap, vma)
+    pte = m.ram.read64(pte_pa)
     if pte & PTE_V:
-        # Mapped, so this is a protection fault. Only a store to a COW page is legal.
-        if store and pte & PTE_COW and pte & PTE_U and pte_pa is not None:
-            return do_wp_page(m, p, trap, pte_pa, pte)
-        return _fatal(m, p, trap)
-    if p.heap_base <= va < p.sz and trap.scause != SCAUSE_INST_PAGE_FAULT:
-        return do_anonymous_page(m, p, trap, va, store, pte_pa)
-    # Above the heap, in the guard page, or executing data: a real error.
-    return _fatal(m, p, trap)
+        # Present, so a protection fault the region allows: a store to a COW page.
+        if trap.scause == SCAUSE_STORE_PAGE_FAULT and pte & PTE_COW and pte & PTE_U:
+            return do_wp_page(m, p, trap, vma, pte_pa, pte)
+        return _fatal(m, p, trap, vma, "PROT")
+    if vma.file is None:
+        return do_anonymous_page(m, p, trap, vma, pte_pa)
+    return do_file_page(m, p, trap, vma, va, pte_pa)
 
 
-def do_anonymous_page(m: Machine, p: Proc, trap: Trap, va: int, store: bool, pte_pa: int | None) -> bool:
-    """First touch of a lazily allocated heap page. pte_pa is its empty PTE, if the
-    page-table pages that hold it exist already."""
-    if pte_pa is None:
-        pte_pa = vm.walk(m.km, p.pagetable, va, True)  # allocates page-table pages
-    if pte_pa is None:
-        return _oom(m, p, trap)
-    if not store and m.config.zero_page and m.config.zero_heap:
-        # --zero-heap (Linux): a heap read needs no memory of its own, so share the one zero
+def pte_perm(prot: int) -> int:
+    """PTE bits for a region's protection (xv6's flags2perm; every page is readable)."""
+    return PTE_R | PTE_U | (PTE_W if prot & PROT_WRITE else 0) | (PTE_X if prot & PROT_EXEC else 0)
+
+
+def do_anonymous_page(m: Machine, p: Proc, trap: Trap, vma: Vma, pte_pa: int) -> bool:
+    """First touch of anonymous memory: the lazy heap, BSS, an anonymous mmap."""
+    if trap.scause != SCAUSE_STORE_PAGE_FAULT and _zero_page_ok(m, vma):
+        # Zero-fill on demand: reading needs no memory of its own, so share the one zero
         # frame read-only. It is marked COW, so the first store gets a private frame.
-        # Without it, as in the xv6 lazy lab, a read gets a real zeroed frame like a store.
-        # (BSS is mapped to the zero frame at exec time, so every page here is heap.)
         m.km.incref(m.zero_frame)
         m.ram.write64(pte_pa, pa2pte(m.zero_frame) | PTE_R | PTE_U | PTE_COW | PTE_V)
-        return _resolved(m, p, trap, "zero", "mapped-zero")
+        return _resolved(m, p, trap, vma, "zero", "mapped-zero", m.zero_frame)
     try:
         mem = m.km.kalloc()  # kalloc hands out zeroed frames
     except OutOfFrames:
-        return _oom(m, p, trap)
-    m.ram.write64(pte_pa, pa2pte(mem) | PTE_R | PTE_W | PTE_U | PTE_V)
+        return _oom(m, p, trap, vma)
+    m.ram.write64(pte_pa, pa2pte(mem) | pte_perm(vma.prot) | PTE_V)
     p.grow_rss(1)
-    return _resolved(m, p, trap, "lazy", "alloc")
+    # The heap's first touch is the lazy-allocation lab; anything else is zero-fill.
+    return _resolved(m, p, trap, vma, "lazy" if vma.kind == "heap" else "zero", "alloc", mem)
 
 
-def do_wp_page(m: Machine, p: Proc, trap: Trap, pte_pa: int, pte: int) -> bool:
+def _zero_page_ok(m: Machine, vma: Vma) -> bool:
+    """May a read fault map the shared zero frame? Never for shared memory (the frame
+    must be the one every sharer stores into); for the heap only with --zero-heap, since
+    xv6's lazy lab gives every touched heap page a frame of its own."""
+    if not m.config.zero_page or vma.shared:
+        return False
+    return vma.kind != "heap" or m.config.zero_heap
+
+
+def do_file_page(m: Machine, p: Proc, trap: Trap, vma: Vma, va: int, pte_pa: int) -> bool:
+    """First touch of a page backed by a file. Filled in by demand paging."""
+    return _fatal(m, p, trap, vma, "no file")
+
+
+def do_wp_page(m: Machine, p: Proc, trap: Trap, vma: Vma, pte_pa: int, pte: int) -> bool:
     """A store to a copy-on-write page: copy the frame, or reuse it if nobody else has it."""
     pa = pte2pa(pte)
     flags = (pte & 0x3FF & ~PTE_COW) | PTE_W
     if pa != m.zero_frame and m.km.refcount(pa) == 1:
         # The other sharers are gone: this frame is ours alone, so just allow the store.
         # (Permission only grows, so no TLB entry can be stale.)
-        m.ram.write64(pte_pa, pte & ~PTE_COW | PTE_W)
-        return _resolved(m, p, trap, "cow", "reuse")
+        m.ram.write64(pte_pa, pa2pte(pa) | flags)
+        return _resolved(m, p, trap, vma, "cow", "reuse", pa)
     try:
         mem = m.km.kalloc()
     except OutOfFrames:
-        return _oom(m, p, trap)
+        return _oom(m, p, trap, vma)
     if pa == m.zero_frame:
         kind = "zero"  # the new frame is already zero: nothing to copy
         p.grow_rss(1)
@@ -100,33 +130,46 @@ def do_wp_page(m: Machine, p: Proc, trap: Trap, pte_pa: int, pte: int) -> bool:
     m.km.kfree(pa)
     # The TLB may still map this page to the shared frame (a read before the store).
     m.hart.flush_tlb()
-    return _resolved(m, p, trap, kind, "alloc" if kind == "zero" else "copy")
+    return _resolved(m, p, trap, vma, kind, "alloc" if kind == "zero" else "copy", mem, pa)
 
 
-def _resolved(m: Machine, p: Proc, trap: Trap, kind: str, resolution: str) -> bool:
-    _count(m, p, trap, kind, resolution)
+def _resolved(
+    m: Machine, p: Proc, trap: Trap, vma: Vma, kind: str, resolution: str, pa: int, old_pa: int = 0, major: bool = False
+) -> bool:
+    _count(m, p, trap, vma, kind, resolution, pa, old_pa, "", major)
     return True
 
 
-def _oom(m: Machine, p: Proc, trap: Trap) -> bool:
+def _oom(m: Machine, p: Proc, trap: Trap, vma: Vma) -> bool:
     p.oom = True
-    return _fatal(m, p, trap)
+    return _fatal(m, p, trap, vma, "out of memory")
 
 
-def _fatal(m: Machine, p: Proc, trap: Trap) -> bool:
+def _fatal(m: Machine, p: Proc, trap: Trap, vma: Vma | None, reason: str) -> bool:
     if m.in_uaccess:
         # A bad pointer given to a system call: the call returns -1, nobody is killed.
-        _count(m, p, trap, "efault", "error")
+        _count(m, p, trap, vma, "efault", "error", 0, 0, reason, False)
     else:
-        _count(m, p, trap, "fatal", "killed")
+        _count(m, p, trap, vma, "fatal", "killed", 0, 0, reason, False)
     return False
 
 
-def _count(m: Machine, p: Proc, trap: Trap, kind: str, resolution: str) -> None:
+def _count(
+    m: Machine,
+    p: Proc,
+    trap: Trap,
+    vma: Vma | None,
+    kind: str,
+    resolution: str,
+    pa: int,
+    old_pa: int,
+    reason: str,
+    major: bool,
+) -> None:
     st = m.vmstat
     st.faults[kind] += 1
     if kind not in ("fatal", "efault"):
-        if kind in MAJOR_KINDS:
+        if major or (kind in MAJOR_KINDS and kind != "file"):
             st.major += 1
         else:
             st.minor += 1
@@ -135,4 +178,9 @@ def _count(m: Machine, p: Proc, trap: Trap, kind: str, resolution: str) -> None:
         m.fault_stamps.append(time.perf_counter())
     if m.listeners:  # building the event costs time: only when someone watches
         stval = m.hart.stval(trap)
-        m.emit(FaultEvent(p.pid, trap.scause, stval, trap.sepc, kind, resolution, m.clock.ticks))
+        vname = vma.kind if vma is not None else ""
+        m.emit(
+            FaultEvent(
+                p.pid, trap.scause, stval, trap.sepc, kind, resolution, m.clock.ticks, vname, pa, old_pa, reason, major
+            )
+        )

@@ -6,7 +6,7 @@ caller turns them into -1 or a killed process.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -122,6 +122,19 @@ def uvmunmap(km: Kalloc, pagetable: int, va: int, npages: int, do_free: bool = T
     return n
 
 
+def present(km: Kalloc, pagetable: int, va: int, end: int) -> Iterator[tuple[int, int]]:
+    """(va, PTE address) of every valid leaf PTE in [va, end), skipping holes whole."""
+    while va < end:
+        leaf, span = _leaf_or_hole(km, pagetable, va)
+        stop = min(end, (va | (span - 1)) + 1)
+        if leaf is not None:
+            start = ((leaf - km.ram.base) >> 3) + px(0, va)
+            ptes = km.ptes[start : start + ((stop - va) >> PGSHIFT)]
+            for i in np.flatnonzero(ptes & np.uint64(PTE_V)).tolist():
+                yield va + (i << PGSHIFT), (start + i) * 8 + km.ram.base
+        va = stop
+
+
 def _leaf_or_hole(km: Kalloc, pagetable: int, va: int) -> tuple[int | None, int]:
     """The leaf page-table page covering va, with the span it covers; or None and the
     span of the missing upper-level entry (1 GiB or 2 MiB), which can be skipped whole."""
@@ -230,6 +243,24 @@ def uvmcopy(km: Kalloc, old: int, new: int, sz: int, cow: bool, zero_frame: int 
     if zero_frame:
         km.ref[zero_pfn] += int(shared.sum())
     return True
+
+
+def uvmshare(km: Kalloc, old: int, new: int, va: int, end: int) -> None:
+    """After uvmcopy, make [va, end) shared again between parent and child: a MAP_SHARED
+    region must reach the same frames, writable, in both (undo COW, or an eager copy)."""
+    for a, pte_pa in present(km, old, va, end):
+        pte = km.ram.read64(pte_pa)
+        if pte & PTE_COW:  # fork just made it COW: give W back
+            pte = pte & ~PTE_COW | PTE_W
+            km.ram.write64(pte_pa, pte)
+        child = walk(km, new, a, False)
+        if child is None:
+            continue
+        cpte = km.ram.read64(child)
+        if cpte & PTE_V and pte2pa(cpte) != pte2pa(pte):  # an eager copy: share instead
+            km.kfree(pte2pa(cpte))
+            km.incref(pte2pa(pte))
+        km.ram.write64(child, pte & ~(PTE_A | PTE_D))
 
 
 def _leaf_pairs(km: Kalloc, old: int, new: int, end: int) -> list[tuple[int, int]] | None:
