@@ -94,7 +94,7 @@ def test_bss_is_a_region_faulted_in_on_demand() -> None:
     nozero = run_prog("bigbss", config=NO_ZERO).stats
     off = run_prog("bigbss", config=Config.eager(mem=512 << 20)).stats
     assert on["frames"]["peak_used"] < 1000 < 4096 < nozero["frames"]["peak_used"] < 5000
-    assert 65536 < off["frames"]["peak_used"]
+    assert off["frames"]["peak_used"] > 65536
 
 
 def test_store_after_zero_read_gets_private_frame() -> None:

@@ -20,6 +20,7 @@ from unicorn import (
     UC_HOOK_TLB_FILL,
     UC_MODE_RISCV64,
     UC_PROT_ALL,
+    UC_PROT_EXEC,
     UC_TLB_VIRTUAL,
     Uc,
     UcError,
@@ -115,6 +116,9 @@ class Hart:
         # The native block counter first: blocks translated before it is registered
         # would never call it.
         self.quanta = BlockCounter(self.uc)
+        # One byte per frame: 1 if Unicorn may hold translated code from it, that is, if a
+        # TLB entry with execute permission has mapped it since the last flush_code().
+        self.code_frames = bytearray(ram.size >> 12)
         self.uc.hook_add(UC_HOOK_TLB_FILL, self._tlb_fill)
         self.uc.hook_add(UC_HOOK_INTR, self._intr)
         # The page-fault path reads registers on every fault: call the C library
@@ -177,6 +181,8 @@ class Hart:
                 self._pending = trap
                 self._stop = Stop.TRAP
                 return False
+        if got[1] & UC_PROT_EXEC:
+            self.code_frames[(got[0] - self.ram.base) >> 12] = 1
         entry.paddr, entry.perms = got  # type: ignore[attr-defined]
         return True
 
@@ -359,10 +365,13 @@ class Hart:
 
     def flush_code(self) -> None:
         """Forget all translated code: needed when a frame that will run gets new bytes.
+        The TLB goes too, so that every later fetch fills again and marks its frame.
         Also forgets the decoded block lengths and instructions that go with it."""
         self.uc.ctl_flush_tb()
         self._insn_cache.clear()
         self.quanta.forget()
+        self.flush_tlb()
+        self.code_frames[:] = bytes(len(self.code_frames))
 
     def flush_code_range(self, va: int, va_end: int) -> None:
         """Forget the translated code of guest-virtual [va, va_end) in the current address
@@ -370,6 +379,12 @@ class Hart:
         self.uc.ctl_remove_cache(va, va_end)
         self._insn_cache.clear()
         self.quanta.forget()
+
+    def code_written(self, pa: int) -> None:
+        """The kernel is writing new bytes into frame pa through the host buffer, which
+        Unicorn does not see. If code was translated from that frame, drop it."""
+        if self.code_frames[(pa - self.ram.base) >> 12]:
+            self.flush_code()
 
     def close(self) -> None:
         self.uc.emu_stop()

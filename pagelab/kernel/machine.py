@@ -73,6 +73,8 @@ class Machine:
         # the first thing given back when kalloc runs dry.
         self.pagecache = PageCache(self.km, self.fs)
         self.km.reclaim = self.pagecache.shrink
+        # Stale translated code: kernel writes into frames go through frame_written.
+        self.km.frame_written = self.pagecache.frame_written = self.hart.code_written
         self.console = Console(stdin, stdout, stderr)
         self.syscalls: dict[int, Handler] = {**PROC_SYSCALLS, **FILE_SYSCALLS}
         self.hart.on_fault = self._guest_fault

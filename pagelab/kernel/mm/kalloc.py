@@ -12,6 +12,10 @@ from pagelab.hw.sv39 import PGSHIFT, PGSIZE
 RECLAIM_BATCH = 32  # frames reclaimed at once when the free list runs dry
 
 
+def _no_code(pa: int) -> None:
+    return None
+
+
 class OutOfFrames(Exception):
     """No free frame: the caller decides whether that fails a syscall or kills a process."""
 
@@ -35,6 +39,12 @@ class Kalloc:
         # Called with a number of frames wanted when none is free, before giving up: the
         # page cache sets it to its shrink(), which frees frames only it holds.
         self.reclaim: Callable[[int], int] | None = None
+        # The one place for the rule "a kernel write into a frame that may be executed
+        # invalidates its translated code": every frame handed out here is about to be
+        # written (zeroed, then filled: fork and COW copies, exec, demand paging, swap-in),
+        # so kalloc calls this first. The Machine sets it to the hart's code_written, which
+        # costs a byte lookup unless the frame really held translated code.
+        self.frame_written: Callable[[int], None] = _no_code
 
     def frame(self, pa: int) -> int:
         """The index of the frame holding pa."""
@@ -59,6 +69,7 @@ class Kalloc:
         if len(self._free) < self.free_min:
             self.free_min = len(self._free)
         pa = self.pa(f)
+        self.frame_written(pa)
         self.ram.zero_page(pa)
         return pa
 

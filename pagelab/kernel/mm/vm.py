@@ -357,6 +357,7 @@ def copyout(km: Kalloc, pagetable: int, dstva: int, data: bytes, fault: FaultFn 
         if pa0 is None:
             return False
         n = min(PGSIZE - (dstva - va0), len(mv) - off)
+        km.frame_written(pa0)  # a read() into a writable and executable page
         km.ram.write(pa0 + (dstva - va0), mv[off : off + n])
         off += n
         dstva = va0 + PGSIZE
