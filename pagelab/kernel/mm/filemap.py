@@ -181,9 +181,10 @@ class PageCache:
         this call takes ONE MORE for the caller's mapping, dropped with km.kfree(pa) at
         unmap. The bool is True when the host file had to be read (a major fault).
         Raises OutOfFrames (or OSError if the host read fails)."""
-        pa = a.pages.get(index)  # the hit path: one dict lookup
+        pa = a.pages.get(index)  # the hit path: one dict lookup and one count
         if pa is not None:
-            self.km.incref(pa)
+            # km.incref without its check: the cache's own reference keeps the count >= 1.
+            self.km.ref[(pa - self.km.ram.base) >> PGSHIFT] += 1
             return pa, False
         pa, major = self.find_page(a, index)
         self.km.incref(pa)
