@@ -193,20 +193,76 @@ def host_memory_over_guest_mib(mem_mib: int = 128) -> float:
     return round(int(out.split()[-1]) / 1024 - mem_mib, 1)
 
 
-def bench(quick: bool = False, out: Callable[[str], None] = print) -> int:
-    result: dict[str, object] = {}
-    result.update(measure_mips(2_000_000 if quick else 20_000_000))
+def compute(quick: bool) -> dict[str, object]:
+    return dict(measure_mips(2_000_000 if quick else 20_000_000))
+
+
+def faults(quick: bool) -> dict[str, object]:
     pages = 2000 if quick else 10000
     # Best of three medians each: the first runs pay for warming caches.
     plain = min(zero_fill_fault_us(pages) for _ in range(3))
     traced = min(zero_fill_fault_us(pages, traced=True) for _ in range(3))
-    result["zero_fill_fault_us"] = round(plain, 2)
-    result["zero_fill_fault_us_traced"] = round(traced, 2)
-    result.update(cow_fork_speedup((16 if quick else 64) << 20))
-    result["lazy_sparse_frames_ratio"] = lazy_sparse_frames_ratio()
-    result["host_mib_over_guest_ram"] = host_memory_over_guest_mib()
+    return {"zero_fill_fault_us": round(plain, 2), "zero_fill_fault_us_traced": round(traced, 2)}
+
+
+def fork_cow(quick: bool) -> dict[str, object]:
+    return dict(cow_fork_speedup((16 if quick else 64) << 20))
+
+
+def memory(quick: bool) -> dict[str, object]:
+    return {
+        "lazy_sparse_frames_ratio": lazy_sparse_frames_ratio(),
+        "host_mib_over_guest_ram": host_memory_over_guest_mib(),
+    }
+
+
+def syscalls(quick: bool) -> dict[str, object]:
+    from pagelab.bench_sys import syscall_figures
+
+    return dict(syscall_figures(quick))
+
+
+def workload(quick: bool) -> dict[str, object]:
+    from pagelab.bench_sys import many_processes
+
+    return dict(many_processes(quick))
+
+
+def replay(quick: bool) -> dict[str, object]:
     from pagelab.replay.bench import replay_figures  # trace replay (issue 11): its own module
 
-    result.update(replay_figures(quick))
-    out(json.dumps(result, indent=2))
+    return dict(replay_figures(quick))
+
+
+# The measurements, in the order they run: (name, function of `quick` -> figures). To add
+# one, write a function that returns its keys and add a line here; keys are never renamed.
+Measurement = Callable[[bool], dict[str, object]]
+MEASUREMENTS: tuple[tuple[str, Measurement], ...] = (
+    ("compute", compute),
+    ("faults", faults),
+    ("fork_cow", fork_cow),
+    ("memory", memory),
+    ("syscalls", syscalls),
+    ("workload", workload),
+    ("replay", replay),
+)
+
+
+def bench(
+    quick: bool = False,
+    out: Callable[[str], None] = print,
+    markdown: bool = False,
+    record: Path | None = None,
+    only: list[str] | None = None,
+) -> int:
+    from pagelab.bench_record import machine_description, markdown_table, write_record
+
+    result: dict[str, object] = {}
+    for name, measure in MEASUREMENTS:
+        if only is None or name in only:
+            result.update(measure(quick))
+    result["machine"] = machine_description()
+    out(markdown_table(result) if markdown else json.dumps(result, indent=2))
+    if record is not None:
+        write_record(result, record, quick)
     return 0

@@ -92,7 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     sub.add_parser("demo", help="run the bundled workloads eager and lazy, side by side")
     b = sub.add_parser("bench", help="measure speed against raw Unicorn; prints JSON")
-    b.add_argument("--quick", action="store_true", help="smaller workloads")
+    b.add_argument("--quick", action="store_true", help="smaller workloads (about 30 s, for CI)")
+    b.add_argument("--markdown", action="store_true", help="print a table with the goal beside each figure")
+    b.add_argument(
+        "--record",
+        nargs="?",
+        const="bench/results",
+        metavar="DIR",
+        help="also write DIR/<version>.json with the machine described (default DIR: bench/results)",
+    )
+    b.add_argument("--only", action="append", metavar="NAME", help="run only this measurement (repeatable)")
     add_replay_parser(sub)
     add_sweep_parser(sub)
     return ap
@@ -202,9 +211,13 @@ def main(argv: list[str] | None = None) -> int:
 
             return demo()
         if ns.cmd == "bench":
-            from pagelab.bench import bench
+            from pagelab.bench import MEASUREMENTS, bench
 
-            return bench(quick=ns.quick)
+            names = [n for n, _ in MEASUREMENTS]
+            if ns.only and not set(ns.only) <= set(names):
+                raise UsageError(f"bench --only: choose from {', '.join(names)}")
+            record = None if ns.record is None else Path(ns.record)
+            return bench(quick=ns.quick, markdown=ns.markdown, record=record, only=ns.only)
         if ns.cmd == "replay":
             return cmd_replay(ns)
         if ns.cmd == "sweep":
