@@ -157,6 +157,26 @@ def check_elf(data: bytes, label: str) -> None:
         raise UsageError(f"{label}: {e}") from None
 
 
+def _spawn(m: Machine, program: str, image: bytes, argv: list[bytes], name: str) -> Any:
+    """The first process; a usage error in one line if it cannot be loaded. What the kernel
+    logs while loading it (exec's reason for failing) is held back and becomes that line."""
+    host_err, held = m.stderr, io.BytesIO()
+    m.stderr = held
+    try:
+        init = m.spawn(image, argv, name)
+    finally:
+        m.stderr = host_err
+    said = held.getvalue()
+    if init is None:
+        lines = said.decode(errors="replace").strip().splitlines()
+        reason = lines[-1].split(": ", 1)[-1] if lines else "too large for --mem?"
+        raise UsageError(f"{program}: cannot be loaded ({reason})")
+    if said:
+        host_err.write(said)
+        host_err.flush()
+    return init
+
+
 def run(
     program: str,
     args: Iterable[str] = (),
@@ -209,9 +229,7 @@ def run(
             m.listeners.append(VmPrinter(m.ram, vmprint))
         m.listeners.extend(listeners)
         t0 = time.perf_counter()
-        init = m.spawn(image, [name.encode(), *(a.encode() for a in args)], name)
-        if init is None:
-            raise UsageError(f"{program}: cannot be loaded (too large for --mem?)")
+        init = _spawn(m, program, image, [name.encode(), *(a.encode() for a in args)], name)
         try:
             status = m.run()
         except KeyboardInterrupt as e:

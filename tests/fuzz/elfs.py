@@ -36,7 +36,7 @@ from tests.fuzz.harness import Findings, run_guest
 SOURCES = ["echo", "exittest", "cat", "wc", "forktest", "bigbss", "sysfuzz", "xv6echo"]
 EHDR_FIELDS = [(16, 2), (18, 2), (20, 4), (24, 8), (32, 8), (40, 8), (48, 4), (52, 2), (54, 2), (56, 2), (58, 2)]
 PHDR_FIELDS = [(0, 4), (4, 4), (8, 8), (16, 8), (24, 8), (32, 8), (40, 8), (48, 8)]
-CPU_SECONDS = 5  # a CLI run that takes more host CPU than this is stopped (a looping mutant)
+CPU_SECONDS = 2  # a CLI run that takes more host CPU than this is stopped (a looping mutant)
 EXEC_TICKS = 5  # how long each exec'd mutant may run in the guest before it is killed
 
 
