@@ -22,6 +22,7 @@ from pagelab.kernel.elf import ElfError, parse
 from pagelab.kernel.events import Listener
 from pagelab.kernel.fs import MAX_FILE_SIZE
 from pagelab.kernel.machine import Machine
+from pagelab.kernel.quota import DiskQuota
 from pagelab.obs.stats import stats
 from pagelab.obs.trace import TraceWriter
 from pagelab.obs.vmprint import VmPrinter
@@ -217,6 +218,10 @@ def run(
             stderr if stderr is not None else _host_stream(sys.stderr, "wb", opened),
             bundled,
         )
+        if own_root:
+            # The bundled programs copied into a temporary root are pagelab's, as a
+            # read-only /bin would be: the quota counts only what the guest stores.
+            m.fs.quota = DiskQuota(config.disk)
         q = m.fs.quota
         if q.limit and q.used_at_boot > q.limit:
             print(

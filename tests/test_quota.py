@@ -158,3 +158,12 @@ def test_shell_in_a_removed_cwd(tmp_path: Path) -> None:
     assert r.code == 0
     assert not (tmp_path / "d" / "f").exists()  # xv6: f goes into the removed directory
     assert "open f failed" in r.out + r.err
+
+
+def test_bundled_programs_in_a_temporary_root_are_not_counted() -> None:
+    r = run_prog("diskfill", config=Config(disk=64 << 10))
+    q = r.stats["disk_quota"]
+    assert q["used_at_boot"] == 0
+    wrote = int(r.out.split("wrote ")[1].split()[0])
+    assert file_cost(wrote) <= 64 << 10 < file_cost(wrote + 4096) + file_cost(0)
+    assert "after unlink ok" in r.out

@@ -51,6 +51,8 @@ class DiskQuota:
         return True
 
     def refund(self, n: int) -> None:
+        # Never below zero: files that were not counted (the bundled programs of a
+        # temporary root) give back nothing when they are deleted.
         self.used = max(0, self.used - n)
 
     @classmethod

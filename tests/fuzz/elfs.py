@@ -156,6 +156,9 @@ def run_cli(path: Path, label: str, tmp: Path) -> tuple[Findings, str]:
         if text.count("\n") != 1:
             f.exceptions.append(f"{label} (cli): usage error is not one line: {text[-500:]!r}")
         return f, "refused"
+    if not stats.exists():
+        f.exceptions.append(f"{label} (cli): exit {code} and no stats written:\n{text[-2000:]}")
+        return f, "exception"
     s = json.loads(stats.read_text())
     f.oopses += s["kernel_oopses"]
     fr = s["frames"]
