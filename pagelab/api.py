@@ -22,6 +22,7 @@ from pagelab.kernel.elf import ElfError, parse
 from pagelab.kernel.events import Listener
 from pagelab.kernel.fs import MAX_FILE_SIZE
 from pagelab.kernel.machine import Machine
+from pagelab.kernel.param import MAXARG
 from pagelab.kernel.quota import DiskQuota
 from pagelab.obs.stats import stats
 from pagelab.obs.trace import TraceWriter
@@ -170,7 +171,7 @@ def _spawn(m: Machine, program: str, image: bytes, argv: list[bytes], name: str)
     said = held.getvalue()
     if init is None:
         lines = said.decode(errors="replace").strip().splitlines()
-        reason = lines[-1].split(": ", 1)[-1] if lines else "too large for --mem?"
+        reason = lines[-1].split(": ", 1)[-1] if lines else "exec failed"
         raise UsageError(f"{program}: cannot be loaded ({reason})")
     if said:
         host_err.write(said)
@@ -201,6 +202,9 @@ def run(
     """
     config = config or Config()
     image, name = load_program(program)
+    args = list(args)
+    if len(args) + 1 > MAXARG:
+        raise UsageError(f"{program}: cannot be loaded (too many arguments: at most {MAXARG - 1}, xv6's MAXARG)")
     own_root = root is None
     if root is not None and not root.is_dir():
         raise UsageError(f"--root {root}: not a directory")
