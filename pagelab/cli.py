@@ -16,6 +16,7 @@ from types import FrameType
 from pagelab import __version__
 from pagelab.api import Interrupted, RunReport, UsageError, run
 from pagelab.kernel.config import DEFAULT_MEM, Config
+from pagelab.kernel.mm.policy import PolicyError, policy_class
 from pagelab.replay.command import ReplayError, cmd_replay
 from pagelab.replay.command import add_parser as add_replay_parser
 from pagelab.sweep import add_parser as add_sweep_parser
@@ -86,8 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed",
         type=int,
         default=0,
-        help="recorded in the stats; nothing in the kernel is random yet (runs are deterministic)",
+        help="seed of the random replacement policy (runs are deterministic for a seed)",
     )
+    r.add_argument("--swap", default="0", help="swap area, e.g. 64M (default 0: no swap, OOM kills)")
+    r.add_argument("--policy", default="clock", help="page replacement policy: a built-in name or module:Class")
+    r.add_argument("--disk-latency", type=int, default=0, metavar="US", help="modeled µs per page-in/out (clock)")
     r.add_argument("program", help="ELF path or bundled program name")
     r.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     sub.add_parser("demo", help="run the bundled workloads eager and lazy, side by side")
@@ -119,7 +123,34 @@ def config_from(ns: argparse.Namespace) -> Config:
         disk=parse_disk(ns.disk),
         quantum=ns.quantum,
         seed=ns.seed,
+        swap=parse_swap(ns.swap),
+        policy=check_policy(ns.policy),
+        disk_latency_us=check_latency(ns.disk_latency),
     )
+
+
+def parse_swap(text: str) -> int:
+    """--swap: 0 for none, else a size as --mem takes (up to 64G: the file is sparse)."""
+    n = parse_bytes(text)
+    if n % 4096 or n > 64 << 30:
+        raise UsageError(f"bad --swap {text!r}: whole 4096-byte pages, at most 64G")
+    return n
+
+
+def check_latency(us: int) -> int:
+    if not 0 <= us <= 10**7:
+        raise UsageError("--disk-latency must be between 0 and 10000000 µs")
+    return us
+
+
+def check_policy(spec: str) -> str:
+    try:
+        cls = policy_class(spec)
+    except PolicyError as e:
+        raise UsageError(str(e)) from None
+    if cls.name == "opt":
+        raise UsageError("--policy opt needs the future: use it with `pagelab replay` (not implemented for run)")
+    return spec
 
 
 def write_stats(path: Path, report: RunReport) -> None:

@@ -107,6 +107,7 @@ class Hart:
         self._root = 0
         self.on_fault: FaultHandler | None = None
         self.on_ecall: EcallHandler | None = None
+        self.on_fill: Callable[[int], None] | None = None  # called with the pa of each TLB fill
         self.tlb_fills = 0
         self._pending: Trap | None = None
         self._stop = Stop.QUANTUM
@@ -183,6 +184,8 @@ class Hart:
                 return False
         if got[1] & UC_PROT_EXEC:
             self.code_frames[(got[0] - self.ram.base) >> 12] = 1
+        if self.on_fill is not None:
+            self.on_fill(got[0])  # a replacement policy that wants every reference (LRU)
         entry.paddr, entry.perms = got  # type: ignore[attr-defined]
         return True
 

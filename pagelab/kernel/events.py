@@ -37,6 +37,7 @@ class ExitEvent:
     killed: bool
     faults: int
     rss_peak_pages: int
+    swap_pages: int = 0  # pages written to swap for this process over its life
 
 
 @dataclass(slots=True)
@@ -49,5 +50,17 @@ class ExecEvent:
     sz: int
 
 
-Event = FaultEvent | ExitEvent | ExecEvent
+@dataclass(slots=True)
+class EvictEvent:
+    """A page left memory: one event per PTE that mapped the frame."""
+
+    pid: int
+    va: int
+    pa: int  # the frame it left
+    kind: str  # anon, file-clean, file-dirty
+    where: str  # "swap:SLOT", "file" (written back) or "dropped" (clean file page)
+    tick: int
+
+
+Event = FaultEvent | ExitEvent | ExecEvent | EvictEvent
 Listener = Callable[[Event], None]

@@ -5,7 +5,9 @@
   cache holds it;
 - no frame is both free and mapped;
 - with no processes left, the free count plus the cache-only frames is back to the free
-  count at boot (free_end + cache == boot_free).
+  count at boot (free_end + cache == boot_free);
+- every swap slot's reference count equals the number of swap entries holding it, and with
+  no processes left no slot is in use.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import numpy as np
 
 from pagelab.hw.mmu import entries
 from pagelab.hw.sv39 import PTE_R, PTE_W, PTE_X, pte2pa
+from pagelab.kernel.mm.rmap import leaf_tables
+from pagelab.kernel.mm.swap import is_swap, swap_slots
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
@@ -68,3 +72,24 @@ def check_invariants(m: Machine, expect_empty: bool | None = None) -> None:
     cache = m.pagecache.cache_only_frames()
     if expect_empty and m.km.nfree + cache != m.boot_free:
         raise InvariantError(f"leak: {m.boot_free - m.km.nfree - cache} frames not returned")
+    check_swap(m, expect_empty)
+
+
+def check_swap(m: Machine, expect_empty: bool) -> None:
+    swap = m.reclaim.swap
+    if swap is None:
+        return
+    held = np.zeros(swap.nslots, dtype=np.int64)
+    for p in m.procs:
+        if p is not None and p.pagetable:
+            for w, _va in leaf_tables(m, p.pagetable):
+                ptes = m.km.ptes[w : w + 512]
+                np.add.at(held, swap_slots(ptes[is_swap(ptes)]), 1)
+    bad = np.flatnonzero(held != swap.ref)
+    if bad.size:
+        s = int(bad[0])
+        raise InvariantError(f"swap slot {s}: count {swap.ref[s]} but {held[s]} swap entries")
+    if swap.used != int(np.count_nonzero(swap.ref)):
+        raise InvariantError("swap free list disagrees with the slot counts")
+    if expect_empty and swap.used:
+        raise InvariantError(f"leak: {swap.used} swap slots not freed")

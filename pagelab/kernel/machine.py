@@ -25,6 +25,7 @@ from pagelab.kernel.fs import FileSystem
 from pagelab.kernel.mm.fault import handle_fault
 from pagelab.kernel.mm.filemap import PageCache
 from pagelab.kernel.mm.kalloc import Kalloc
+from pagelab.kernel.mm.vmscan import Reclaimer
 from pagelab.kernel.mm.vmstat import VmStat
 from pagelab.kernel.param import NPROC
 from pagelab.kernel.proc import Proc, State
@@ -75,6 +76,10 @@ class Machine:
         self.km.reclaim = self.pagecache.shrink
         # Stale translated code: kernel writes into frames go through frame_written.
         self.km.frame_written = self.pagecache.frame_written = self.hart.code_written
+        # When that is not enough, page reclaim evicts pages chosen by the policy (to swap,
+        # or back to their files), and the OOM killer is the last resort.
+        self.reclaim = Reclaimer(self)
+        self.km.reclaim = self.reclaim.shrink
         self.console = Console(stdin, stdout, stderr)
         self.syscalls: dict[int, Handler] = {**PROC_SYSCALLS, **FILE_SYSCALLS}
         self.hart.on_fault = self._guest_fault
@@ -101,11 +106,14 @@ class Machine:
         p = self.current
         if p is None:
             return False
+        self.reclaim.oom_ok = True  # a fault that cannot get memory may call the OOM killer
         try:
             return handle_fault(self, p, trap)
         except Exception:  # a kernel bug must not take the host down
             self.oops(p, "page fault")
             return False
+        finally:
+            self.reclaim.oom_ok = False
 
     def _ecall(self) -> bool | None:
         """A system call, met inside the hart's interrupt hook. Serve it there unless it
@@ -204,6 +212,11 @@ class Machine:
         return None
 
     def _run_quantum(self, p: Proc) -> None:
+        if p.killed:  # killed while waiting to run (the OOM killer may have taken its memory)
+            self.current = p
+            proc.exit_proc(self, p, -1)
+            self.current = None
+            return
         self._load(p)
         p.state = State.RUNNING
         self.current = p
@@ -216,6 +229,8 @@ class Machine:
             usertrap(self, p, res)
             if self.clock.ticks != self._scanned_tick:
                 self._wake_sleepers()
+            if self.reclaim.samples:
+                self.reclaim.sample()
         self.current = None
         if p.state == State.RUNNING:
             p.state = State.RUNNABLE
@@ -260,3 +275,4 @@ class Machine:
 
     def close(self) -> None:
         self.hart.close()
+        self.reclaim.close()

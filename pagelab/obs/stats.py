@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pagelab.kernel.events import ExitEvent
+from pagelab.kernel.mm.vmscan import stats as reclaim_stats
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
@@ -18,6 +19,7 @@ def process_record(ev: ExitEvent) -> dict[str, Any]:
         "killed": ev.killed,
         "faults": ev.faults,
         "rss_peak_pages": ev.rss_peak_pages,
+        "swap_pages": ev.swap_pages,
     }
 
 
@@ -41,6 +43,8 @@ def stats(m: Machine, wall_seconds: float) -> dict[str, Any]:
         "cow_copies": st.cow_copies,
         "page_ins": st.page_ins,
         "page_outs": st.page_outs,
+        "policy": m.config.policy,
+        **reclaim_stats(m.reclaim),  # swap (total, used, peak slots), evictions by kind, oom_kills
         "tlb_fills": m.hart.tlb_fills,
         "kernel_oopses": m.oopses,
         "processes": sorted((process_record(e) for e in m.exits), key=lambda r: r["pid"]),

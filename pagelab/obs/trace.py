@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import IO
 
-from pagelab.kernel.events import Event, FaultEvent
+from pagelab.kernel.events import Event, EvictEvent, FaultEvent
 
 
 def fault_record(ev: FaultEvent) -> dict[str, object]:
@@ -21,6 +21,19 @@ def fault_record(ev: FaultEvent) -> dict[str, object]:
     }
 
 
+def evict_record(ev: EvictEvent) -> dict[str, object]:
+    """A page left memory (issue 11): kind "evict", with where it went."""
+    return {
+        "pid": ev.pid,
+        "kind": "evict",
+        "va": hex(ev.va),
+        "pa": hex(ev.pa),
+        "page": ev.kind,
+        "to": ev.where,
+        "tick": ev.tick,
+    }
+
+
 class TraceWriter:
     """A listener that writes each fault as it happens, so a crash still leaves a trace."""
 
@@ -30,3 +43,5 @@ class TraceWriter:
     def __call__(self, ev: Event) -> None:
         if isinstance(ev, FaultEvent):
             self.out.write(json.dumps(fault_record(ev)) + "\n")
+        elif isinstance(ev, EvictEvent):
+            self.out.write(json.dumps(evict_record(ev)) + "\n")

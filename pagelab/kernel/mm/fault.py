@@ -10,7 +10,7 @@ says what the page should hold, the page-table entry only caches it.
   - a present page: only a store to a copy-on-write page is legal -> do_wp_page;
   - an absent page of anonymous memory (heap, BSS, stack, MAP_ANONYMOUS) -> do_anonymous_page;
   - an absent page of a file (text, data, mmap of a file) -> do_file_page.
-(A swapped-out page will be a fifth case, do_swap_page.)
+  - a page evicted to swap (its PTE is a swap entry) -> do_swap_page (mm/vmscan.py).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from pagelab.hw.sv39 import (
 from pagelab.kernel.events import MAJOR_KINDS, FaultEvent
 from pagelab.kernel.mm import vm
 from pagelab.kernel.mm.kalloc import OutOfFrames
+from pagelab.kernel.mm.swap import is_swap_pte
 from pagelab.kernel.mm.vm import PTE_COW
 from pagelab.kernel.mm.vma import PROT_EXEC, PROT_READ, PROT_WRITE, Vma
 
@@ -64,6 +65,8 @@ def handle_fault(m: Machine, p: Proc, trap: Trap) -> bool:
         if trap.scause == SCAUSE_STORE_PAGE_FAULT and pte & PTE_COW and pte & PTE_U:
             return do_wp_page(m, p, trap, vma, pte_pa, pte)
         return _fatal(m, p, trap, vma, "PROT")
+    if is_swap_pte(pte):
+        return do_swap_page(m, p, trap, vma, pte_pa, pte)
     if vma.file is None:
         return do_anonymous_page(m, p, trap, vma, pte_pa)
     return do_file_page(m, p, trap, vma, va, pte_pa)
@@ -106,6 +109,15 @@ def do_file_page(m: Machine, p: Proc, trap: Trap, vma: Vma, va: int, pte_pa: int
     return _fatal(m, p, trap, vma, "no file")
 
 
+def do_swap_page(m: Machine, p: Proc, trap: Trap, vma: Vma, pte_pa: int, pte: int) -> bool:
+    """The page was evicted to swap: read it back (a major fault). See mm/vmscan.py."""
+    try:
+        mem = m.reclaim.swap_in(p, pte_pa, pte)
+    except OutOfFrames:
+        return _oom(m, p, trap, vma)
+    return _resolved(m, p, trap, vma, "swap_in", "swap-in", mem, major=True)
+
+
 def do_wp_page(m: Machine, p: Proc, trap: Trap, vma: Vma, pte_pa: int, pte: int) -> bool:
     """A store to a copy-on-write page: copy the frame, or reuse it if nobody else has it."""
     pa = pte2pa(pte)
@@ -115,10 +127,13 @@ def do_wp_page(m: Machine, p: Proc, trap: Trap, vma: Vma, pte_pa: int, pte: int)
         # (Permission only grows, so no TLB entry can be stale.)
         m.ram.write64(pte_pa, pa2pte(pa) | flags)
         return _resolved(m, p, trap, vma, "cow", "reuse", pa)
+    m.km.incref(pa)  # pinned while we copy: reclaim must not evict it meanwhile
     try:
         mem = m.km.kalloc()
     except OutOfFrames:
+        m.km.kfree(pa)
         return _oom(m, p, trap, vma)
+    m.km.kfree(pa)
     if pa == m.zero_frame:
         kind = "zero"  # the new frame is already zero: nothing to copy
         p.grow_rss(1)
@@ -136,6 +151,8 @@ def do_wp_page(m: Machine, p: Proc, trap: Trap, vma: Vma, pte_pa: int, pte: int)
 def _resolved(
     m: Machine, p: Proc, trap: Trap, vma: Vma, kind: str, resolution: str, pa: int, old_pa: int = 0, major: bool = False
 ) -> bool:
+    if pa != m.zero_frame and resolution != "reuse":
+        m.reclaim.page_mapped(pa)  # a page arrived in frame pa: the policy hears of it
     _count(m, p, trap, vma, kind, resolution, pa, old_pa, "", major)
     return True
 

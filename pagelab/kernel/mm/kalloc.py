@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pagelab.hw.ram import PhysMem
 from pagelab.hw.sv39 import PGSHIFT, PGSIZE
+
+if TYPE_CHECKING:
+    from pagelab.kernel.mm.swap import SwapArea
 
 RECLAIM_BATCH = 32  # frames reclaimed at once when the free list runs dry
 
@@ -45,6 +49,9 @@ class Kalloc:
         # so kalloc calls this first. The Machine sets it to the hart's code_written, which
         # costs a byte lookup unless the frame really held translated code.
         self.frame_written: Callable[[int], None] = _no_code
+        # The swap area, if any (mm/swap.py): unmapping and fork free and share the slots
+        # that swapped-out pages' PTEs hold, as they do frames.
+        self.swap: SwapArea | None = None
 
     def frame(self, pa: int) -> int:
         """The index of the frame holding pa."""

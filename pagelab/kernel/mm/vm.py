@@ -29,6 +29,7 @@ from pagelab.hw.sv39 import (
     px,
 )
 from pagelab.kernel.mm.kalloc import Kalloc, OutOfFrames
+from pagelab.kernel.mm.swap import is_swap, is_swap_pte, swap_slots, swp_slot
 
 # A private writable page shared after fork: read-only in the PTE until the first store.
 PTE_COW = PTE_RSW0
@@ -118,6 +119,11 @@ def uvmunmap(km: Kalloc, pagetable: int, va: int, npages: int, do_free: bool = T
                     km.kfree_frames(frames)
                 n += int(frames.size) - int((frames == shared_pfn).sum())
                 ptes[valid] = 0
+            if km.swap is not None:  # swapped-out pages hold a slot instead of a frame
+                swapped = is_swap(ptes)
+                if swapped.any():
+                    km.swap.free(swap_slots(ptes[swapped]))
+                    ptes[swapped] = 0
         va = stop
     return n
 
@@ -224,10 +230,11 @@ def uvmcopy(km: Kalloc, old: int, new: int, sz: int, cow: bool, zero_frame: int 
     src = rows[src_rows]
     valid = (src & PTE_V) != 0
     if not cow:
-        dst = np.zeros_like(src)
-        ok = _copy_pages(km, src.ravel(), dst.ravel(), valid.ravel(), zero_frame)
-        rows[dst_rows] = dst
-        return ok
+        return _copy_pages(km, rows, src_rows, dst_rows, zero_frame)
+    if km.swap is not None:
+        # A swapped-out page stays one slot, now held by both PTEs (swap entries are
+        # copied below as they are; they lose W and gain COW like the others).
+        km.swap.dup(swap_slots(src[is_swap(src)]))
     # W -> COW on every writable page, in one pass: (src & W) is 0 or W, and W * 65 is
     # W | COW (COW is bit 8, W bit 2), so the XOR clears W and sets COW exactly there.
     src ^= (src & _W) * _W_TO_COW
@@ -306,21 +313,34 @@ def _row(km: Kalloc, table: int) -> slice:
     return slice(i, i + 512)
 
 
-def _copy_pages(km: Kalloc, src: np.ndarray, dst: np.ndarray, valid: np.ndarray, zero_frame: int) -> bool:
-    """The eager fork of stock xv6: a new frame and a copy for every page."""
-    for i in np.flatnonzero(valid).tolist():
-        pte = int(src[i])
-        pa = pte2pa(pte)
-        if pa == zero_frame:
-            km.incref(pa)
-            dst[i] = pte & ~(PTE_A | PTE_D)
-            continue
-        try:
-            mem = km.kalloc()
-        except OutOfFrames:
-            return False
-        km.ram.copy_page(mem, pa)
-        dst[i] = pa2pte(mem) | (pte & 0x3FF & ~(PTE_A | PTE_D))
+def _copy_pages(km: Kalloc, rows: np.ndarray, src_rows: np.ndarray, dst_rows: np.ndarray, zero_frame: int) -> bool:
+    """The eager fork of stock xv6: a new frame and a copy for every page. Each parent PTE
+    is read when its page is copied and the child's is written at once, because the
+    kalloc for one page may evict others (the parent's, or the child's copies); the page
+    being copied is pinned meanwhile. A swapped-out page's slot is shared, not read."""
+    for s, d in zip(src_rows.tolist(), dst_rows.tolist(), strict=True):
+        for i in np.flatnonzero(rows[s]).tolist():
+            pte = int(rows[s, i])
+            if not pte & PTE_V:
+                if km.swap is not None and is_swap_pte(pte):
+                    km.swap.dup(np.array([swp_slot(pte)]))
+                    rows[d, i] = pte
+                continue
+            pa = pte2pa(pte)
+            flags = pte & 0x3FF & ~(PTE_A | PTE_D)
+            if pa == zero_frame:
+                km.incref(pa)
+                rows[d, i] = pte & ~(PTE_A | PTE_D)
+                continue
+            km.incref(pa)  # pinned: reclaim must not evict the page being copied
+            try:
+                mem = km.kalloc()
+            except OutOfFrames:
+                km.kfree(pa)
+                return False
+            km.ram.copy_page(mem, pa)
+            km.kfree(pa)
+            rows[d, i] = pa2pte(mem) | flags
     return True
 
 

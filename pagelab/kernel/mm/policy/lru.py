@@ -22,6 +22,9 @@ class Lru(Policy):
         super().__init__(bits, seed)
         self.order: dict[int, None] = {}  # least recently used first
 
+    def mapped(self, frame: int) -> None:
+        self.referenced(frame)  # loading a page is using it
+
     def referenced(self, frame: int) -> None:
         self.order.pop(frame, None)
         self.order[frame] = None

@@ -1,0 +1,100 @@
+"""The reverse map: from a frame to every PTE that maps it (Linux: mm/rmap.c).
+
+Eviction must change every PTE that maps the victim frame, in every process: a page shared
+after fork, or a file page mapped by several processes. Linux keeps per-page lists for this.
+pagelab builds the map when it needs it, by scanning the leaf page-table pages of every
+process as numpy arrays: it costs one pass over the page tables per reclaim batch, and no
+bookkeeping on the fault path, so nothing can fall out of date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pagelab.hw.sv39 import PGSHIFT, PTE_R, PTE_V, PTE_W, PTE_X
+
+if TYPE_CHECKING:
+    from pagelab.kernel.machine import Machine
+    from pagelab.kernel.proc import Proc
+
+_V = np.uint64(PTE_V)
+_LEAF = np.uint64(PTE_R | PTE_W | PTE_X)
+_TEN = np.uint64(10)
+
+
+@dataclass
+class Rmap:
+    """Every valid leaf PTE of every process, sorted by the frame it maps."""
+
+    frames: np.ndarray  # frame number (index into km.ref) of each mapping
+    words: np.ndarray  # index of the PTE in km.ptes (RAM as 64-bit words)
+    owners: np.ndarray  # index into `procs` of the process the PTE belongs to
+    vas: np.ndarray  # the virtual address each PTE maps
+    procs: list[Proc]
+
+    def lookup(self, frame: int) -> slice:
+        """The rows of the mappings of `frame` (an empty slice if none)."""
+        lo = int(np.searchsorted(self.frames, frame, "left"))
+        hi = int(np.searchsorted(self.frames, frame, "right"))
+        return slice(lo, hi)
+
+    def by_frame(self) -> dict[int, list[int]]:
+        """frame -> the km.ptes indexes of its PTEs, as plain ints (for per-frame questions)."""
+        out: dict[int, list[int]] = {}
+        for f, w in zip(self.frames.tolist(), self.words.tolist(), strict=True):
+            out.setdefault(f, []).append(w)
+        return out
+
+    def mapped_frames(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each mapped frame once, with its number of mappings."""
+        return np.unique(self.frames, return_counts=True)
+
+
+def leaf_tables(m: Machine, root: int) -> list[tuple[int, int]]:
+    """(first word in km.ptes, va of its first entry) of each leaf page-table page under
+    root. Only valid pointer entries of the two upper levels are visited."""
+    km = m.km
+    base = km.ram.base
+    out = []
+    top = km.ptes[(root - base) >> 3 : ((root - base) >> 3) + 512]
+    for i2 in np.flatnonzero((top & _V) != 0).tolist():
+        if int(top[i2]) & (PTE_R | PTE_W | PTE_X):
+            continue  # a 1 GiB superpage: the kernel never makes one
+        mid_w = (((int(top[i2]) >> 10) << PGSHIFT) - base) >> 3
+        mid = km.ptes[mid_w : mid_w + 512]
+        for i1 in np.flatnonzero(((mid & _V) != 0) & ((mid & _LEAF) == 0)).tolist():
+            leaf_w = (((int(mid[i1]) >> 10) << PGSHIFT) - base) >> 3
+            out.append((leaf_w, (i2 << 30) | (i1 << 21)))
+    return out
+
+
+def build(m: Machine) -> Rmap:
+    km = m.km
+    pfn0 = km.ram.base >> PGSHIFT
+    procs: list[Proc] = [p for p in m.procs if p is not None and p.pagetable]
+    words, owners, vas = [], [], []
+    for k, p in enumerate(procs):
+        for w, va in leaf_tables(m, p.pagetable):
+            ptes = km.ptes[w : w + 512]
+            idx = np.flatnonzero((ptes & _V) != 0)
+            if idx.size:
+                words.append(w + idx)
+                owners.append(np.full(idx.size, k, dtype=np.int64))
+                vas.append(va + (idx << PGSHIFT))
+    if not words:
+        empty = np.empty(0, dtype=np.int64)
+        return Rmap(empty, empty, empty, empty, procs)
+    w_all = np.concatenate(words)
+    frames = (km.ptes[w_all] >> _TEN).astype(np.int64) - pfn0
+    inside = (frames >= 0) & (frames < km.nframes)
+    order = np.argsort(frames[inside], kind="stable")
+    return Rmap(
+        frames[inside][order],
+        w_all[inside][order],
+        np.concatenate(owners)[inside][order],
+        np.concatenate(vas)[inside][order],
+        procs,
+    )

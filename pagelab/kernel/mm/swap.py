@@ -1,0 +1,115 @@
+"""The swap area: page-sized slots in a host file, each with a reference count.
+
+The file is an anonymous temporary file (created already unlinked), so it disappears when
+the machine closes or the host process dies, whatever way it ends. A slot's count is the
+number of PTEs that hold it: a page swapped out while shared by a parent and child after
+fork, or shared by fork after it was swapped out, is still one slot.
+
+A swapped-out page's PTE (Linux: a swap entry, swp_entry_t) keeps V clear, so any access
+faults, and records the slot in the bits where a valid PTE keeps its PPN:
+
+    63          54 53                     10  9    8    7 6  5  4  3  2  1  0
+    [  reserved  ][       swap slot       ][SWP][COW][0 0][0][U][X][W][R][V=0]
+
+SWP (bit 9, the second RSW bit) says "this is a swap entry"; R, W, X, U and COW are the
+page's permissions before it left, restored when it comes back. A and D are dropped: the
+page is clean and unused when it returns.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+
+from pagelab.hw.sv39 import PGSIZE, PTE_R, PTE_RSW0, PTE_RSW1, PTE_U, PTE_V, PTE_W, PTE_X
+
+PTE_COW = PTE_RSW0  # as in vm.py (which imports this module, so not from there)
+
+PTE_SWAP = PTE_RSW1
+SWP_SHIFT = 10
+_KEEP = PTE_R | PTE_W | PTE_X | PTE_U | PTE_COW
+
+
+def is_swap_pte(pte: int) -> bool:
+    return pte & (PTE_V | PTE_SWAP) == PTE_SWAP
+
+
+def swp_entry(slot: int, pte: int) -> int:
+    """The PTE that replaces `pte` when its page goes to `slot`."""
+    return (slot << SWP_SHIFT) | (pte & _KEEP) | PTE_SWAP
+
+
+def swp_slot(pte: int) -> int:
+    return pte >> SWP_SHIFT
+
+
+def is_swap(ptes: np.ndarray) -> np.ndarray:
+    """Which of an array of PTEs are swap entries."""
+    return (ptes & np.uint64(PTE_V | PTE_SWAP)) == np.uint64(PTE_SWAP)
+
+
+def swap_slots(entries: np.ndarray) -> np.ndarray:
+    """The slots held by an array of swap entries."""
+    return (entries >> np.uint64(SWP_SHIFT)).astype(np.int64)
+
+
+class SwapFull(Exception):
+    """No free slot."""
+
+
+class SwapArea:
+    def __init__(self, size: int) -> None:
+        self.nslots = size // PGSIZE
+        self.ref = np.zeros(self.nslots, dtype=np.uint32)
+        self._free: list[int] = list(range(self.nslots - 1, -1, -1))  # lowest first
+        self.peak = 0
+        fd, path = tempfile.mkstemp(prefix="pagelab-swap-")
+        os.unlink(path)  # nameless from the start: nothing to clean up, ever
+        self.fd = fd
+        os.ftruncate(fd, self.nslots * PGSIZE)  # sparse: costs nothing until written
+
+    @property
+    def used(self) -> int:
+        return self.nslots - len(self._free)
+
+    def alloc(self, refs: int) -> int:
+        """A free slot with count `refs`. Raises SwapFull."""
+        if not self._free:
+            raise SwapFull()
+        slot = self._free.pop()
+        self.ref[slot] = refs
+        self.peak = max(self.peak, self.used)
+        return slot
+
+    def write(self, slot: int, data: bytes) -> None:
+        os.pwrite(self.fd, data, slot * PGSIZE)
+
+    def read(self, slot: int) -> bytes:
+        data = os.pread(self.fd, PGSIZE, slot * PGSIZE)
+        return data + bytes(PGSIZE - len(data))
+
+    def dup(self, slots: np.ndarray) -> None:
+        """One more PTE holds each of `slots` (repeats allowed): fork copied them."""
+        if slots.size:
+            np.add.at(self.ref, slots, 1)
+
+    def free(self, slots: np.ndarray) -> int:
+        """One PTE fewer holds each of `slots`; returns how many slots became free."""
+        if not slots.size:
+            return 0
+        uniq, counts = np.unique(slots, return_counts=True)
+        have = self.ref[uniq]
+        if (have < counts).any():
+            raise AssertionError(f"swap_free of free slot {int(uniq[np.argmax(have < counts)])}")
+        have = have - counts.astype(np.uint32)
+        self.ref[uniq] = have
+        freed = uniq[have == 0].tolist()
+        self._free.extend(freed)
+        return len(freed)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1

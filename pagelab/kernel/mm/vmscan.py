@@ -1,0 +1,346 @@
+"""Page reclaim (Linux: mm/vmscan.c): when kalloc finds no free frame, evict a page.
+
+The policy picks the victim among the evictable frames; this module does the rest:
+- an anonymous (or private, already copied) page goes to a swap slot, and every PTE that
+  mapped it becomes a swap entry holding the slot (mm/swap.py has the encoding);
+- a clean file page is dropped from every mapping and from the page cache;
+- a dirty shared file page is written back to its host file through the page cache first;
+- page-table pages, the zero page, and frames the kernel holds an extra reference on (a
+  frame being copied: "pinned") are never chosen;
+- the TLB is flushed before the frame can be reused, and kalloc drops any translated code
+  of the frame when it hands it out again (kalloc.frame_written).
+With nothing left to evict during a page fault, the OOM killer ends the process with the
+most pages in RAM and swap, as Linux's does, and the machine goes on. (A system call that
+runs out of memory fails with -1 instead, as on xv6.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pagelab.hw.sv39 import PGSHIFT, PGSIZE, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X, pa2pte
+from pagelab.kernel import proc
+from pagelab.kernel.events import EvictEvent
+from pagelab.kernel.mm import rmap
+from pagelab.kernel.mm.policy import BadVictim, Policy, policy_class
+from pagelab.kernel.mm.swap import PTE_COW, PTE_SWAP, SwapArea, SwapFull, swp_entry, swp_slot
+
+if TYPE_CHECKING:
+    from pagelab.kernel.machine import Machine
+    from pagelab.kernel.proc import Proc
+
+INSNS_PER_US = 1000  # modeled CPU speed for --disk-latency: 1 instruction per nanosecond
+SAMPLE_TICKS = 10  # clock ticks between two sampling ticks of the policy
+EVICT_KINDS = ("anon", "file-clean", "file-dirty")
+
+
+class Evictable(Collection[int]):
+    """The candidates handed to a policy: frames that may be evicted now."""
+
+    def __init__(self, frames: set[int]) -> None:
+        self.frames = frames
+
+    def __contains__(self, f: object) -> bool:
+        return f in self.frames
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(sorted(self.frames))  # a fixed order: runs stay deterministic
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+
+class Reclaimer:
+    """Held by the Machine as m.reclaim. Also the policy's AccessBits (the kernel helper
+    through which it reads and clears A bits)."""
+
+    def __init__(self, m: Machine) -> None:
+        self.m = m
+        self.policy: Policy = policy_class(m.config.policy)(self, m.config.seed)
+        self.swap = SwapArea(m.config.swap) if m.config.swap >= PGSIZE else None
+        m.km.swap = self.swap
+        self.known: set[int] = set()  # frames the policy holds as resident
+        self.evictions = dict.fromkeys(EVICT_KINDS, 0)
+        self.oom_kills = 0
+        # Set while a guest page fault is being served: only then does running out of
+        # memory call the OOM killer. A system call (sbrk, fork, exec...) fails with -1
+        # instead, as on xv6.
+        self.oom_ok = False
+        self.swapped_out: dict[int, int] = {}  # pid -> pages written to swap for it
+        self._rmap: rmap.Rmap | None = None  # valid during one shrink() or tick()
+        self._by_frame: dict[int, list[int]] | None = None  # likewise
+        self._flush_tlb = False
+        self._sampled_at = 0
+        cls = type(self.policy)
+        self.samples = cls.tick is not Policy.tick or cls.wants_references
+        if cls.wants_references:
+            m.hart.on_fill = self._filled
+
+    def _filled(self, pa: int) -> None:
+        """A TLB fill: the page at pa is being used (only for wants_references)."""
+        f = (pa - self.m.ram.base) >> PGSHIFT
+        if f in self.known:
+            self.policy.referenced(f)
+
+    # --- AccessBits: what the policy may ask ------------------------------------------
+
+    def _words(self, frame: int) -> list[int]:
+        """Where in km.ptes the PTEs mapping `frame` are (from this scan's reverse map)."""
+        if self._rmap is None:
+            self._scan()
+        assert self._by_frame is not None
+        return self._by_frame.get(frame, [])
+
+    def young(self, frame: int) -> bool:
+        ptes = self.m.km.ptes
+        return any(int(ptes[w]) & PTE_A for w in self._words(frame))
+
+    def clear_young(self, frame: int) -> bool:
+        ptes = self.m.km.ptes
+        was = False
+        for w in self._words(frame):
+            pte = int(ptes[w])
+            if pte & PTE_A:
+                ptes[w] = pte & ~PTE_A
+                was = True
+        if was:
+            self._flush_tlb = True  # else the cached translation keeps A from being set again
+        return was
+
+    def dirty(self, frame: int) -> bool:
+        ptes = self.m.km.ptes
+        if any(int(ptes[w]) & PTE_D for w in self._words(frame)):
+            return True
+        owner = self.m.pagecache.page_of(self.m.km.pa(frame))
+        return owner is not None and owner[1] in owner[0].dirty
+
+    def next_use(self, frame: int) -> float:
+        raise NotImplementedError("opt on a real program needs a recorded reference string (not implemented)")
+
+    # --- events from the fault path -------------------------------------------------------
+
+    def page_mapped(self, pa: int) -> None:
+        """A fault put a new page into frame pa."""
+        f = self.m.km.frame(pa)
+        if f in self.known:
+            self.policy.freed(f)  # the frame's old page left without our seeing it
+        self.known.add(f)
+        self.policy.mapped(f)
+
+    # --- reclaim ------------------------------------------------------------------------------
+
+    def shrink(self, n: int) -> int:
+        """kalloc's reclaim hook: free up to n frames. Returns how many were freed."""
+        freed = self.m.pagecache.shrink(n)
+        if freed >= n:
+            return freed
+        rm = self._scan()
+        try:
+            candidates = self._evictable(rm)
+            while freed < n and candidates:
+                victim = self.policy.victim(Evictable(candidates))
+                if victim not in candidates:
+                    raise BadVictim(f"{type(self.policy).__name__}.victim returned {victim!r}, not a candidate")
+                candidates.discard(victim)
+                if self._evict(rm, victim):
+                    freed += 1
+            if freed == 0 and self.oom_ok:
+                freed = self._oom_kill(rm)
+        finally:
+            self._done()
+        return freed
+
+    def sample(self) -> None:
+        """The periodic sampling tick (called by the scheduler as the clock advances)."""
+        ticks = self.m.clock.ticks
+        if not self.samples or ticks - self._sampled_at < SAMPLE_TICKS:
+            return
+        self._sampled_at = ticks
+        self._scan()
+        try:
+            self.policy.tick()
+            if type(self.policy).wants_references:
+                self._flush_tlb = True  # every page's next use fills the TLB again
+        finally:
+            self._done()
+
+    def _scan(self) -> rmap.Rmap:
+        """Build the reverse map and tell the policy about frames it has not seen (mapped
+        without a fault: exec, eager sbrk or fork) and forget those now gone."""
+        rm = rmap.build(self.m)
+        self._rmap = rm
+        self._by_frame = rm.by_frame()
+        mapped = set(np.unique(rm.frames).tolist())
+        mapped.discard(self.m.km.frame(self.m.zero_frame))
+        for f in sorted(self.known - mapped):
+            self.known.discard(f)
+            self.policy.freed(f)
+        for f in sorted(mapped - self.known):
+            self.known.add(f)
+            self.policy.mapped(f)
+        return rm
+
+    def _done(self) -> None:
+        self._rmap = None
+        self._by_frame = None
+        if self._flush_tlb:
+            self.m.hart.flush_tlb()
+            self._flush_tlb = False
+
+    def _evictable(self, rm: rmap.Rmap) -> set[int]:
+        km = self.m.km
+        frames, counts = rm.mapped_frames()
+        if not frames.size:
+            return set()
+        cache = self.m.pagecache.cached_frames()
+        cached = np.isin(frames, [km.frame(pa) for pa in cache]) if cache else np.zeros(frames.size, bool)
+        # Every mapping must be a user page (the stack guard page is not).
+        user = (km.ptes[rm.words] & np.uint64(PTE_U)) != 0
+        starts = np.searchsorted(rm.frames, frames)
+        all_user = np.minimum.reduceat(user, starts)
+        # A reference nobody accounts for is the kernel's own: the frame is pinned.
+        unpinned = km.ref[frames] == counts + cached
+        ok = all_user & unpinned & (frames != km.frame(self.m.zero_frame))
+        if self.swap is None or not self.swap._free:
+            ok &= cached  # anonymous pages have nowhere to go
+        return set(frames[ok].tolist())
+
+    def _evict(self, rm: rmap.Rmap, f: int) -> bool:
+        """Unmap frame f everywhere and free it. False if it could not be (swap full, or a
+        dirty page that cannot be written back)."""
+        m = self.m
+        km = m.km
+        pa = km.pa(f)
+        sl = rm.lookup(f)
+        words = rm.words[sl]
+        ptes = km.ptes[words].tolist()
+        owners = [rm.procs[i] for i in rm.owners[sl].tolist()]
+        owner = m.pagecache.page_of(pa)
+        if owner is None:
+            if self.swap is None or any(_shared_anon(p, va) for p, va in zip(owners, rm.vas[sl].tolist(), strict=True)):
+                # Shared anonymous memory would come back as one private copy per
+                # process: it stays resident (Linux keeps it in shmem's swap cache).
+                return False
+            try:
+                slot = self.swap.alloc(len(ptes))
+            except SwapFull:
+                return False
+            self.swap.write(slot, m.ram.read(pa, PGSIZE))
+            for w, pte in zip(words.tolist(), ptes, strict=True):
+                km.ptes[w] = swp_entry(slot, pte)
+            for p in owners:
+                p.rss -= 1
+                self.swapped_out[p.pid] = self.swapped_out.get(p.pid, 0) + 1
+            kind, where = "anon", f"swap:{slot}"
+            self._disk_io()
+        else:
+            a, index = owner
+            dirty = any(pte & PTE_D for pte in ptes)
+            if dirty:
+                m.pagecache.set_page_dirty(a, index)
+            dirty = dirty or index in a.dirty
+            km.ptes[words] = 0
+            for _ in ptes:
+                km.kfree(pa)
+            if not m.pagecache.drop_page(a, index):
+                return False  # unmapped, still cached (writeback failed): nothing lost
+            kind, where = ("file-dirty", "file") if dirty else ("file-clean", "dropped")
+            if dirty:
+                self._disk_io()
+        self.policy.unmapped(f)
+        self.known.discard(f)
+        if owner is None:
+            for _ in ptes:
+                km.kfree(pa)
+        self.evictions[kind] += 1
+        self._flush_tlb = True
+        if m.listeners:
+            for p, va in zip(owners, rm.vas[sl].tolist(), strict=True):
+                m.emit(EvictEvent(p.pid, va, pa, kind, where, m.clock.ticks))
+        return True
+
+    def _disk_io(self) -> None:
+        self.m.vmstat.page_outs += 1
+        self.m.clock.now += self.m.config.disk_latency_us * INSNS_PER_US
+
+    def swap_in(self, p: Proc, pte_pa: int, pte: int) -> int:
+        """do_swap_page's work: read the page back from its slot into a new frame, map it
+        where the swap entry was, release the slot. Returns the frame. Raises
+        OutOfFrames. A slot shared after fork gives each process its own copy, so the page
+        comes back private and writable if it was (COW meant "writable once private")."""
+        m = self.m
+        assert self.swap is not None
+        slot = swp_slot(pte)
+        mem = m.km.kalloc()  # may evict others; this PTE is a swap entry, never a victim
+        m.ram.write(mem, self.swap.read(slot))
+        m.vmstat.page_ins += 1
+        m.clock.now += m.config.disk_latency_us * INSNS_PER_US
+        flags = pte & (PTE_R | PTE_W | PTE_X | PTE_U)
+        if pte & PTE_COW:
+            flags |= PTE_W
+        m.ram.write64(pte_pa, pa2pte(mem) | flags | PTE_V)
+        self.swap.free(np.array([slot]))
+        # (kalloc already dropped any translated code of the frame's previous contents.)
+        p.grow_rss(1)
+        return mem
+
+    def _oom_kill(self, rm: rmap.Rmap) -> int:
+        """Nothing can be evicted: kill the process with the most pages in RAM plus swap.
+        Returns the frames freed at once (0 if the victim is the one being served: its
+        own allocation fails and it dies on the way out)."""
+        m = self.m
+        zero = m.km.frame(m.zero_frame)
+        size: dict[int, int] = {}
+        for k, f in zip(rm.owners.tolist(), rm.frames.tolist(), strict=True):
+            if f != zero:
+                size[k] = size.get(k, 0) + 1
+        for k, p in enumerate(rm.procs):
+            size[k] = size.get(k, 0) + swap_entries(m, p)
+        alive = [k for k, p in enumerate(rm.procs) if not p.killed and p.state != proc.State.ZOMBIE]
+        if not alive:
+            return 0
+        k = max(alive, key=lambda k: (size[k], -rm.procs[k].pid))
+        victim = rm.procs[k]
+        self.oom_kills += 1
+        m.log(f"pagelab: out of memory: killed process {victim.pid} ({victim.name}), {size[k]} pages in RAM and swap")
+        proc.kill(m, victim.pid)
+        if victim is m.current:
+            victim.oom = True
+            return 0
+        before = m.km.nfree
+        proc.free_memory(m, victim)
+        return m.km.nfree - before
+
+    def close(self) -> None:
+        if self.swap is not None:
+            self.swap.close()
+
+
+def _shared_anon(p: Proc, va: int) -> bool:
+    vma = p.vmas.find(va)
+    return vma is not None and vma.shared and vma.file is None
+
+
+def swap_entries(m: Machine, p: Proc) -> int:
+    """How many of p's pages are in swap now."""
+    n = 0
+    mask = np.uint64(1 | PTE_SWAP)
+    for w, _va in rmap.leaf_tables(m, p.pagetable):
+        n += int(np.count_nonzero((m.km.ptes[w : w + 512] & mask) == np.uint64(PTE_SWAP)))
+    return n
+
+
+def stats(r: Reclaimer) -> dict[str, object]:
+    s = r.swap
+    return {
+        "swap": {
+            "total": s.nslots if s else 0,
+            "used": s.used if s else 0,
+            "peak": s.peak if s else 0,
+        },
+        "evictions": dict(r.evictions),
+        "oom_kills": r.oom_kills,
+    }

@@ -1,0 +1,125 @@
+"""Swap and eviction on real programs: nothing is lost, nothing leaks, OOM kills the largest."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+
+import pytest
+
+from pagelab.cli import main
+from pagelab.kernel.config import Config
+
+MEM = 1 << 20  # 256 frames: a 3 MiB heap is three times RAM
+SWAP = 4 << 20
+
+
+def swapcfg(**kw: object) -> Config:
+    return Config(**{"mem": MEM, "swap": SWAP, **kw})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("policy", ["clock", "fifo", "lru", "random", "nru", "aging"])
+def test_anonymous_memory_three_times_ram(prog, policy: str) -> None:
+    r = prog("swaptest", "3M", "plain", config=swapcfg(policy=policy))
+    assert r.code == 0, r.err
+    assert "swaptest: ok 393216 words" in r.out
+    s = r.stats
+    assert s["policy"] == policy
+    assert s["page_outs"] > 768 and s["page_ins"] > 512
+    assert s["faults"]["swap_in"] == s["page_ins"] and s["faults"]["major"] >= s["page_ins"]
+    assert s["evictions"]["anon"] == s["page_outs"]
+    assert s["swap"]["total"] == SWAP // 4096 and s["swap"]["used"] == 0 and s["swap"]["peak"] > 500
+    assert s["processes"][0]["swap_pages"] == s["page_outs"]
+
+
+def test_same_result_as_without_pressure(prog) -> None:
+    big = prog("swaptest", "3M", "plain", config=Config())
+    small = prog("swaptest", "3M", "plain", config=swapcfg())
+    assert big.out == small.out
+    assert big.stats["page_outs"] == 0 and small.stats["page_outs"] > 0
+
+
+def test_fork_over_swapped_pages(prog) -> None:
+    r = prog("swaptest", "2M", "fork", config=swapcfg())
+    assert r.code == 0, r.err
+    assert "swaptest: ok" in r.out
+    # The parent's pages were in swap when it forked: the child shares their slots.
+    assert r.stats["page_ins"] > 0 and r.stats["swap"]["used"] == 0
+
+
+@pytest.mark.parametrize("cow", [True, False])
+def test_fork_eager_and_cow(prog, cow: bool) -> None:
+    r = prog("swaptest", "1M", "fork", config=swapcfg(cow=cow))
+    assert r.code == 0 and "swaptest: ok" in r.out, r.err
+
+
+def test_oom_with_full_swap_kills_the_largest(prog) -> None:
+    r = prog("swaptest", "3M", "oom", config=swapcfg(swap=512 << 10))
+    assert r.code == 0
+    assert "child 2 ended with status -1; parent alive" in r.out
+    assert "pagelab: out of memory: killed process 2 (swaptest)" in r.err
+    assert r.stats["oom_kills"] == 1
+
+
+def test_oom_without_swap(prog) -> None:
+    r = prog("swaptest", "2M", "oom", config=Config(mem=MEM))
+    assert "parent alive" in r.out
+    assert "killed process 2 (swaptest)" in r.err
+
+
+def test_loop_defeats_fifo_lru_clock_but_not_random(prog) -> None:
+    """A loop over more pages than fit: FIFO, LRU and clock evict exactly the page needed
+    next, so nearly every touch misses; random keeps some of the loop resident."""
+    misses = {}
+    for policy in ("fifo", "lru", "clock", "random"):
+        r = prog("swaptest", "1200K", "loop", "20", config=swapcfg(policy=policy))
+        assert r.code == 0, r.err
+        misses[policy] = r.stats["faults"]["swap_in"]
+    touches = 300 * 19  # every round after the first
+    for policy in ("fifo", "lru", "clock"):
+        assert misses[policy] > 0.9 * touches, misses
+    assert misses["random"] < 0.6 * touches, misses
+
+
+def test_trace_has_evictions_and_swap_ins(prog) -> None:
+    t = io.StringIO()
+    r = prog("swaptest", "1200K", "loop", "2", config=swapcfg(), trace=t)
+    assert r.code == 0
+    lines = [json.loads(x) for x in t.getvalue().splitlines()]
+    evicts = [x for x in lines if x["kind"] == "evict"]
+    ins = [x for x in lines if x["kind"] == "swap_in"]
+    assert len(evicts) == r.stats["page_outs"] and len(ins) == r.stats["page_ins"]
+    assert evicts[0]["to"].startswith("swap:") and evicts[0]["page"] == "anon" and evicts[0]["pid"] == 1
+
+
+def test_disk_latency_is_modeled_time_not_instructions(prog) -> None:
+    fast = prog("swaptest", "1200K", "loop", "2", config=swapcfg())
+    slow = prog("swaptest", "1200K", "loop", "2", config=swapcfg(disk_latency_us=100))
+    assert fast.stats["instructions"] == slow.stats["instructions"]
+    io_count = slow.stats["page_ins"] + slow.stats["page_outs"]
+    assert slow.stats["ticks"] - fast.stats["ticks"] >= io_count * 100 * 1000 // 100_000 - 1
+
+
+def test_deterministic(prog) -> None:
+    a = io.StringIO()
+    b = io.StringIO()
+    prog("swaptest", "2M", "fork", config=swapcfg(policy="random", seed=3), trace=a)
+    prog("swaptest", "2M", "fork", config=swapcfg(policy="random", seed=3), trace=b)
+    assert a.getvalue() == b.getvalue()
+
+
+def test_swap_file_leaves_nothing_behind(prog) -> None:
+    before = {n for n in os.listdir(tempfile.gettempdir()) if n.startswith("pagelab-swap-")}
+    prog("swaptest", "2M", config=swapcfg())
+    after = {n for n in os.listdir(tempfile.gettempdir()) if n.startswith("pagelab-swap-")}
+    assert after <= before
+
+
+@pytest.mark.parametrize(
+    "flags", [["--swap", "12Q"], ["--swap", "1001"], ["--policy", "x:y"], ["--disk-latency", "-1"]]
+)
+def test_run_flag_errors(flags: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", *flags, "echo"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
