@@ -23,7 +23,6 @@ from unicorn import (
     UC_PROT_EXEC,
     UC_TLB_VIRTUAL,
     Uc,
-    UcError,
 )
 from unicorn import riscv_const as rc
 from unicorn.unicorn_py3.unicorn import uclib as unicorn_lib
@@ -76,6 +75,19 @@ class RunResult:
 
 
 FaultHandler = Callable[[Trap], bool]
+
+
+class _TlbEntry(ctypes.Structure):
+    """Unicorn's uc_tlb_entry, which the TLB-fill hook fills in."""
+
+    _fields_ = (("paddr", ctypes.c_uint64), ("perms", ctypes.c_uint32))
+
+
+# The C signatures of the two hooks (unicorn.h: uc_cb_tlbevent_t, uc_cb_hookintr_t).
+_TLB_FILL_CB = ctypes.CFUNCTYPE(
+    ctypes.c_bool, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p
+)
+_INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
 # Called inside the interrupt hook on an ecall: None = not handled here (stop, Stop.ECALL);
 # True = handled, the guest goes on in the same emu_start; False = handled, stop (HALT).
 EcallHandler = Callable[[], bool | None]
@@ -120,8 +132,15 @@ class Hart:
         # One byte per frame: 1 if Unicorn may hold translated code from it, that is, if a
         # TLB entry with execute permission has mapped it since the last flush_code().
         self.code_frames = bytearray(ram.size >> 12)
-        self.uc.hook_add(UC_HOOK_TLB_FILL, self._tlb_fill)
-        self.uc.hook_add(UC_HOOK_INTR, self._intr)
+        # The two Python hooks are registered straight with the C library: the binding's
+        # own wrappers (which build a Uc object and catch exceptions) cost as much as a
+        # short system call. So each hook catches its own exceptions.
+        self._hooks = (_TLB_FILL_CB(self._native_tlb_fill), _INTR_CB(self._native_intr))
+        for kind, cb in zip((UC_HOOK_TLB_FILL, UC_HOOK_INTR), self._hooks, strict=True):
+            h = ctypes.c_size_t()
+            cbp = ctypes.cast(cb, ctypes.c_void_p)
+            if unicorn_lib.uc_hook_add(self.uc._uch, ctypes.byref(h), kind, cbp, None, 1, 0) != 0:
+                raise RuntimeError(f"uc_hook_add({kind}) failed")
         # The page-fault path reads registers on every fault: call the C library
         # directly, which costs half of what the binding's reg_read does.
         self._reg_value = ctypes.c_uint64()
@@ -134,6 +153,8 @@ class Hart:
         self._uc_context_save = unicorn_lib.uc_context_save
         self._uc_context_restore = unicorn_lib.uc_context_restore
         self._uc_ctl = unicorn_lib.uc_ctl
+        self._uc_emu_start = unicorn_lib.uc_emu_start
+        self._uc_emu_stop = unicorn_lib.uc_emu_stop
         # uc_ctl's encoding: the control, its I/O direction in bits 30-31, no arguments.
         self._tlb_flush_ctl = UC_CTL_TLB_FLUSH | (UC_CTL_IO_WRITE << 30)
 
@@ -152,12 +173,33 @@ class Hart:
 
     # --- hooks -------------------------------------------------------------------
 
-    def _tlb_fill(self, uc: Uc, vaddr: int, access: int, entry: object, _ud: object) -> bool:
+    def _native_tlb_fill(self, _uc: int, vaddr: int, access: int, entry: int, _ud: int) -> bool:
+        try:
+            got = self._tlb_fill(vaddr, access)
+        except BaseException as e:  # a kernel bug: re-raised from run()
+            self._hook_error = e
+            self._uc_emu_stop(self._handle)
+            return False
+        if got is None:
+            return False
+        slot = _TlbEntry.from_address(entry)
+        slot.paddr, slot.perms = got
+        return True
+
+    def _native_intr(self, _uc: int, intno: int, _ud: int) -> None:
+        try:
+            self._intr(intno)
+        except BaseException as e:  # a kernel bug: re-raised from run()
+            self._hook_error = e
+            self._uc_emu_stop(self._handle)
+
+    def _tlb_fill(self, vaddr: int, access: int) -> tuple[int, int] | None:
+        """Translate vaddr for Unicorn's TLB: (paddr, UC_PROT_* perms), or None to fail."""
         self.tlb_fills += 1
         if self._stop == Stop.TRAP:
             # An exception was already raised (the CPU is on its way to a trap vector
             # that does not exist here): nothing more may run or fault.
-            return False
+            return None
         got = walk(self.ram, self._root, vaddr, access)
         if got is None:
             pc = self._pc()
@@ -166,7 +208,7 @@ class Hart:
                 # probes the page before it. It is not a fetch the program made.
                 self._pending = Trap(SCAUSE_ILLEGAL_INSTRUCTION, 0, pc)
                 self._stop = Stop.TRAP
-                return False
+                return None
             # The walk failed: this is a page fault. Give the kernel a chance to fix the
             # page table, then walk again: "restart the instruction".
             trap = Trap(SCAUSE_FOR[access], vaddr, pc, exact=False)
@@ -176,18 +218,17 @@ class Hart:
                     got = walk(self.ram, self._root, vaddr, access)
             except BaseException as e:  # a kernel bug: re-raised from run()
                 self._hook_error = e
-                uc.emu_stop()
-                return False
+                self._uc_emu_stop(self._handle)
+                return None
             if got is None:
                 self._pending = trap
                 self._stop = Stop.TRAP
-                return False
+                return None
         if got[1] & UC_PROT_EXEC:
             self.code_frames[(got[0] - self.ram.base) >> 12] = 1
         if self.on_fill is not None:
             self.on_fill(got[0])  # a replacement policy that wants every reference (LRU)
-        entry.paddr, entry.perms = got  # type: ignore[attr-defined]
-        return True
+        return got
 
     def stval(self, trap: Trap) -> int:
         """The exact faulting address of a page fault taken at the current pc.
@@ -227,7 +268,7 @@ class Hart:
                 return out  # a compressed instruction: 2 bytes
         return out
 
-    def _intr(self, uc: Uc, intno: int, _ud: object) -> None:
+    def _intr(self, intno: int) -> None:
         if intno == SCAUSE_ECALL_U:
             handler = self.on_ecall
             if handler is not None:
@@ -246,8 +287,8 @@ class Hart:
         else:
             # Unicorn leaves pc 4 past the faulting instruction whatever its length.
             self._stop = Stop.TRAP
-            self._pending = Trap(intno, 0, uc.reg_read(PC) - 4)
-        uc.emu_stop()
+            self._pending = Trap(intno, 0, self._pc() - 4)
+        self._uc_emu_stop(self._handle)
 
     # --- running -------------------------------------------------------------------
 
@@ -261,13 +302,12 @@ class Hart:
         self._pending = None
         pc = self._pc()
         self.quanta.arm(count)
-        try:
-            self.uc.emu_start(pc, 0)
-        except UcError as e:
-            if self._hook_error is None and self._pending is None:
-                # No UcError escapes the hart: whatever the guest did is a trap of its own.
-                self._pending = self._error_trap(e.errno)
-                self._stop = Stop.TRAP
+        # Straight to the C library: no exit address, no timeout, no count.
+        err = self._uc_emu_start(self._handle, pc, 0, 0, 0)
+        if err != 0 and self._hook_error is None and self._pending is None:
+            # No Unicorn error escapes the hart: whatever the guest did is a trap of its own.
+            self._pending = self._error_trap(err)
+            self._stop = Stop.TRAP
         if self._hook_error is not None:
             err, self._hook_error = self._hook_error, None
             raise err

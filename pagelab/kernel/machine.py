@@ -87,6 +87,7 @@ class Machine:
         self._rr = 0
         self._accounted = 0  # instructions of the current hart.run already on the clock
         self._scanned_tick = -1  # the tick at which sleepers were last checked
+        self.restarts: set[Proc] = set()  # asleep inside a system call, to finish on waking
 
     # --- observation -------------------------------------------------------------
 
@@ -220,6 +221,8 @@ class Machine:
         self._load(p)
         p.state = State.RUNNING
         self.current = p
+        if p in self.restarts:
+            self._finish_syscall(p)
         budget = self.config.quantum
         while budget > 0 and p.state == State.RUNNING:
             self._accounted = 0
@@ -235,6 +238,17 @@ class Machine:
         if p.state == State.RUNNING:
             p.state = State.RUNNABLE
         # p's registers stay on the hart; _load saves them when another process runs.
+
+    def _finish_syscall(self, p: Proc) -> None:
+        """p slept inside a system call and has been woken: run the call again, without
+        the guest re-executing its ecall (cheaper, and the ecall retires once)."""
+        self.restarts.discard(p)
+        if p.killed:
+            proc.exit_proc(self, p, -1)
+            return
+        serve_syscall(self, p)
+        if p.killed and p.state not in (State.ZOMBIE, State.SLEEPING):
+            proc.exit_proc(self, p, -1)
 
     def _wake_sleepers(self) -> None:
         """Wake sleep(ticks) callers whose time has come. A sleeper always waits for a
@@ -272,6 +286,7 @@ class Machine:
             if q is not None:
                 proc.freeproc(self, q)
         self.loaded = None
+        self.restarts.clear()
 
     def close(self) -> None:
         self.hart.close()

@@ -1,8 +1,8 @@
 """System-call dispatch and argument fetching, as in xv6's syscall.c.
 
 A handler returns the value for a0, or RESTART after putting the process to sleep: the
-ecall is then executed again when the process wakes, and the handler starts over (any
-progress it must keep goes in `p.restart_state`). NORETURN means the handler set the
+handler is then called again when the process wakes, before it runs any instruction, and
+starts over (any progress it must keep goes in `p.restart_state`). NORETURN means the handler set the
 registers itself (exec) or the process is gone (exit).
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from pagelab.hw.hart import A0, A1, A2, A3, A4, A5, A7, PC
+from pagelab.hw.hart import A0, A1, A2, A3, A4, A5, A7
 from pagelab.kernel.mm import vm
 from pagelab.kernel.param import MAXPATH
 
@@ -91,8 +91,10 @@ def syscall(m: Machine, p: Proc, table: dict[int, Handler]) -> None:
         return
     ret = handler(m, p)
     if ret is RESTART:
-        # Back up over the 4-byte ecall so it runs again when the process wakes.
-        m.hart.set_reg(PC, m.hart.reg(PC) - 4)
+        # The process sleeps; the scheduler runs this handler again when it wakes, before
+        # the process's next instruction (pc stays past the ecall, a0-a7 are intact), as
+        # xv6's sleep() returns into the middle of the call.
+        m.restarts.add(p)
         return
     p.restart_state = None
     if isinstance(ret, int):
