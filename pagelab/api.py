@@ -9,7 +9,7 @@ import stat as st_
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
@@ -19,14 +19,17 @@ from elftools.elf.elffile import ELFFile
 from pagelab.hw.sv39 import MAXVA
 from pagelab.kernel.config import Config
 from pagelab.kernel.elf import ElfError, parse
-from pagelab.kernel.events import Listener
+from pagelab.kernel.events import Listener, SampleEvent, StopRun
 from pagelab.kernel.fs import MAX_FILE_SIZE
 from pagelab.kernel.machine import Machine
 from pagelab.kernel.param import MAXARG
 from pagelab.kernel.quota import DiskQuota
+from pagelab.obs.framemap import FrameMap
+from pagelab.obs.recorder import Recording, as_table
 from pagelab.obs.stats import stats
 from pagelab.obs.trace import TraceWriter
 from pagelab.obs.vmprint import VmPrinter
+from pagelab.obs.watch import Session, Watch
 from pagelab.programs import bundled, bundled_names
 from pagelab.tmproot import make_root, remove_tree
 
@@ -43,6 +46,44 @@ class RunReport:
     killed: bool
     stats: dict[str, Any] = field(default_factory=dict)
     signal: int = 0  # the host signal that stopped the run early, if any
+    stopped: bool = False  # a listener raised StopRun
+    recording: Recording | None = None  # with run(..., record=True)
+
+    def _rec(self) -> Recording:
+        if self.recording is None:
+            raise ValueError("nothing recorded: call run(..., record=True)")
+        return self.recording
+
+    @property
+    def trace(self) -> Any:
+        """Every event of the run: a pandas DataFrame if pandas is installed, else a list of
+        dicts (type, now = the instruction clock, and the event's fields)."""
+        return as_table(self._rec().records())
+
+    @property
+    def samples(self) -> list[SampleEvent]:
+        """The counters at each quantum's end (RSS per pid, free frames, faults by kind)."""
+        return self._rec().samples
+
+    def smaps(self, pid: int | None = None) -> dict[int, list[dict[str, Any]]] | list[dict[str, Any]]:
+        """Each process's smaps at its exit, by pid (or one pid's): start, end, kind, perms
+        and kB per field (Size, Rss, Pss, ...)."""
+        snaps = self._rec().snapshots
+        if pid is not None:
+            return [e.to_json() for e in snaps[pid].smaps]
+        return {q: [e.to_json() for e in s.smaps] for q, s in snaps.items()}
+
+    def vmprint(self, pid: int) -> str:
+        """pid's page table at its exit, as xv6's vmprint prints it."""
+        return "\n".join(self._rec().snapshots[pid].vmprint)
+
+    def frame_map(self, when: str = "end") -> FrameMap:
+        """The use of every physical frame: at the "end" (as the first process exits) or at
+        the "peak" (the sample with the most frames in use)."""
+        got = self._rec().end_map if when == "end" else self._rec().peak_map
+        if got is None:
+            raise ValueError(f"no {when} frame map was taken")
+        return got
 
     @property
     def exit_code(self) -> int:
@@ -192,13 +233,17 @@ def run(
     listeners: Iterable[Listener] = (),
     vmprint: IO[str] | None = None,
     check: bool = False,
+    watch: Watch | None = None,
+    record: bool = False,
 ) -> RunReport:
     """Boot a machine, run PROGRAM as its first process, and return what happened.
 
     With no `root`, the guest's / is a fresh temporary directory holding the bundled
     programs, removed afterwards unless `keep_root`. With `vmprint`, each exec's page
     table is printed there. With `check`, the kernel's memory
-    invariants are verified at the end (for tests).
+    invariants are verified at the end (for tests). `watch` turns on observers (fault
+    log, Perfetto, smaps, progress); `record` keeps the events and snapshots in the report
+    (trace, smaps(), vmprint(), frame_map()). A listener may raise StopRun to end early.
     """
     config = config or Config()
     image, name = load_program(program)
@@ -210,6 +255,8 @@ def run(
         raise UsageError(f"--root {root}: not a directory")
     opened: list[BinaryIO] = []
     m: Machine | None = None
+    session: Session | None = None
+    watch = replace(watch or Watch(), record=True) if record else watch or Watch()
     try:
         if own_root:
             root = make_root()  # inside the try: a signal while copying still removes it
@@ -233,14 +280,18 @@ def run(
                 file=sys.stderr,
             )
         if trace is not None:
-            m.listeners.append(TraceWriter(trace))
+            m.listeners.append(TraceWriter(trace, insn=watch.trace_insn))
         if vmprint is not None:
             m.listeners.append(VmPrinter(m.ram, vmprint))
+        session = Session(m, watch)
         m.listeners.extend(listeners)
         t0 = time.perf_counter()
         init = _spawn(m, program, image, [name.encode(), *(a.encode() for a in args)], name)
+        stopped = False
         try:
             status = m.run()
+        except StopRun:
+            status, stopped = -1, True
         except KeyboardInterrupt as e:
             # Stopped by a host signal: report what happened so far (the machine is
             # mid-flight, so its frames are not all free), then let the caller stop.
@@ -249,14 +300,17 @@ def run(
             st["interrupted"] = signal.Signals(sig).name
             raise Interrupted(sig, RunReport(-1, True, st, sig)) from None
         wall = time.perf_counter() - t0
-        if check:
+        if check and not stopped:  # a stopped machine is mid-flight: frames are in use
             from pagelab.kernel.invariants import check_invariants
 
             check_invariants(m)
         st = stats(m, wall)
         st["interrupted"] = None
-        return RunReport(status, init.killed, st)
+        st["stopped"] = stopped
+        return RunReport(status, init.killed, st, stopped=stopped, recording=session.recording)
     finally:
+        if session is not None:
+            session.close()
         if m is not None:
             m.close()
         for f in opened:

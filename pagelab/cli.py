@@ -6,23 +6,27 @@ import argparse
 import json
 import os
 import re
+import shlex
 import signal
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from pagelab import __version__
 from pagelab.api import Interrupted, RunReport, UsageError, run
 from pagelab.kernel.config import DEFAULT_MEM, Config
 from pagelab.kernel.mm.policy import PolicyError, policy_class
+from pagelab.obs.watch import Watch
 from pagelab.replay.command import ReplayError, cmd_replay
 from pagelab.replay.command import add_parser as add_replay_parser
 from pagelab.sweep import add_parser as add_sweep_parser
 from pagelab.sweep import cmd_sweep
 
 MAX_MEM = 4 << 30
+ALL = "all"  # --show-faults with no =N
 _SIZE = re.compile(r"^(\d+)([KMGT]?)i?B?$", re.IGNORECASE)
 
 
@@ -54,14 +58,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(
-        prog="pagelab", description="Run RISC-V programs on a Python xv6-style kernel and watch its page faults."
-    )
-    ap.add_argument("--version", action="version", version=f"pagelab {__version__}")
-    # With no command, pagelab runs the demo: the bundled default job.
-    sub = ap.add_subparsers(dest="cmd", parser_class=_Parser)
-    r = sub.add_parser("run", help="run a program (a path to an ELF, or a bundled program's name)")
+def add_run_options(r: argparse.ArgumentParser) -> None:
+    """The options of `pagelab run`, shared by `pagelab report`."""
     r.add_argument("--mem", default=str(DEFAULT_MEM >> 20) + "M", help="physical memory, e.g. 128M (default)")
     r.add_argument(
         "--disk",
@@ -92,6 +90,27 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--swap", default="0", help="swap area, e.g. 64M (default 0: no swap, OOM kills)")
     r.add_argument("--policy", default="clock", help="page replacement policy: a built-in name or module:Class")
     r.add_argument("--disk-latency", type=int, default=0, metavar="US", help="modeled µs per page-in/out (clock)")
+    r.add_argument("-v", action="store_true", help="log every page fault to stderr (--show-faults with no limit)")
+    r.add_argument(
+        "--show-faults",
+        metavar="N",
+        help="log page faults to stderr, one line each with the instruction; =N stops after N lines",
+    )
+    r.add_argument("--trace-insn", action="store_true", help="the --trace lines also name the faulting instruction")
+    r.add_argument("--perfetto", type=Path, metavar="FILE.json", help="write a timeline for ui.perfetto.dev here")
+    r.add_argument("--smaps", type=Path, metavar="FILE", help="write each process's /proc/PID/smaps at its exit")
+    r.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(
+        prog="pagelab", description="Run RISC-V programs on a Python xv6-style kernel and watch its page faults."
+    )
+    ap.add_argument("--version", action="version", version=f"pagelab {__version__}")
+    # With no command, pagelab runs the demo: the bundled default job.
+    sub = ap.add_subparsers(dest="cmd", parser_class=_Parser)
+    r = sub.add_parser("run", help="run a program (a path to an ELF, or a bundled program's name)")
+    add_run_options(r)
     r.add_argument("program", help="ELF path or bundled program name")
     r.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     sub.add_parser("demo", help="run the bundled workloads eager and lazy, side by side")
@@ -108,6 +127,20 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--only", action="append", metavar="NAME", help="run only this measurement (repeatable)")
     add_replay_parser(sub)
     add_sweep_parser(sub)
+    rp = sub.add_parser("report", help="run a program and write an HTML report with plots")
+    add_run_options(rp)
+    rp.add_argument(
+        "-o", "--output", type=Path, default=Path("report.html"), help="the HTML file (default report.html)"
+    )
+    rp.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="OPTIONS",
+        help='another configuration as run options, e.g. --compare "--eager" "--zero-heap": one column each',
+    )
+    rp.add_argument("program", help="ELF path or bundled program name")
+    rp.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program (-o FILE may end them)")
     return ap
 
 
@@ -160,35 +193,93 @@ def write_stats(path: Path, report: RunReport) -> None:
         raise UsageError(f"--stats {path}: {e.strerror}") from None
 
 
+def _open(path: Path | None, files: ExitStack, flag: str) -> IO[str] | None:
+    if path is None:
+        return None
+    try:
+        return files.enter_context(open(path, "w", encoding="utf-8"))
+    except OSError as e:
+        raise UsageError(f"{flag} {path}: {e.strerror}") from None
+
+
+def watch_from(ns: argparse.Namespace, files: ExitStack) -> Watch:
+    """The observers asked for on the command line; files are opened in `files`."""
+    log, limit = None, None
+    if ns.v or ns.show_faults is not None:
+        log = sys.stderr
+        if ns.show_faults not in (None, ALL):
+            try:
+                limit = int(ns.show_faults)
+            except ValueError:
+                raise UsageError(f"--show-faults={ns.show_faults}: N must be a number") from None
+            if limit < 1:
+                raise UsageError("--show-faults=N: N must be at least 1")
+    return Watch(
+        fault_log=log,
+        fault_limit=limit,
+        trace_insn=ns.trace_insn,
+        perfetto=_open(ns.perfetto, files, "--perfetto"),
+        smaps=_open(ns.smaps, files, "--smaps"),
+        progress=None if ns.quiet else sys.stderr,
+    )
+
+
 def cmd_run(ns: argparse.Namespace) -> int:
     config = config_from(ns)
-    trace = None
-    try:
-        if ns.trace:
-            trace = open(ns.trace, "w", encoding="utf-8")  # noqa: SIM115 - closed below
-        report = run(
-            ns.program,
-            ns.args,
-            config,
-            root=ns.root,
-            keep_root=ns.keep_root,
-            trace=trace,
-            vmprint=sys.stderr if ns.vmprint else None,
-        )
-    except Interrupted as e:
-        # The run was stopped by a signal: api.run has removed the temporary root; the
-        # stats of what ran are still written, and we exit as the signal would.
-        if ns.stats and e.report is not None:
-            write_stats(ns.stats, e.report)
-        return 128 + e.signum
-    except OSError as e:
-        raise UsageError(f"{e.filename}: {e.strerror}") from None
-    finally:
-        if trace is not None:
-            trace.close()
+    with ExitStack() as files:
+        watch = watch_from(ns, files)
+        trace = _open(ns.trace, files, "--trace")
+        try:
+            report = run(
+                ns.program,
+                ns.args,
+                config,
+                root=ns.root,
+                keep_root=ns.keep_root,
+                trace=trace,
+                vmprint=sys.stderr if ns.vmprint else None,
+                watch=watch,
+            )
+        except Interrupted as e:
+            # The run was stopped by a signal: api.run has removed the temporary root; the
+            # stats of what ran are still written, and we exit as the signal would.
+            if ns.stats and e.report is not None:
+                write_stats(ns.stats, e.report)
+            return 128 + e.signum
+        except OSError as e:
+            raise UsageError(f"{e.filename}: {e.strerror}") from None
     if ns.stats:
         write_stats(ns.stats, report)
     return report.exit_code
+
+
+def cmd_report(ap: argparse.ArgumentParser, ns: argparse.Namespace) -> int:
+    from pagelab.report import report  # imported on use: matplotlib is slow to load
+
+    args = list(ns.args)
+    if len(args) >= 2 and args[-2] in ("-o", "--output"):  # PROGRAM [ARGS] -o FILE
+        ns.output = Path(args[-1])
+        args = args[:-2]
+    configs = [(_label(ns), config_from(ns))]
+    for extra in ns.compare:
+        sub = ap.parse_args(["run", *shlex.split(extra), ns.program])
+        configs.append((extra, config_from(sub)))
+    try:
+        runs = report(ns.program, args, configs, ns.output, ns.root, None if ns.quiet else sys.stderr)
+    except Interrupted as e:
+        return 128 + e.signum
+    print(f"pagelab: report written to {ns.output}", file=sys.stderr)
+    return runs[0].exit_code
+
+
+def _label(ns: argparse.Namespace) -> str:
+    """The base configuration's name in the report: its switches, or "default"."""
+    on = [
+        f"--{k.replace('_', '-')}"
+        for k in ("eager", "no_lazy", "no_zero_page", "no_cow", "zero_heap")
+        if getattr(ns, k)
+    ]
+    return " ".join(on) or "default"
 
 
 # Signals that end a run as ^C does: a closed terminal (SIGHUP) or `kill` (SIGTERM).
@@ -230,10 +321,47 @@ def reserve_std_fds() -> None:
             os.open(os.devnull, os.O_RDWR)
 
 
+def _value_options(ap: argparse.ArgumentParser, cmd: str) -> set[str]:
+    """The options of subcommand cmd that take their value in the next word."""
+    for a in ap._actions:
+        if isinstance(a, argparse._SubParsersAction) and cmd in a.choices:
+            sp = a.choices[cmd]
+            return {o for b in sp._actions if b.option_strings and b.nargs != 0 for o in b.option_strings}
+    return set()
+
+
+def normalize(ap: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """Rewrite what argparse cannot parse, before PROGRAM only: a bare --show-faults (it
+    would take PROGRAM as its N) becomes --show-faults=all, and each configuration after
+    --compare (they look like options: --compare --eager "--mem 16M") becomes --compare=CONF."""
+    if not argv or argv[0] not in ("run", "report"):
+        return argv
+    takes = _value_options(ap, argv[0])
+    out, i = [argv[0]], 1
+    while i < len(argv):
+        a = argv[i]
+        if not a.startswith("-") or a == "--":  # PROGRAM: the rest is the program's
+            return out + argv[i:]
+        if a == "--show-faults":
+            out.append(f"--show-faults={ALL}")
+        elif a == "--compare":
+            while i + 1 < len(argv) and argv[i + 1].startswith("-"):
+                i += 1
+                out.append(f"--compare={argv[i]}")
+        elif a in takes and i + 1 < len(argv):
+            out += [a, argv[i + 1]]
+            i += 1
+        else:
+            out.append(a)
+        i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     reserve_std_fds()
     try:
-        ns = build_parser().parse_args(argv)
+        ap = build_parser()
+        ns = ap.parse_args(normalize(ap, sys.argv[1:] if argv is None else argv))
         if ns.cmd == "run":
             with stop_on_signals():
                 return cmd_run(ns)
@@ -249,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise UsageError(f"bench --only: choose from {', '.join(names)}")
             record = None if ns.record is None else Path(ns.record)
             return bench(quick=ns.quick, markdown=ns.markdown, record=record, only=ns.only)
+        if ns.cmd == "report":
+            with stop_on_signals():
+                return cmd_report(ap, ns)
         if ns.cmd == "replay":
             return cmd_replay(ns)
         if ns.cmd == "sweep":

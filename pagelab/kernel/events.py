@@ -27,6 +27,9 @@ class FaultEvent:
     old_pa: int = 0  # the frame copied from (cow, private file page), or 0
     reason: str = ""  # why a fatal fault was fatal: "no VMA", "PROT", "out of memory"
     major: bool = False  # the host file or swap had to be read
+    # The faulting instruction's bits (2 or 4 bytes), filled in only when an observer asked
+    # for it (Machine.want_insn): reading them walks the page table once more.
+    insn: int | None = None
 
 
 @dataclass(slots=True)
@@ -62,5 +65,55 @@ class EvictEvent:
     tick: int
 
 
-Event = FaultEvent | ExitEvent | ExecEvent | EvictEvent
+@dataclass(slots=True)
+class TeardownEvent:
+    """Process pid is exiting: its page table is still valid while listeners run, and is
+    freed right after (smaps and vmprint snapshots are taken here)."""
+
+    pid: int
+    name: str
+
+
+@dataclass(slots=True)
+class SyscallEvent:
+    """A system call entered ("enter"), returned ("exit", with its result), or put its
+    process to sleep to be executed again when it wakes ("block")."""
+
+    pid: int
+    num: int
+    phase: str
+    now: int  # the clock (instructions, plus skipped idle time)
+    ret: int = 0
+
+
+@dataclass(slots=True)
+class QuantumEvent:
+    """The scheduler put pid on the hart ("start") or took it off ("end")."""
+
+    pid: int
+    phase: str
+    now: int
+
+
+@dataclass(slots=True)
+class SampleEvent:
+    """The machine's counters, sampled at the end of every quantum: coarse enough to cost
+    nothing measurable, fine enough for plots and a progress line."""
+
+    now: int
+    instructions: int
+    frames_total: int
+    frames_free: int
+    cache: int  # frames held only by the page cache
+    swap: int  # pages in swap
+    faults: dict[str, int]  # by kind, since boot
+    rss: dict[int, int]  # resident pages, by live pid
+
+
+class StopRun(BaseException):
+    """Raised by a listener to end the run early. A BaseException, so that the kernel's own
+    safety nets (which turn a Python error into a killed process) let it through."""
+
+
+Event = FaultEvent | ExitEvent | ExecEvent | EvictEvent | TeardownEvent | SyscallEvent | QuantumEvent | SampleEvent
 Listener = Callable[[Event], None]

@@ -18,7 +18,7 @@ from pagelab.kernel import proc
 from pagelab.kernel.acct import ExitLog
 from pagelab.kernel.config import Config
 from pagelab.kernel.console import Console
-from pagelab.kernel.events import Event, Listener
+from pagelab.kernel.events import Event, FaultEvent, Listener, QuantumEvent, SampleEvent
 from pagelab.kernel.exec import exec_image
 from pagelab.kernel.file import FileTable, console_files
 from pagelab.kernel.fs import FileSystem
@@ -60,6 +60,10 @@ class Machine:
         self.loaded: Proc | None = None  # whose registers are on the hart
         self.current: Proc | None = None  # who is running
         self.listeners: list[Listener] = []
+        # Observers of the counters only, called with a SampleEvent at each quantum's end
+        # (a progress line): unlike listeners they make no fault build an event.
+        self.tickers: list[Listener] = []
+        self.want_insn = False  # fault events carry the faulting instruction (fault log)
         self.exits = ExitLog()  # processes that have exited: the first ones in full, then totals
         self.oopses = 0  # kernel bugs caught (see oops)
         # True while the kernel itself touches user memory for a system call (copyin/copyout):
@@ -92,8 +96,35 @@ class Machine:
     # --- observation -------------------------------------------------------------
 
     def emit(self, ev: Event) -> None:
+        if self.want_insn and type(ev) is FaultEvent and ev.insn is None:
+            # The faulting process's page table is the hart's right now: read its code.
+            ev.insn = self.hart.fetch_insn(ev.sepc)
         for fn in self.listeners:
             fn(ev)
+
+    def now(self) -> int:
+        """The clock, counting the instructions of the hart.run in progress: the time of a
+        fault (at the granularity of a translated block)."""
+        return self.clock.now + self.hart.quanta.executed - self._accounted
+
+    def sample(self) -> SampleEvent:
+        """The counters as they stand now."""
+        rss = {q.pid: q.rss for q in self.procs if q is not None and q.pagetable}
+        km = self.km
+        cache = self.pagecache.cache_only_frames()
+        now = self.now()
+        insns = self.clock.instructions + now - self.clock.now
+        swap = self.reclaim.swap.used if self.reclaim.swap is not None else 0
+        return SampleEvent(now, insns, km.nframes, km.nfree, cache, swap, dict(self.vmstat.faults), rss)
+
+    def _observe_quantum(self, p: Proc, phase: str) -> None:
+        if self.listeners:
+            self.emit(QuantumEvent(p.pid, phase, self.now()))
+        if phase == "end":
+            ev = self.sample()
+            self.emit(ev)
+            for fn in self.tickers:
+                fn(ev)
 
     def log(self, msg: str) -> None:
         """A kernel message, to stderr as xv6's printf to the console."""
@@ -221,6 +252,9 @@ class Machine:
         self._load(p)
         p.state = State.RUNNING
         self.current = p
+        watched = self.listeners or self.tickers  # events cost nothing when nobody watches
+        if watched:
+            self._observe_quantum(p, "start")
         if p in self.restarts:
             self._finish_syscall(p)
         budget = self.config.quantum
@@ -229,11 +263,14 @@ class Machine:
             res = self.hart.run(budget)
             budget -= max(res.executed, 1)
             self.clock.advance(res.executed - self._accounted)
+            self._accounted = res.executed
             usertrap(self, p, res)
             if self.clock.ticks != self._scanned_tick:
                 self._wake_sleepers()
             if self.reclaim.samples:
                 self.reclaim.sample()
+        if watched:
+            self._observe_quantum(p, "end")
         self.current = None
         if p.state == State.RUNNING:
             p.state = State.RUNNABLE

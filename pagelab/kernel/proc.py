@@ -7,7 +7,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from pagelab.hw.hart import A0
-from pagelab.kernel.events import ExitEvent
+from pagelab.kernel.events import ExitEvent, TeardownEvent
 from pagelab.kernel.mm import vm
 from pagelab.kernel.mm.kalloc import OutOfFrames
 from pagelab.kernel.mm.mmap import dup_mmap, exit_mmap, new_vmas
@@ -116,6 +116,8 @@ def exit_proc(m: Machine, p: Proc, status: int) -> None:
     """Close files, free memory, hand children to the first process, become a zombie."""
     from pagelab.kernel.file import fileclose  # here: file.py imports proc
 
+    if m.listeners:  # observers see the address space one last time
+        m.emit(TeardownEvent(p.pid, p.name))
     for fd, f in enumerate(p.ofile):
         if f is not None:
             p.ofile[fd] = None

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from pagelab.hw.hart import A0, A1, A2, A3, A4, A5, A7
+from pagelab.kernel.events import SyscallEvent
 from pagelab.kernel.mm import vm
 from pagelab.kernel.param import MAXPATH
 
@@ -89,7 +90,7 @@ def syscall(m: Machine, p: Proc, table: dict[int, Handler]) -> None:
         m.log(f"{p.pid} {p.name}: unknown sys call {num}")
         m.hart.set_reg(A0, -1)
         return
-    ret = handler(m, p)
+    ret = _observed(m, p, num, handler) if m.listeners else handler(m, p)
     if ret is RESTART:
         # The process sleeps; the scheduler runs this handler again when it wakes, before
         # the process's next instruction (pc stays past the ecall, a0-a7 are intact), as
@@ -99,3 +100,14 @@ def syscall(m: Machine, p: Proc, table: dict[int, Handler]) -> None:
     p.restart_state = None
     if isinstance(ret, int):
         m.hart.set_reg(A0, ret)
+
+
+def _observed(m: Machine, p: Proc, num: int, handler: Handler) -> Result:
+    """Run a handler between a SyscallEvent at entry and one at exit (or block)."""
+    m.emit(SyscallEvent(p.pid, num, "enter", m.now()))
+    ret = handler(m, p)
+    if ret is RESTART:
+        m.emit(SyscallEvent(p.pid, num, "block", m.now()))
+    else:
+        m.emit(SyscallEvent(p.pid, num, "exit", m.now(), ret if isinstance(ret, int) else 0))
+    return ret

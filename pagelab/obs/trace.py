@@ -6,6 +6,7 @@ import json
 from typing import IO
 
 from pagelab.kernel.events import Event, EvictEvent, FaultEvent
+from pagelab.obs.disasm import disasm
 
 
 def fault_record(ev: FaultEvent) -> dict[str, object]:
@@ -35,13 +36,19 @@ def evict_record(ev: EvictEvent) -> dict[str, object]:
 
 
 class TraceWriter:
-    """A listener that writes each fault as it happens, so a crash still leaves a trace."""
+    """A listener that writes each fault as it happens, so a crash still leaves a trace.
+    With `insn` (--trace-insn) each line also has the faulting instruction as text; the
+    machine must then have want_insn set."""
 
-    def __init__(self, out: IO[str]) -> None:
+    def __init__(self, out: IO[str], insn: bool = False) -> None:
         self.out = out
+        self.insn = insn
 
     def __call__(self, ev: Event) -> None:
         if isinstance(ev, FaultEvent):
-            self.out.write(json.dumps(fault_record(ev)) + "\n")
+            rec = fault_record(ev)
+            if self.insn:
+                rec["insn"] = disasm(ev.insn)
+            self.out.write(json.dumps(rec) + "\n")
         elif isinstance(ev, EvictEvent):
             self.out.write(json.dumps(evict_record(ev)) + "\n")

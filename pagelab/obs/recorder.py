@@ -1,0 +1,143 @@
+"""Recording a run for the Python API and the HTML report: the events, the counters over
+time, and snapshots (smaps, vmprint, the frame map) taken while the page tables exist."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pagelab.kernel.events import Event, FaultEvent, SampleEvent, SyscallEvent, TeardownEvent
+from pagelab.obs.framemap import FrameMap, frame_map
+from pagelab.obs.pagescan import census
+from pagelab.obs.smaps import SmapsEntry, format_smaps, smaps_of
+from pagelab.obs.vmprint import vmprint
+
+if TYPE_CHECKING:
+    from typing import IO
+
+    from pagelab.kernel.machine import Machine
+    from pagelab.kernel.proc import Proc
+
+# A recorded run samples the counters every this many faults too, not only at quantum
+# ends, so that a program that runs in one quantum still has a curve.
+SAMPLE_FAULTS = 32
+
+
+def _proc(m: Machine, pid: int) -> Proc | None:
+    return next((q for q in m.procs if q is not None and q.pid == pid), None)
+
+
+@dataclass
+class Snapshot:
+    """A process's memory just before its exit freed it."""
+
+    pid: int
+    name: str
+    now: int
+    smaps: list[SmapsEntry]
+    vmprint: list[str]
+
+
+@dataclass
+class Recording:
+    """What a recorded run leaves behind (RunReport.recording)."""
+
+    events: list[tuple[int, Event]] = field(default_factory=list)  # (clock, event)
+    samples: list[SampleEvent] = field(default_factory=list)
+    snapshots: dict[int, Snapshot] = field(default_factory=dict)
+    end_map: FrameMap | None = None  # when the first process exited
+    peak_map: FrameMap | None = None  # at the sample with the most frames in use
+
+    def top_faulting(self, n: int = 10) -> list[tuple[int, str, int]]:
+        """The n instructions with the most faults: (sepc, text, count)."""
+        from pagelab.obs.disasm import disasm
+
+        got: Counter[tuple[int, int | None]] = Counter(
+            (ev.sepc, ev.insn) for _, ev in self.events if type(ev) is FaultEvent
+        )
+        return [(pc, disasm(insn), c) for (pc, insn), c in got.most_common(n)]
+
+    def records(self) -> list[dict[str, Any]]:
+        """Each event as a flat dict: its type, the clock, and its fields."""
+        out = []
+        for now, ev in self.events:
+            rec: dict[str, Any] = {"type": type(ev).__name__, "now": now}
+            rec.update(asdict(ev))
+            out.append(rec)
+        return out
+
+
+class Recorder:
+    """A listener filling a Recording. It holds the Machine, to read page tables at exits."""
+
+    def __init__(self, m: Machine, keep_events: bool = True) -> None:
+        self.m = m
+        self.rec = Recording()
+        self.keep_events = keep_events
+        self._faults = 0
+
+    def __call__(self, ev: Event) -> None:
+        m = self.m
+        if self.keep_events:
+            self.rec.events.append((m.now(), ev))
+        t = type(ev)
+        if t is FaultEvent or t is SyscallEvent:
+            self._faults += t is FaultEvent
+            if t is SyscallEvent or self._faults % SAMPLE_FAULTS == 0:
+                self._sampled(m.sample())
+        elif t is SampleEvent:
+            assert isinstance(ev, SampleEvent)
+            self._sampled(ev)
+        elif t is TeardownEvent:
+            assert isinstance(ev, TeardownEvent)
+            self._teardown(ev)
+
+    def _sampled(self, ev: SampleEvent) -> None:
+        m = self.m
+        self.rec.samples.append(ev)
+        used = ev.frames_total - ev.frames_free
+        peak = self.rec.peak_map
+        if peak is None or used > peak.used:  # a new peak: the map as it stands
+            self.rec.peak_map = frame_map(m)
+
+    def _teardown(self, ev: TeardownEvent) -> None:
+        m = self.m
+        p = _proc(m, ev.pid)
+        if p is None or not p.pagetable:
+            return
+        cen = census(m)
+        self.rec.snapshots[ev.pid] = Snapshot(
+            ev.pid, ev.name, m.clock.now, smaps_of(m, p, cen), vmprint(m.ram, p.pagetable)
+        )
+        if p is m.init:
+            self.rec.end_map = frame_map(m, cen)
+
+
+class SmapsWriter:
+    """`--smaps FILE`: each process's smaps, written as it exits (every process exits by the
+    end of the run, the last ones killed when the first exits)."""
+
+    def __init__(self, m: Machine, out: IO[str]) -> None:
+        self.m = m
+        self.out = out
+
+    def __call__(self, ev: Event) -> None:
+        if type(ev) is not TeardownEvent:
+            return
+        assert isinstance(ev, TeardownEvent)
+        p = _proc(self.m, ev.pid)
+        if p is None or not p.pagetable:
+            return
+        when = f"at exit, clock {self.m.clock.now}"
+        self.out.write(format_smaps(ev.pid, ev.name, when, smaps_of(self.m, p)) + "\n")
+        self.out.flush()
+
+
+def as_table(records: list[dict[str, Any]]) -> Any:
+    """A pandas DataFrame of the records when pandas is installed, else the list itself."""
+    try:
+        import pandas as pd
+    except ImportError:
+        return records
+    return pd.DataFrame.from_records(records)

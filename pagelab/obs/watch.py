@@ -1,0 +1,72 @@
+"""What to watch during a run, and the observers that do it, attached to a Machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, BinaryIO, cast
+
+from pagelab.obs.faultlog import FaultLog
+from pagelab.obs.perfetto import PerfettoWriter
+from pagelab.obs.progress import ClearingStream, LiveLine, RunProgress
+from pagelab.obs.recorder import Recorder, Recording, SmapsWriter
+
+if TYPE_CHECKING:
+    from pagelab.kernel.machine import Machine
+
+
+@dataclass
+class Watch:
+    """Every observer is off by default: an unwatched run emits no events at all."""
+
+    fault_log: IO[str] | None = None  # -v / --show-faults: one line per fault here
+    fault_limit: int | None = None  # --show-faults=N: stop after N lines
+    trace_insn: bool = False  # --trace-insn: the JSONL trace names the instruction
+    perfetto: IO[str] | None = None  # --perfetto: Chrome trace-event JSON here
+    smaps: IO[str] | None = None  # --smaps: each process's smaps at its exit
+    progress: IO[str] | None = None  # a live line here, if it is a terminal
+    record: bool = False  # keep events and snapshots for RunReport (API, report)
+    insns: bool = False  # fault events carry the faulting instruction (top-faulting table)
+
+    @property
+    def wants_insn(self) -> bool:
+        return self.fault_log is not None or self.trace_insn or self.insns or self.perfetto is not None
+
+
+class Session:
+    """The observers of one run. close() finishes what is written at the end."""
+
+    def __init__(self, m: Machine, w: Watch) -> None:
+        self.perfetto: PerfettoWriter | None = None
+        self.recorder: Recorder | None = None
+        self.line: LiveLine | None = None
+        m.want_insn = w.wants_insn
+        if w.fault_log is not None:
+            m.listeners.append(FaultLog(w.fault_log, w.fault_limit))
+        if w.perfetto is not None:
+            self.perfetto = PerfettoWriter(w.perfetto, m.now)
+            m.listeners.append(self.perfetto)
+        if w.smaps is not None:
+            m.listeners.append(SmapsWriter(m, w.smaps))
+        if w.record:
+            self.recorder = Recorder(m)
+            m.listeners.append(self.recorder)
+        if w.progress is not None and w.fault_log is None:  # the fault log is progress enough
+            self.line = LiveLine(w.progress)
+            if self.line.enabled:
+                m.tickers.append(RunProgress(self.line))
+                # Whatever else reaches the terminal (the guest's output, kernel messages)
+                # first takes the line off the screen.
+                con = m.console
+                con.stdout = cast(BinaryIO, ClearingStream(con.stdout, self.line))
+                con.stderr = cast(BinaryIO, ClearingStream(con.stderr, self.line))
+                m.stderr = cast(BinaryIO, ClearingStream(m.stderr, self.line))
+
+    @property
+    def recording(self) -> Recording | None:
+        return self.recorder.rec if self.recorder is not None else None
+
+    def close(self) -> None:
+        if self.line is not None:
+            self.line.close()
+        if self.perfetto is not None:
+            self.perfetto.close()
