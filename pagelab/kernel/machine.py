@@ -267,8 +267,7 @@ class Machine:
             usertrap(self, p, res)
             if self.clock.ticks != self._scanned_tick:
                 self._wake_sleepers()
-            if self.reclaim.samples:
-                self.reclaim.sample()
+            self.reclaim.sample()  # between runs of the CPU: cheap unless a sampling tick is due
         if watched:
             self._observe_quantum(p, "end")
         self.current = None

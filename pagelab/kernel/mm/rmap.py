@@ -41,13 +41,6 @@ class Rmap:
         hi = int(np.searchsorted(self.frames, frame, "right"))
         return slice(lo, hi)
 
-    def by_frame(self) -> dict[int, list[int]]:
-        """frame -> the km.ptes indexes of its PTEs, as plain ints (for per-frame questions)."""
-        out: dict[int, list[int]] = {}
-        for f, w in zip(self.frames.tolist(), self.words.tolist(), strict=True):
-            out.setdefault(f, []).append(w)
-        return out
-
     def mapped_frames(self) -> tuple[np.ndarray, np.ndarray]:
         """Each mapped frame once, with its number of mappings."""
         return np.unique(self.frames, return_counts=True)

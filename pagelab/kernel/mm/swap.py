@@ -95,6 +95,15 @@ class SwapArea:
         if slots.size:
             np.add.at(self.ref, slots, 1)
 
+    def put(self, slot: int) -> None:
+        """One PTE fewer holds `slot` (a swap-in)."""
+        n = int(self.ref[slot])
+        if n == 0:
+            raise AssertionError(f"swap_free of free slot {slot}")
+        self.ref[slot] = n - 1
+        if n == 1:
+            self._free.append(slot)
+
     def free(self, slots: np.ndarray) -> int:
         """One PTE fewer holds each of `slots`; returns how many slots became free."""
         if not slots.size:

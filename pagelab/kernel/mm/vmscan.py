@@ -5,8 +5,10 @@ The policy picks the victim among the evictable frames; this module does the res
   mapped it becomes a swap entry holding the slot (mm/swap.py has the encoding);
 - a clean file page is dropped from every mapping and from the page cache;
 - a dirty shared file page is written back to its host file through the page cache first;
-- page-table pages, the zero page, and frames the kernel holds an extra reference on (a
-  frame being copied: "pinned") are never chosen;
+- page-table pages, the zero page, frames the kernel holds an extra reference on (a frame
+  being copied: "pinned") and frames whose translated code the CPU may be running (marked
+  by the hart; unmarked at the next sampling tick if the code has not run since) are never
+  chosen;
 - the TLB is flushed before the frame can be reused, and kalloc drops any translated code
   of the frame when it hands it out again (kalloc.frame_written).
 With nothing left to evict during a page fault, the OOM killer ends the process with the
@@ -74,6 +76,7 @@ class Reclaimer:
         self._by_frame: dict[int, list[int]] | None = None  # likewise
         self._flush_tlb = False
         self._sampled_at = 0
+        self._evicted = False  # since the last sampling tick
         cls = type(self.policy)
         self.samples = cls.tick is not Policy.tick or cls.wants_references
         if cls.wants_references:
@@ -89,10 +92,12 @@ class Reclaimer:
 
     def _words(self, frame: int) -> list[int]:
         """Where in km.ptes the PTEs mapping `frame` are (from this scan's reverse map)."""
-        if self._rmap is None:
-            self._scan()
+        rm = self._rmap if self._rmap is not None else self._scan()
         assert self._by_frame is not None
-        return self._by_frame.get(frame, [])
+        words = self._by_frame.get(frame)
+        if words is None:
+            words = self._by_frame[frame] = rm.words[rm.lookup(frame)].tolist()
+        return words
 
     def young(self, frame: int) -> bool:
         ptes = self.m.km.ptes
@@ -154,11 +159,19 @@ class Reclaimer:
         return freed
 
     def sample(self) -> None:
-        """The periodic sampling tick (called by the scheduler as the clock advances)."""
+        """The periodic sampling tick, called by the scheduler between runs of the CPU."""
         ticks = self.m.clock.ticks
-        if not self.samples or ticks - self._sampled_at < SAMPLE_TICKS:
+        if ticks - self._sampled_at < SAMPLE_TICKS:
             return
         self._sampled_at = ticks
+        if self._evicted:
+            # Frames whose translated code the CPU may be running are never evicted
+            # (Unicorn cannot drop translated code from inside a hook). Forgetting all
+            # translated code here, outside the CPU, unpins the code not run since.
+            self._evicted = False
+            self.m.hart.flush_code()
+        if not self.samples:
+            return
         self._scan()
         try:
             self.policy.tick()
@@ -172,7 +185,7 @@ class Reclaimer:
         without a fault: exec, eager sbrk or fork) and forget those now gone."""
         rm = rmap.build(self.m)
         self._rmap = rm
-        self._by_frame = rm.by_frame()
+        self._by_frame = {}
         mapped = set(np.unique(rm.frames).tolist())
         mapped.discard(self.m.km.frame(self.m.zero_frame))
         for f in sorted(self.known - mapped):
@@ -203,7 +216,8 @@ class Reclaimer:
         all_user = np.minimum.reduceat(user, starts)
         # A reference nobody accounts for is the kernel's own: the frame is pinned.
         unpinned = km.ref[frames] == counts + cached
-        ok = all_user & unpinned & (frames != km.frame(self.m.zero_frame))
+        code = np.frombuffer(self.m.hart.code_frames, dtype=np.uint8)[frames] != 0
+        ok = all_user & unpinned & ~code & (frames != km.frame(self.m.zero_frame))
         if self.swap is None or not self.swap._free:
             ok &= cached  # anonymous pages have nowhere to go
         return set(frames[ok].tolist())
@@ -256,6 +270,7 @@ class Reclaimer:
             for _ in ptes:
                 km.kfree(pa)
         self.evictions[kind] += 1
+        self._evicted = True
         self._flush_tlb = True
         if m.listeners:
             for p, va in zip(owners, rm.vas[sl].tolist(), strict=True):
@@ -282,7 +297,7 @@ class Reclaimer:
         if pte & PTE_COW:
             flags |= PTE_W
         m.ram.write64(pte_pa, pa2pte(mem) | flags | PTE_V)
-        self.swap.free(np.array([slot]))
+        self.swap.put(slot)
         # (kalloc already dropped any translated code of the frame's previous contents.)
         p.grow_rss(1)
         return mem
