@@ -139,7 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OPTIONS",
         help='another configuration as run options, e.g. --compare "--eager" "--zero-heap": one column each',
     )
-    rp.add_argument("program", help="ELF path or bundled program name")
+    rp.add_argument(
+        "--sweep", type=Path, metavar="RESULTS", help="report a `pagelab sweep` results.csv or .json instead of a run"
+    )
+    rp.add_argument("program", nargs="?", help="ELF path or bundled program name")
     rp.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program (-o FILE may end them)")
     return ap
 
@@ -260,6 +263,14 @@ def cmd_report(ap: argparse.ArgumentParser, ns: argparse.Namespace) -> int:
     if len(args) >= 2 and args[-2] in ("-o", "--output"):  # PROGRAM [ARGS] -o FILE
         ns.output = Path(args[-1])
         args = args[:-2]
+    if ns.sweep is not None:
+        from pagelab.report import sweep_report
+
+        sweep_report(ns.sweep, ns.output)
+        print(f"pagelab: report written to {ns.output}", file=sys.stderr)
+        return 0
+    if ns.program is None:
+        raise UsageError("report: give a PROGRAM, or --sweep RESULTS")
     configs = [(_label(ns), config_from(ns))]
     for extra in ns.compare:
         sub = ap.parse_args(["run", *shlex.split(extra), ns.program])

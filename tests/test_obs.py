@@ -237,3 +237,18 @@ def test_guest_output_clears_the_progress_line_first() -> None:
         stream.write(b"hello\n")
         assert line._live is None  # taken off the screen before the guest's bytes
     assert out.getvalue() == b"hello\n"
+
+
+def test_swap_shows_in_smaps_samples_and_the_timeline() -> None:
+    # swaptest 2M on 1 MiB of RAM: half the heap must be in swap at any time.
+    cfg = Config(mem=1 << 20, swap=4 << 20)
+    out = io.StringIO()
+    rep = go("swaptest", "2M", "plain", config=cfg, record=True, watch=Watch(perfetto=out))
+    assert rep.exit_code == 0 and rep.stats["page_outs"] > 0
+    assert max(s.swap for s in rep.samples) > 0
+    heap = next(e for e in rep.smaps(1) if e["kind"] == "heap")["kb"]  # type: ignore[index]
+    assert heap["Swap"] > 0 and heap["Rss"] + heap["Swap"] <= heap["Size"]
+    evs = json.loads(out.getvalue())["traceEvents"]
+    assert sum(e["name"] == "evict" and e["ph"] == "i" for e in evs) == rep.stats["page_outs"]
+    assert sum(e["name"] == "swap_in" for e in evs) == rep.stats["faults"]["swap_in"]
+    assert any(e["ph"] == "C" and e["args"].get("swap", 0) > 0 for e in evs)

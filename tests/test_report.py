@@ -31,7 +31,7 @@ class Checker(HTMLParser):
             self.svgs += 1
         if tag not in VOID:
             self.stack.append(tag)
-        if tag == "td" and "data-key" in a:
+        if tag == "td" and "data-col" in a and "data-key" in a:
             self._cell = (self.cells, (int(a["data-col"] or 0), a["data-key"] or ""))
         elif tag == "td" and "data-top" in a:
             self._cell = (self.top, (int(a["data-col"] or 0), a["data-top"] or ""))
@@ -91,3 +91,52 @@ def test_report_command_compares_configurations(tmp_path: Path) -> None:
 
 def test_report_bad_output_path_is_a_usage_error(tmp_path: Path) -> None:
     assert main(["report", "--quiet", "echo", "hi", "-o", str(tmp_path / "no" / "such" / "r.html")]) == 2
+
+
+def _sweep_rows() -> list[dict]:
+    rows = []
+    for pol, base in (("fifo", 90), ("lru", 80)):
+        for frames in (2, 4, 8):
+            rows.append(
+                dict(
+                    workload="t.trace",
+                    kind="trace",
+                    policy=pol,
+                    frames=frames,
+                    seed=0,
+                    refs=100,
+                    faults=base // frames,
+                    hits=100 - base // frames,
+                    page_ins=None,
+                    exit=None,
+                    error=None,
+                )
+            )
+    return rows
+
+
+def test_report_of_a_sweep_csv_and_json(tmp_path: Path) -> None:
+    import json as json_
+
+    from pagelab.sweep import write_csv
+
+    rows = _sweep_rows()
+    write_csv(rows, tmp_path / "results.csv")
+    (tmp_path / "results.json").write_text(json_.dumps(rows))
+    for name in ("results.csv", "results.json"):
+        out = tmp_path / f"{name}.html"
+        assert main(["report", "--sweep", str(tmp_path / name), "-o", str(out)]) == 0
+        c = check(out)
+        assert c.svgs == 1
+        text = out.read_text()
+        for i, r in enumerate(rows):
+            assert f'data-row="{i}" data-key="faults">{r["faults"]}<' in text
+            assert f'data-row="{i}" data-key="policy">{r["policy"]}<' in text
+
+
+def test_report_of_a_bad_sweep_file_is_a_usage_error(tmp_path: Path) -> None:
+    bad = tmp_path / "x.csv"
+    bad.write_text("a,b\n1,2\n")
+    assert main(["report", "--sweep", str(bad), "-o", str(tmp_path / "o.html")]) == 2
+    assert main(["report", "--sweep", str(tmp_path / "none.json"), "-o", str(tmp_path / "o.html")]) == 2
+    assert main(["report", "-o", str(tmp_path / "o.html")]) == 2  # neither PROGRAM nor --sweep

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import html
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from pagelab.kernel.events import EvictEvent
 from pagelab.obs.framemap import USES, FrameMap
 from pagelab.obs.recorder import Recording
 
@@ -86,13 +88,16 @@ def rss_plot(rec: Recording, title: str) -> str:
 
 
 def faults_plot(rec: Recording, title: str) -> str:
-    """Cumulative faults of each kind against the instruction clock."""
+    """Cumulative faults of each kind (and evictions) against the instruction clock."""
     fig, ax = _figure()
     now = [s.now for s in rec.samples]
     for kind, colour in KIND_COLOURS.items():
         ys = [s.faults.get(kind, 0) for s in rec.samples]
         if any(ys):
             ax.step(now, ys, where="post", label=kind, color=colour)
+    evicts = [now for now, ev in rec.events if type(ev) is EvictEvent]
+    if evicts:  # pages that left memory (swap or the file), beside the faults that bring them back
+        ax.step(evicts, range(1, len(evicts) + 1), where="post", label="evicted", color="#999999", linestyle="--")
     ax.set_xlabel("instruction clock")
     ax.set_ylabel("faults so far")
     ax.set_title(f"faults by kind — {title}", fontsize=9)
@@ -187,11 +192,37 @@ svg{max-width:100%;height:auto}code{font-size:90%}
 """
 
 
+def _head(title: str) -> str:
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
+    )
+
+
+def render_sweep(title: str, figure_svg: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> str:
+    """A sweep's report: its fault-versus-memory figure (an SVG document) and every row."""
+    svg = figure_svg[figure_svg.index("<svg") :]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td data-row="{i}" data-key="{html.escape(c)}">{html.escape("" if r.get(c) is None else str(r[c]))}</td>'
+            for c in columns
+        )
+        + "</tr>"
+        for i, r in enumerate(rows)
+    )
+    return (
+        _head(title)
+        + "<h2>Faults against memory (mean over seeds)</h2>"
+        + f"<div>{svg}</div><h2>Runs</h2><table><tr>{head}</tr>{body}</table></body></html>\n"
+    )
+
+
 def render(title: str, cols: list[Column]) -> str:
     """The whole report as one HTML document."""
     parts = [
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-        f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>",
+        _head(title),
         "<p>Time is the instruction clock; counters are sampled at the end of every scheduling quantum.</p>",
         "<h2>Stats</h2>",
         _stats_table(cols),

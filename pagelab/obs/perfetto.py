@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from pagelab.kernel.events import (
     Event,
+    EvictEvent,
     ExecEvent,
     ExitEvent,
     FaultEvent,
@@ -56,6 +57,9 @@ class PerfettoWriter:
             if ev.reason:
                 args["reason"] = ev.reason
             self._add("i", ev.kind, ev.pid, ev.pid, self.now(), cat="fault", s="t", args=args)
+        elif isinstance(ev, EvictEvent):
+            args = {"va": hex(ev.va), "pa": hex(ev.pa), "page": ev.kind, "to": ev.where}
+            self._add("i", "evict", ev.pid, ev.pid, self.now(), cat="evict", s="t", args=args)
         elif isinstance(ev, QuantumEvent):
             if ev.phase == "start":
                 self._quantum[ev.pid] = ev.now
