@@ -252,3 +252,22 @@ def test_swap_shows_in_smaps_samples_and_the_timeline() -> None:
     assert sum(e["name"] == "evict" and e["ph"] == "i" for e in evs) == rep.stats["page_outs"]
     assert sum(e["name"] == "swap_in" for e in evs) == rep.stats["faults"]["swap_in"]
     assert any(e["ph"] == "C" and e["args"].get("swap", 0) > 0 for e in evs)
+
+
+def test_progress_ticker_samples_only_when_it_draws() -> None:
+    from pagelab.obs.progress import RunProgress
+
+    calls: list[int] = []
+    rep = go("forkbig", "1", "0", record=True)
+    last = rep.samples[-1]
+
+    def sample():  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return last
+
+    quiet = RunProgress(LiveLine(io.StringIO(), delay=0))  # not a terminal: never draws
+    quiet(sample)
+    assert calls == []
+    tty = _Tty()
+    RunProgress(LiveLine(tty, delay=0))(sample)
+    assert calls == [1] and "MIPS" in tty.getvalue()

@@ -117,3 +117,4 @@ class StopRun(BaseException):
 
 Event = FaultEvent | ExitEvent | ExecEvent | EvictEvent | TeardownEvent | SyscallEvent | QuantumEvent | SampleEvent
 Listener = Callable[[Event], None]
+Ticker = Callable[[Callable[[], SampleEvent]], None]  # called with Machine.sample

@@ -18,7 +18,7 @@ from pagelab.kernel import proc
 from pagelab.kernel.acct import ExitLog
 from pagelab.kernel.config import Config
 from pagelab.kernel.console import Console
-from pagelab.kernel.events import Event, FaultEvent, Listener, QuantumEvent, SampleEvent
+from pagelab.kernel.events import Event, FaultEvent, Listener, QuantumEvent, SampleEvent, Ticker
 from pagelab.kernel.exec import exec_image
 from pagelab.kernel.file import FileTable, console_files
 from pagelab.kernel.fs import FileSystem
@@ -60,9 +60,9 @@ class Machine:
         self.loaded: Proc | None = None  # whose registers are on the hart
         self.current: Proc | None = None  # who is running
         self.listeners: list[Listener] = []
-        # Observers of the counters only, called with a SampleEvent at each quantum's end
-        # (a progress line): unlike listeners they make no fault build an event.
-        self.tickers: list[Listener] = []
+        # Observers of the counters only, called at each quantum's end with `sample` (a
+        # progress line): unlike listeners they make no fault build an event.
+        self.tickers: list[Ticker] = []
         self.want_insn = False  # fault events carry the faulting instruction (fault log)
         self.exits = ExitLog()  # processes that have exited: the first ones in full, then totals
         self.oopses = 0  # kernel bugs caught (see oops)
@@ -121,10 +121,10 @@ class Machine:
         if self.listeners:
             self.emit(QuantumEvent(p.pid, phase, self.now()))
         if phase == "end":
-            ev = self.sample()
-            self.emit(ev)
+            if self.listeners:
+                self.emit(self.sample())
             for fn in self.tickers:
-                fn(ev)
+                fn(self.sample)  # the ticker builds a sample only when it will use it
 
     def log(self, msg: str) -> None:
         """A kernel message, to stderr as xv6's printf to the console."""
