@@ -271,3 +271,27 @@ def test_progress_ticker_samples_only_when_it_draws() -> None:
     tty = _Tty()
     RunProgress(LiveLine(tty, delay=0))(sample)
     assert calls == [1] and "MIPS" in tty.getvalue()
+
+
+def test_cli_observers_bad_input_is_a_usage_error(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from pagelab.cli import main
+
+    assert main(["run", "--show-faults=0", "echo", "hi"]) == 2
+    assert main(["run", "--show-faults=x", "echo", "hi"]) == 2
+    assert main(["run", "--perfetto", str(tmp_path / "no" / "t.json"), "echo", "hi"]) == 2
+    assert main(["run", "--smaps", str(tmp_path), "echo", "hi"]) == 2  # a directory
+    err = capsys.readouterr().err
+    assert err.count("pagelab: ") == 4 and "Traceback" not in err
+
+
+def test_cli_writes_perfetto_and_smaps_files(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from pagelab.cli import main
+
+    p, s = tmp_path / "t.json", tmp_path / "smaps.txt"
+    assert (
+        main(["run", "--quiet", "--show-faults=3", "--perfetto", str(p), "--smaps", str(s), "forkbig", "1", "0"]) == 0
+    )
+    err = capsys.readouterr().err
+    assert len([x for x in err.splitlines() if LINE.match(x)]) == 3
+    assert json.loads(p.read_text())["traceEvents"]
+    assert s.read_text().count("# pid ") == 2
