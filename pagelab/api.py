@@ -20,7 +20,7 @@ from pagelab.hw.sv39 import MAXVA
 from pagelab.kernel.config import Config
 from pagelab.kernel.elf import ElfError, parse
 from pagelab.kernel.events import Listener, SampleEvent, StopRun
-from pagelab.kernel.fs import MAX_FILE_SIZE
+from pagelab.kernel.fs import MAX_FILE_SIZE, FileSystem
 from pagelab.kernel.machine import Machine
 from pagelab.kernel.param import MAXARG
 from pagelab.kernel.quota import DiskQuota
@@ -118,19 +118,34 @@ def _host_stream(stream: IO[Any] | None, mode: str, opened: list[BinaryIO]) -> B
     return f
 
 
-def load_program(program: str) -> tuple[bytes, str]:
-    """The ELF bytes of a host path or a bundled program's name, checked to be RISC-V."""
+def load_program(program: str, fs: FileSystem | None = None, host: bool = True) -> tuple[bytes, str, str]:
+    """The ELF bytes, process name and argv[0] of PROGRAM, checked to be RISC-V.
+
+    PROGRAM is a host file (if `host`): a path that exists on the host, or a bare name of a
+    file in the current directory. Else it is a path in the guest's file system `fs`, as the
+    guest sees it from `/` (argv[0] is the path as given). Else a bundled program's name.
+    """
     path = Path(program)
-    if os.sep in program or path.is_file():
+    if host and _on_host(path, program):
         data = read_program_file(path, program)
-        name = path.name
-    else:
+        check_elf(data, program)
+        return data, path.name, path.name
+    got = fs.read_exec("/", os.fsencode(program)) if fs is not None else None
+    if got is None:
         got = bundled(program)
-        if got is None:
-            raise UsageError(f"no such program: {program} (bundled: {', '.join(bundled_names())})")
-        data, name = got, program
-    check_elf(data, program)
-    return data, name
+    if got is None:
+        where = "a host file, in the guest's root, or" if fs is not None else "a host file or"
+        raise UsageError(f"no such program: {program} (not {where} bundled: {', '.join(bundled_names())})")
+    check_elf(got, program)
+    name = program.rstrip("/").rsplit("/", 1)[-1] or program
+    return got, name, program
+
+
+def _on_host(path: Path, program: str) -> bool:
+    try:
+        return path.is_file() or (os.sep in program and os.path.lexists(path))
+    except (OSError, ValueError):
+        return False
 
 
 def _file_kind(mode: int) -> str:
@@ -235,18 +250,20 @@ def run(
     check: bool = False,
     watch: Watch | None = None,
     record: bool = False,
+    host: bool = True,
 ) -> RunReport:
-    """Boot a machine, run PROGRAM as its first process, and return what happened.
+    """Boot a machine with init (pid 1), run PROGRAM as init's child, and return what
+    happened when PROGRAM exits.
 
-    With no `root`, the guest's / is a fresh temporary directory holding the bundled
-    programs, removed afterwards unless `keep_root`. With `vmprint`, each exec's page
-    table is printed there. With `check`, the kernel's memory
+    PROGRAM is a host file (unless `host` is False), else a path in the guest's root, else
+    a bundled program (see load_program). With no `root`, the guest's / is a fresh temporary
+    directory holding the bundled programs, removed afterwards unless `keep_root`. With
+    `vmprint`, each exec's page table is printed there. With `check`, the kernel's memory
     invariants are verified at the end (for tests). `watch` turns on observers (fault
     log, Perfetto, smaps, progress); `record` keeps the events and snapshots in the report
     (trace, smaps(), vmprint(), frame_map()). A listener may raise StopRun to end early.
     """
     config = config or Config()
-    image, name = load_program(program)
     args = list(args)
     if len(args) + 1 > MAXARG:
         raise UsageError(f"{program}: cannot be loaded (too many arguments: at most {MAXARG - 1}, xv6's MAXARG)")
@@ -261,6 +278,8 @@ def run(
         if own_root:
             root = make_root()  # inside the try: a signal while copying still removes it
         assert root is not None
+        # Before the machine boots: a bad PROGRAM is a usage error, in one line.
+        image, name, argv0 = load_program(program, FileSystem(root, bundled), host)
         m = Machine(
             config,
             root,
@@ -279,14 +298,17 @@ def run(
                 f"pagelab: the root already holds {q.used_at_boot} bytes, over --disk {q.limit}: writes will fail",
                 file=sys.stderr,
             )
+        t0 = time.perf_counter()
+        # init first, pid 1, before anyone listens: the trace and vmprint show the program.
+        if m.boot_init(_init_image()) is None:
+            raise UsageError(f"{program}: cannot be loaded (--mem is too small even for init)")
         if trace is not None:
             m.listeners.append(TraceWriter(trace, insn=watch.trace_insn))
         if vmprint is not None:
             m.listeners.append(VmPrinter(m.ram, vmprint))
         session = Session(m, watch)
         m.listeners.extend(listeners)
-        t0 = time.perf_counter()
-        init = _spawn(m, program, image, [name.encode(), *(a.encode() for a in args)], name)
+        first = _spawn(m, program, image, [argv0.encode(), *(a.encode() for a in args)], name)
         stopped = False
         try:
             status = m.run()
@@ -307,7 +329,7 @@ def run(
         st = stats(m, wall)
         st["interrupted"] = None
         st["stopped"] = stopped
-        return RunReport(status, init.killed, st, stopped=stopped, recording=session.recording)
+        return RunReport(status, first.killed, st, stopped=stopped, recording=session.recording)
     finally:
         if session is not None:
             session.close()
@@ -320,3 +342,10 @@ def run(
                 remove_tree(root)
             else:
                 print(f"pagelab: root kept at {root}", file=sys.stderr)
+
+
+def _init_image() -> bytes:
+    image = bundled("init")
+    if image is None:
+        raise RuntimeError("the bundled init program is missing: reinstall pagelab")
+    return image

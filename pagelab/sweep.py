@@ -58,7 +58,7 @@ def run_task(task: Task, trace: Any = None) -> dict[str, Any]:
     faults = rep.stats["faults"]
     row.update(
         refs=None,
-        faults=sum(v for k, v in faults.items() if k not in ("fatal", "minor", "major")),
+        faults=sum(v for k, v in faults.items() if k not in ("fatal", "efault", "minor", "major")),
         hits=None,
         page_ins=rep.stats["page_ins"],
         exit=rep.exit_code,

@@ -40,8 +40,9 @@ class KernelMachine(RuleBasedStateMachine):
     def boot(self, lazy: bool, zero: bool, cow: bool, mem_pages: int) -> None:
         cfg = Config(mem=mem_pages * PGSIZE, lazy=lazy, zero_page=zero, cow=cow)
         self.m = Machine(cfg, Path(self.tmp.name), io.BytesIO(), io.BytesIO(), io.BytesIO(), bundled)
-        image = bundled("echo")
-        assert image is not None
+        image, init = bundled("echo"), bundled("init")
+        assert image is not None and init is not None
+        assert self.m.boot_init(init) is not None  # orphans go to init, as in a real run
         p = self.m.spawn(image, [b"echo"], "echo")
         assert p is not None
         self.live = [p]
@@ -138,6 +139,9 @@ class KernelMachine(RuleBasedStateMachine):
         if self.m is not None:
             for p in list(reversed(self.live)):  # children before the first process
                 self._kill(p)
+            init = self.m.init
+            assert init is not None and all(q in (None, init) for q in self.m.procs)
+            proc.freeproc(self.m, init)
             check_invariants(self.m, expect_empty=True)
             self.m.close()
         self.tmp.cleanup()

@@ -22,7 +22,7 @@ def test_syscall_bug_kills_only_the_caller(monkeypatch: pytest.MonkeyPatch) -> N
     err = io.BytesIO()
     rep = run("echo", ["hi"], stdout=io.BytesIO(), stderr=err)
     assert rep.killed and rep.stats["kernel_oopses"] == 1
-    assert b"kernel oops in system call for pid=1" in err.getvalue()
+    assert b"kernel oops in system call for pid=2" in err.getvalue()
     frames = rep.stats["frames"]
     assert frames["free_end"] + frames["cache"] == frames["boot_free"]
     with pytest.raises(InvariantError, match="oops"):  # and the tests' check notices

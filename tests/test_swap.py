@@ -31,7 +31,8 @@ def test_anonymous_memory_three_times_ram(prog, policy: str) -> None:
     assert s["faults"]["swap_in"] == s["page_ins"] and s["faults"]["major"] >= s["page_ins"]
     assert s["evictions"]["anon"] == s["page_outs"]
     assert s["swap"]["total"] == SWAP // 4096 and s["swap"]["used"] == 0 and s["swap"]["peak"] > 500
-    assert s["processes"][0]["swap_pages"] == s["page_outs"]
+    # The rest of page_outs is init's few pages: idle, so the policy evicts them too.
+    assert 0 <= s["page_outs"] - s["processes"][0]["swap_pages"] <= 4
 
 
 def test_same_result_as_without_pressure(prog) -> None:
@@ -58,15 +59,15 @@ def test_fork_eager_and_cow(prog, cow: bool) -> None:
 def test_oom_with_full_swap_kills_the_largest(prog) -> None:
     r = prog("swaptest", "3M", "oom", config=swapcfg(swap=512 << 10))
     assert r.code == 0
-    assert "child 2 ended with status -1; parent alive" in r.out
-    assert "pagelab: out of memory: killed process 2 (swaptest)" in r.err
+    assert "child 3 ended with status -1; parent alive" in r.out
+    assert "pagelab: out of memory: killed process 3 (swaptest)" in r.err
     assert r.stats["oom_kills"] == 1
 
 
 def test_oom_without_swap(prog) -> None:
     r = prog("swaptest", "2M", "oom", config=Config(mem=MEM))
     assert "parent alive" in r.out
-    assert "killed process 2 (swaptest)" in r.err
+    assert "killed process 3 (swaptest)" in r.err  # pid 1 is init, 2 the parent
 
 
 def test_loop_defeats_fifo_lru_clock_but_not_random(prog) -> None:
@@ -91,7 +92,7 @@ def test_trace_has_evictions_and_swap_ins(prog) -> None:
     evicts = [x for x in lines if x["kind"] == "evict"]
     ins = [x for x in lines if x["kind"] == "swap_in"]
     assert len(evicts) == r.stats["page_outs"] and len(ins) == r.stats["page_ins"]
-    assert evicts[0]["to"].startswith("swap:") and evicts[0]["page"] == "anon" and evicts[0]["pid"] == 1
+    assert evicts[0]["to"].startswith("swap:") and evicts[0]["page"] == "anon" and evicts[0]["pid"] == 2
 
 
 def test_disk_latency_is_modeled_time_not_instructions(prog) -> None:

@@ -112,8 +112,8 @@ def pipealloc(m: Machine) -> tuple[File, File] | None:
 
 
 def console_files(m: Machine) -> list[File]:
-    """Descriptors 0, 1 and 2 of the first process: the console, read-write as xv6's init
-    opens it. Writes through descriptor 2 go to the host's stderr."""
+    """Descriptors 0, 1 and 2 of init (or of a process started without init): the
+    console, read-write as xv6's init opens it. Writes through descriptor 2 go to the host's stderr."""
     files = []
     for fd in range(3):
         f = m.ftable.alloc(File(FileKind.DEVICE, readable=True, writable=True, major=CONSOLE_MAJOR, to_stderr=fd == 2))

@@ -5,8 +5,9 @@ keep what the guest writes, with ordinary host tools.
 
 The sandbox works in two steps, so that nothing a guest names can reach outside the root:
 1. A guest path is checked and normalised lexically: `.` and `..` are resolved on the
-   guest path itself (`..` at `/` stays at `/`), every name must be a valid xv6 name
-   (1 to DIRSIZ ASCII bytes, no NUL), and the whole path must fit in MAXPATH with its NUL.
+   guest path itself (`..` at `/` stays at `/`), a longer name is cut to its first DIRSIZ
+   bytes as xv6's namei does, every name must then be a valid xv6 name (ASCII, no NUL),
+   and the whole path must fit in MAXPATH with its NUL.
 2. The result is walked from the root one component at a time with
    openat(O_NOFOLLOW | O_DIRECTORY), and the last component is opened or changed relative
    to its parent's descriptor with O_NOFOLLOW. No symlink inside the root is ever followed,
@@ -194,6 +195,7 @@ class FileSystem:
                 if comps:
                     comps.pop()
                 continue
+            part = part[:DIRSIZ]  # xv6's skipelem keeps only the first DIRSIZ bytes of a name
             if not valid_name(part):
                 return None
             comps.append(part.decode("ascii"))

@@ -20,7 +20,7 @@ from pagelab.kernel.config import Config
 from pagelab.kernel.console import Console
 from pagelab.kernel.events import Event, FaultEvent, Listener, QuantumEvent, SampleEvent, Ticker
 from pagelab.kernel.exec import exec_image
-from pagelab.kernel.file import FileTable, console_files
+from pagelab.kernel.file import FileTable, console_files, filedup
 from pagelab.kernel.fs import FileSystem
 from pagelab.kernel.mm.fault import handle_fault
 from pagelab.kernel.mm.filemap import PageCache
@@ -56,7 +56,8 @@ class Machine:
         self.vmstat = VmStat()
         self.procs: list[Proc | None] = [None] * NPROC
         self.next_pid = 1
-        self.init: Proc | None = None
+        self.init: Proc | None = None  # pid 1, if booted: it adopts orphans
+        self.first: Proc | None = None  # the program whose exit ends the run
         self.loaded: Proc | None = None  # whose registers are on the hart
         self.current: Proc | None = None  # who is running
         self.listeners: list[Listener] = []
@@ -187,8 +188,24 @@ class Machine:
 
     # --- processes ---------------------------------------------------------------------
 
+    def boot_init(self, image: bytes) -> Proc | None:
+        """Start init, pid 1, from ELF bytes, as xv6's userinit does. Its descriptors 0, 1
+        and 2 are the console; it only waits, reaping the orphans that exit_proc gives it."""
+        p = self._start(image, [b"init"], "init", None)
+        if p is not None:
+            self.init = p
+        return p
+
     def spawn(self, image: bytes, argv: list[bytes], name: str) -> Proc | None:
-        """Create the first process from ELF bytes (the role of xv6's initcode and init)."""
+        """Start a program from ELF bytes: init's child, with init's console descriptors, as
+        if init had forked and exec'd it. The first one spawned is the run's program: its
+        exit ends the run."""
+        p = self._start(image, argv, name, self.init)
+        if p is not None and self.first is None:
+            self.first = p
+        return p
+
+    def _start(self, image: bytes, argv: list[bytes], name: str, parent: Proc | None) -> Proc | None:
         p = proc.allocproc(self, name)
         if p is None:
             return None
@@ -198,10 +215,11 @@ class Machine:
             proc.freeproc(self, p)
             return None
         p.ctx = self.hart.save()
-        p.ofile[:3] = console_files(self)
+        p.parent = parent
+        p.ofile[:3] = (
+            console_files(self) if parent is None else [None if f is None else filedup(f) for f in parent.ofile[:3]]
+        )
         p.state = State.RUNNABLE
-        if self.init is None:
-            self.init = p
         return p
 
     def _load(self, p: Proc) -> None:
@@ -219,11 +237,11 @@ class Machine:
         self.loaded = p
 
     def run(self) -> int:
-        """Schedule until the first process exits; returns its exit status."""
-        init = self.init
-        if init is None:
+        """Schedule until the program exits; returns its exit status."""
+        first, init = self.first, self.init
+        if first is None:
             raise RuntimeError("no process to run")
-        while init.state != State.ZOMBIE:
+        while first.state != State.ZOMBIE and (init is None or init.state != State.ZOMBIE):
             p = self._pick()
             if p is None:
                 if not self._idle():
@@ -231,7 +249,7 @@ class Machine:
                 continue
             self._run_quantum(p)
         self._shutdown()
-        return init.xstate
+        return first.xstate
 
     def _pick(self) -> Proc | None:
         """Round robin over the process table."""
@@ -309,15 +327,18 @@ class Machine:
         return True
 
     def _shutdown(self) -> None:
-        """The first process is done: stop what remains and release all memory."""
+        """The program is done: stop what remains (as xv6 halts), then init, and release all
+        memory. init leaves no exit record: it does not exit, the machine stops."""
         for q in list(self.procs):
-            if q is None:
+            if q is None or q is self.init:
                 continue
             if q.state != State.ZOMBIE:
                 q.killed = True
                 self.current = q
                 proc.exit_proc(self, q, -1)
                 self.current = None
+        if self.init is not None:
+            proc.close_files(self, self.init)
         for q in list(self.procs):
             if q is not None:
                 proc.freeproc(self, q)

@@ -112,8 +112,7 @@ def fork(m: Machine, p: Proc) -> int:
     return np_.pid
 
 
-def exit_proc(m: Machine, p: Proc, status: int) -> None:
-    """Close files, free memory, hand children to the first process, become a zombie."""
+def close_files(m: Machine, p: Proc) -> None:
     from pagelab.kernel.file import fileclose  # here: file.py imports proc
 
     if m.listeners:  # observers see the address space one last time
@@ -122,15 +121,25 @@ def exit_proc(m: Machine, p: Proc, status: int) -> None:
         if f is not None:
             p.ofile[fd] = None
             fileclose(m, f)
+
+
+def exit_proc(m: Machine, p: Proc, status: int) -> None:
+    """Close files, free memory, give children to init, become a zombie for the parent."""
+    close_files(m, p)
     free_memory(m, p)
-    init = m.init
+    # xv6's reparent: orphans go to init, which waits for them. (Kernel unit tests that
+    # spawn a program without booting init: the first program plays init.)
+    init = m.init or m.first
+    if init is p:
+        init = None  # nobody will wait: an orphan is freed as soon as it is a zombie
     for c in m.procs:
         if c is not None and c.parent is p:
-            c.parent = init if init is not p else None
-            if c.parent is None and c.state == State.ZOMBIE:
-                freeproc(m, c)
-            elif c.state == State.ZOMBIE:
-                wakeup(m, init)
+            c.parent = init
+            if c.state == State.ZOMBIE:
+                if init is None:
+                    freeproc(m, c)
+                else:
+                    wakeup(m, init)
     p.xstate = status
     p.state = State.ZOMBIE
     if p.parent is not None:
@@ -138,8 +147,8 @@ def exit_proc(m: Machine, p: Proc, status: int) -> None:
     ev = ExitEvent(p.pid, p.name, status, p.killed, p.faults, p.rss_peak, m.reclaim.swapped_out.pop(p.pid, 0))
     m.exits.append(ev)  # the kernel's own accounting record, as BSD's acct keeps
     m.emit(ev)
-    if p.parent is None and p is not m.init:
-        freeproc(m, p)  # an orphan whose adoptive parent is gone: nobody will wait
+    if p.parent is None and p is not m.init and p is not m.first:
+        freeproc(m, p)  # an orphan with no init to wait for it
 
 
 def sleep(m: Machine, p: Proc, chan: object) -> None:
@@ -155,8 +164,10 @@ def wakeup(m: Machine, chan: object) -> None:
 
 
 def kill(m: Machine, pid: int) -> int:
+    """Mark process pid killed; it exits when it next leaves the kernel. init cannot be
+    killed (xv6 would panic; Linux ignores the signal)."""
     for p in m.procs:
-        if p is not None and p.pid == pid and p.state != State.ZOMBIE:
+        if p is not None and p.pid == pid and p.state != State.ZOMBIE and p is not m.init:
             p.killed = True
             if p.state == State.SLEEPING:
                 p.state = State.RUNNABLE

@@ -126,8 +126,11 @@ def run_guest(
 
         m.listeners.append(watch)
         try:
-            init = m.spawn(SYSFUZZ, argv, "sysfuzz")
-            if init is None:
+            init_image = bundled("init")
+            if init_image is None or m.boot_init(init_image) is None:
+                raise RuntimeError("init does not load")
+            first = m.spawn(SYSFUZZ, argv, "sysfuzz")  # init's child, as in a real run
+            if first is None:
                 raise RuntimeError("sysfuzz does not load")
             run_capped(m, max_insns)
             check_invariants(m, expect_empty=True)
@@ -147,9 +150,9 @@ def run_guest(
 def run_capped(m: Machine, max_insns: int) -> None:
     """Machine.run, but stop once max_insns instructions have run (a mutant may loop
     forever); then shut down as run() does, freeing everything."""
-    init = m.init
-    assert init is not None
-    while init.state != State.ZOMBIE and m.clock.instructions < max_insns:
+    first = m.first
+    assert first is not None
+    while first.state != State.ZOMBIE and m.clock.instructions < max_insns:
         p = m._pick()
         if p is None:
             if not m._idle():
