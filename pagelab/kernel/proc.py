@@ -115,8 +115,6 @@ def fork(m: Machine, p: Proc) -> int:
 def close_files(m: Machine, p: Proc) -> None:
     from pagelab.kernel.file import fileclose  # here: file.py imports proc
 
-    if m.listeners:  # observers see the address space one last time
-        m.emit(TeardownEvent(p.pid, p.name))
     for fd, f in enumerate(p.ofile):
         if f is not None:
             p.ofile[fd] = None
@@ -125,6 +123,8 @@ def close_files(m: Machine, p: Proc) -> None:
 
 def exit_proc(m: Machine, p: Proc, status: int) -> None:
     """Close files, free memory, give children to init, become a zombie for the parent."""
+    if m.listeners:  # observers see the address space one last time
+        m.emit(TeardownEvent(p.pid, p.name))
     close_files(m, p)
     free_memory(m, p)
     # xv6's reparent: orphans go to init, which waits for them. (Kernel unit tests that

@@ -110,7 +110,7 @@ class Recorder:
         self.rec.snapshots[ev.pid] = Snapshot(
             ev.pid, ev.name, m.clock.now, smaps_of(m, p, cen), vmprint(m.ram, p.pagetable)
         )
-        if p is m.init:
+        if p is m.first:  # the program (init, pid 1, never exits)
             self.rec.end_map = frame_map(m, cen)
 
 
