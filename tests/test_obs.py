@@ -246,7 +246,7 @@ def test_swap_shows_in_smaps_samples_and_the_timeline() -> None:
     rep = go("swaptest", "2M", "plain", config=cfg, record=True, watch=Watch(perfetto=out))
     assert rep.exit_code == 0 and rep.stats["page_outs"] > 0
     assert max(s.swap for s in rep.samples) > 0
-    heap = next(e for e in rep.smaps(1) if e["kind"] == "heap")["kb"]  # type: ignore[index]
+    heap = next(e for e in rep.smaps(2) if e["kind"] == "heap")["kb"]  # type: ignore[index]  # pid 2: the program
     assert heap["Swap"] > 0 and heap["Rss"] + heap["Swap"] <= heap["Size"]
     evs = json.loads(out.getvalue())["traceEvents"]
     assert sum(e["name"] == "evict" and e["ph"] == "i" for e in evs) == rep.stats["page_outs"]
