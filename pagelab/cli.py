@@ -256,6 +256,10 @@ def cmd_run(ns: argparse.Namespace) -> int:
     return report.exit_code
 
 
+# Run options that write files or logs of one run: `pagelab report` has its own output.
+_RUN_ONLY = ("stats", "trace", "trace_insn", "vmprint", "v", "show_faults", "perfetto", "smaps")
+
+
 def cmd_report(ap: argparse.ArgumentParser, ns: argparse.Namespace) -> int:
     from pagelab.report import report  # imported on use: matplotlib is slow to load
 
@@ -263,6 +267,9 @@ def cmd_report(ap: argparse.ArgumentParser, ns: argparse.Namespace) -> int:
     if len(args) >= 2 and args[-2] in ("-o", "--output"):  # PROGRAM [ARGS] -o FILE
         ns.output = Path(args[-1])
         args = args[:-2]
+    given = [("-" if len(k) == 1 else "--") + k.replace("_", "-") for k in _RUN_ONLY if getattr(ns, k)]
+    if given:
+        raise UsageError(f"report: {' '.join(given)} belong to `pagelab run` (the report is the output)")
     if ns.sweep is not None:
         from pagelab.report import sweep_report
 

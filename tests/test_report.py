@@ -140,3 +140,4 @@ def test_report_of_a_bad_sweep_file_is_a_usage_error(tmp_path: Path) -> None:
     assert main(["report", "--sweep", str(bad), "-o", str(tmp_path / "o.html")]) == 2
     assert main(["report", "--sweep", str(tmp_path / "none.json"), "-o", str(tmp_path / "o.html")]) == 2
     assert main(["report", "-o", str(tmp_path / "o.html")]) == 2  # neither PROGRAM nor --sweep
+    assert main(["report", "--stats", str(tmp_path / "s.json"), "echo", "-o", str(tmp_path / "o.html")]) == 2
