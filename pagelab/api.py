@@ -8,7 +8,8 @@ import signal
 import stat as st_
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
@@ -251,6 +252,8 @@ def run(
     watch: Watch | None = None,
     record: bool = False,
     host: bool = True,
+    interactive: bool | None = None,
+    interruptible: bool = False,
 ) -> RunReport:
     """Boot a machine with init (pid 1), run PROGRAM as init's child, and return what
     happened when PROGRAM exits.
@@ -262,6 +265,9 @@ def run(
     invariants are verified at the end (for tests). `watch` turns on observers (fault
     log, Perfetto, smaps, progress); `record` keeps the events and snapshots in the report
     (trace, smaps(), vmprint(), frame_map()). A listener may raise StopRun to end early.
+    `interactive` (default: stdin is a terminal) lets other processes run while a reader
+    waits for the console. With `interruptible`, SIGINT (^C) kills the program's
+    descendants instead of stopping the run (`pagelab shell`).
     """
     config = config or Config()
     args = list(args)
@@ -287,6 +293,7 @@ def run(
             stdout if stdout is not None else _host_stream(sys.stdout, "wb", opened),
             stderr if stderr is not None else _host_stream(sys.stderr, "wb", opened),
             bundled,
+            interactive=_is_terminal(stdin if stdin is not None else sys.stdin) if interactive is None else interactive,
         )
         if own_root:
             # The bundled programs copied into a temporary root are pagelab's, as a
@@ -311,7 +318,8 @@ def run(
         first = _spawn(m, program, image, [argv0.encode(), *(a.encode() for a in args)], name)
         stopped = False
         try:
-            status = m.run()
+            with _sigint_interrupts(m if interruptible else None):
+                status = m.run()
         except StopRun:
             status, stopped = -1, True
         except KeyboardInterrupt as e:
@@ -349,3 +357,30 @@ def _init_image() -> bytes:
     if image is None:
         raise RuntimeError("the bundled init program is missing: reinstall pagelab")
     return image
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+@contextmanager
+def _sigint_interrupts(m: Machine | None) -> Iterator[None]:
+    """While the machine runs, ^C (SIGINT) calls m.interrupt() rather than stopping the
+    run; the terminal itself is never touched. Nothing changes with m None or off the main
+    thread, where signals cannot be caught."""
+    old: Any = None
+    installed = False
+    if m is not None:
+        try:
+            old = signal.signal(signal.SIGINT, lambda _s, _f: m.interrupt())
+            installed = True
+        except ValueError:
+            pass
+    try:
+        yield
+    finally:
+        if installed:
+            signal.signal(signal.SIGINT, old if old is not None else signal.SIG_DFL)

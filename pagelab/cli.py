@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(r)
     r.add_argument("program", help="ELF path or bundled program name")
     r.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
+    sh = sub.add_parser("shell", help="boot init, which starts sh on the console, as xv6's `make qemu` does")
+    add_run_options(sh)
     sub.add_parser("demo", help="run the bundled workloads eager and lazy, side by side")
     b = sub.add_parser("bench", help="measure speed against raw Unicorn; prints JSON")
     b.add_argument("--quick", action="store_true", help="smaller workloads (about 30 s, for CI)")
@@ -227,7 +229,16 @@ def watch_from(ns: argparse.Namespace, files: ExitStack) -> Watch:
     )
 
 
-def cmd_run(ns: argparse.Namespace) -> int:
+def cmd_shell(ns: argparse.Namespace) -> int:
+    """`pagelab shell`: sh (the root's /sh, else the bundled one) as init's child, on the
+    console. ^C kills the running commands, ^D at the prompt ends the shell and the run."""
+    ns.program, ns.args = "sh", []
+    if sys.stdin is not None and sys.stdin.isatty():
+        print("pagelab shell: init started sh; ^D exits, ^C stops the running commands", file=sys.stderr)
+    return cmd_run(ns, host=False, interruptible=True)
+
+
+def cmd_run(ns: argparse.Namespace, host: bool = True, interruptible: bool = False) -> int:
     config = config_from(ns)
     with ExitStack() as files:
         watch = watch_from(ns, files)
@@ -242,6 +253,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
                 trace=trace,
                 vmprint=sys.stderr if ns.vmprint else None,
                 watch=watch,
+                host=host,
+                interruptible=interruptible,
             )
         except Interrupted as e:
             # The run was stopped by a signal: api.run has removed the temporary root; the
@@ -383,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         if ns.cmd == "run":
             with stop_on_signals():
                 return cmd_run(ns)
+        if ns.cmd == "shell":
+            with stop_on_signals():  # SIGTERM and SIGHUP stop it; ^C is handled inside
+                return cmd_shell(ns)
         if ns.cmd in ("demo", None):
             from pagelab.demo import demo  # imported on use: keeps `run` start-up small
 

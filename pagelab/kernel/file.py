@@ -16,7 +16,8 @@ from pagelab.kernel.fs import T_DEVICE, Inode, Stat
 from pagelab.kernel.mm.filemap import AddressSpace
 from pagelab.kernel.param import CONSOLE_MAJOR, NFILE, ROOTDEV
 from pagelab.kernel.pipe import Pipe, pipeclose, piperead, pipewrite
-from pagelab.kernel.syscall import Result, copyin, copyout
+from pagelab.kernel.proc import sleep
+from pagelab.kernel.syscall import RESTART, Result, copyin, copyout
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
@@ -133,6 +134,11 @@ def fileread(m: Machine, p: Proc, f: File, addr: int, n: int) -> Result:
         if f.major != CONSOLE_MAJOR:
             return -1
         line = m.console.read(min(n, CHUNK))
+        if line is None:  # an interactive console, nothing typed yet: let others run
+            if p.killed:
+                return -1
+            sleep(m, p, m.console)
+            return RESTART
         if line and not copyout(m, p, addr, line):
             m.console.unread(line)
             return -1

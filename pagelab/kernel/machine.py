@@ -44,6 +44,7 @@ class Machine:
         stdout: BinaryIO,
         stderr: BinaryIO,
         bundled: Callable[[str], bytes | None] | None = None,
+        interactive: bool = False,
     ) -> None:
         self.config = config
         self.ram = PhysMem(config.mem)
@@ -85,7 +86,8 @@ class Machine:
         # or back to their files), and the OOM killer is the last resort.
         self.reclaim = Reclaimer(self)
         self.km.reclaim = self.reclaim.shrink
-        self.console = Console(stdin, stdout, stderr)
+        self.console = Console(stdin, stdout, stderr, interactive)
+        self.intr = False  # ^C at the host terminal, not yet handled (see interrupt)
         self.syscalls: dict[int, Handler] = {**PROC_SYSCALLS, **FILE_SYSCALLS}
         self.hart.on_fault = self._guest_fault
         self.hart.on_ecall = self._ecall
@@ -242,6 +244,10 @@ class Machine:
         if first is None:
             raise RuntimeError("no process to run")
         while first.state != State.ZOMBIE and (init is None or init.state != State.ZOMBIE):
+            if self.intr:
+                self._kill_foreground()
+            if self.console.interactive:
+                self._poll_console(0.0)
             p = self._pick()
             if p is None:
                 if not self._idle():
@@ -320,11 +326,44 @@ class Machine:
             q.wake_tick for q in self.procs if q is not None and q.state == State.SLEEPING and q.chan is self.clock
         ]
         if not wakes:
+            if self.console.interactive and self._console_readers():
+                self._poll_console(0.1)  # a person may type: wait for them, a little at a time
+                return True
             self.log("pagelab: every process is blocked forever; stopping")
             return False
         self.clock.jump_to_tick(min(wakes))
         self._wake_sleepers()
         return True
+
+    def _console_readers(self) -> bool:
+        return any(q is not None and q.state == State.SLEEPING and q.chan is self.console for q in self.procs)
+
+    def _poll_console(self, timeout: float) -> None:
+        """Wake the processes waiting for console input if the terminal has some."""
+        if self._console_readers() and self.console.ready(timeout):
+            proc.wakeup(self, self.console)
+
+    def interrupt(self) -> None:
+        """^C at the host terminal. Called from a signal handler, so it only sets a flag;
+        the scheduler acts on it between quanta (_kill_foreground)."""
+        self.intr = True
+
+    def _kill_foreground(self) -> None:
+        """^C: kill every descendant of the program (the shell's running commands, and its
+        background jobs, which our sh keeps as children), as a terminal's SIGINT stops its
+        foreground job. The program itself and init go on."""
+        self.intr = False
+        first = self.first
+        if first is None:
+            return
+        for q in self.procs:
+            if q is None or q is first or q.state == State.ZOMBIE:
+                continue
+            a = q.parent
+            while a is not None and a is not first:
+                a = a.parent
+            if a is first:
+                proc.kill(self, q.pid)
 
     def _shutdown(self) -> None:
         """The program is done: stop what remains (as xv6 halts), then init, and release all
