@@ -4,6 +4,8 @@ PROGRAM path), each with its own C program."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,3 +55,15 @@ def test_program_path_inside_the_guest_root(tmp_path: Path) -> None:
     assert run_prog("echo", root=tmp_path).out == "argc=1\nargv[0]=echo\n"
     with pytest.raises(UsageError, match="no such program: /nope"):
         run("/nope", root=tmp_path, stdout=io.BytesIO(), stderr=io.BytesIO())
+
+
+def test_cli_runs_a_program_from_the_guest_root(tmp_path: Path) -> None:
+    progs = Path(__file__).parent.parent / "pagelab" / "userprogs"
+    (tmp_path / "usertests").write_bytes((progs / "args").read_bytes())
+    p = subprocess.run(
+        [sys.executable, "-m", "pagelab", "run", "--root", str(tmp_path), "/usertests", "x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0 and p.stdout == "argc=2\nargv[0]=/usertests\nargv[1]=x\n", p.stderr
