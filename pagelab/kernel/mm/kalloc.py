@@ -20,6 +20,26 @@ def _no_code(pa: int) -> None:
     return None
 
 
+class Unreferenced(LookupError):
+    """drop_refs met an item with fewer references than it was asked to drop."""
+
+
+def drop_refs(ref: np.ndarray, free: list[int], items: np.ndarray) -> int:
+    """Drop one reference per entry of `items` (indexes into `ref`; repeats allowed) all at
+    once, and push those that reach 0 on the free list; returns how many did. Raises
+    Unreferenced(item), changing nothing, if an item has too few references. Used for
+    frames here and for swap slots (swap.py)."""
+    uniq, counts = np.unique(items, return_counts=True)
+    have = ref[uniq]
+    if (have < counts).any():
+        raise Unreferenced(int(uniq[np.argmax(have < counts)]))
+    have = have - counts.astype(ref.dtype)
+    ref[uniq] = have
+    freed = uniq[have == 0].tolist()
+    free.extend(freed)
+    return len(freed)
+
+
 class OutOfFrames(Exception):
     """No free frame: the caller decides whether that fails a syscall or kills a process."""
 
@@ -101,15 +121,10 @@ class Kalloc:
     def kfree_frames(self, frames: np.ndarray) -> int:
         """Drop one reference per entry of `frames` (frame numbers; repeats allowed), all
         at once. Returns how many frames became free."""
-        uniq, counts = np.unique(frames, return_counts=True)
-        have = self.ref[uniq]
-        if (have < counts).any():
-            raise AssertionError(f"kfree of free frame {self.pa(int(uniq[np.argmax(have < counts)])):#x}")
-        have = have - counts.astype(np.uint32)
-        self.ref[uniq] = have
-        freed = uniq[have == 0].tolist()
-        self._free.extend(freed)
-        return len(freed)
+        try:
+            return drop_refs(self.ref, self._free, frames)
+        except Unreferenced as e:
+            raise AssertionError(f"kfree of free frame {self.pa(e.args[0]):#x}") from None
 
     def refcount(self, pa: int) -> int:
         return int(self.ref[self.frame(pa)])

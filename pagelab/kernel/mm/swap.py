@@ -24,6 +24,7 @@ import tempfile
 import numpy as np
 
 from pagelab.hw.sv39 import PGSIZE, PTE_R, PTE_RSW0, PTE_RSW1, PTE_U, PTE_V, PTE_W, PTE_X
+from pagelab.kernel.mm.kalloc import Unreferenced, drop_refs
 
 PTE_COW = PTE_RSW0  # as in vm.py (which imports this module, so not from there)
 
@@ -108,15 +109,10 @@ class SwapArea:
         """One PTE fewer holds each of `slots`; returns how many slots became free."""
         if not slots.size:
             return 0
-        uniq, counts = np.unique(slots, return_counts=True)
-        have = self.ref[uniq]
-        if (have < counts).any():
-            raise AssertionError(f"swap_free of free slot {int(uniq[np.argmax(have < counts)])}")
-        have = have - counts.astype(np.uint32)
-        self.ref[uniq] = have
-        freed = uniq[have == 0].tolist()
-        self._free.extend(freed)
-        return len(freed)
+        try:
+            return drop_refs(self.ref, self._free, slots)
+        except Unreferenced as e:
+            raise AssertionError(f"swap_free of free slot {e.args[0]}") from None
 
     def close(self) -> None:
         if self.fd >= 0:
