@@ -68,10 +68,13 @@ def add_run_options(r: argparse.ArgumentParser) -> None:
     )
     r.add_argument("--root", type=Path, help="host directory that is the guest's / (default: a fresh temporary one)")
     r.add_argument("--keep-root", action="store_true", help="keep the temporary root directory and print its path")
-    r.add_argument("--eager", action="store_true", help="stock xv6: no lazy sbrk, no zero page, no COW")
+    r.add_argument(
+        "--eager", action="store_true", help="stock xv6: no lazy sbrk, no zero page, no COW, no demand paging"
+    )
     r.add_argument("--no-lazy", action="store_true", help="sbrk allocates at once")
     r.add_argument("--no-zero-page", action="store_true", help="read faults get a private zeroed frame")
     r.add_argument("--no-cow", action="store_true", help="fork copies every page")
+    r.add_argument("--no-demand", action="store_true", help="exec loads every page of the program at once")
     r.add_argument(
         "--zero-heap",
         action="store_true",
@@ -157,6 +160,7 @@ def config_from(ns: argparse.Namespace) -> Config:
         lazy=not (ns.eager or ns.no_lazy),
         zero_page=not (ns.eager or ns.no_zero_page),
         cow=not (ns.eager or ns.no_cow),
+        demand=not (ns.eager or ns.no_demand),
         zero_heap=ns.zero_heap and not ns.eager,
         disk=parse_disk(ns.disk),
         quantum=ns.quantum,

@@ -159,9 +159,11 @@ def main(argv):
             results = []
             if not wanted or src.stem in wanted:
                 out = tmp / src.stem
+                # A program may bring its own layout: user/NAME.ld (see boundary.ld).
+                script = USER / f"{src.stem}.ld"
                 link(
                     [lib[n] for n in RUNTIME[:1]] + [obj] + [lib[n] for n in RUNTIME[1:]],
-                    USER / "user.ld",
+                    script if script.exists() else USER / "user.ld",
                     out,
                     ["--gc-sections"],
                 )

@@ -41,6 +41,7 @@ class ExitEvent:
     faults: int
     rss_peak_pages: int
     swap_pages: int = 0  # pages written to swap for this process over its life
+    mappings: tuple[dict[str, object], ...] = ()  # the process's regions as it exited
 
 
 @dataclass(slots=True)

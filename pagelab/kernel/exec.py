@@ -2,9 +2,9 @@
 regions (VMAs) as Linux's binfmt_elf builds them.
 
 exec turns each PT_LOAD program header into regions: text, rodata, data (the file's
-bytes) and bss (zeros). With demand paging (the default) it reads no page at all: each
-page arrives at its first fault. With --no-demand every file page is copied in now, as
-stock xv6 does.
+bytes, through the page cache) and bss (zeros). With demand paging (the default) it
+reads only the headers: each page arrives at its first fault (mm/fault.py,
+do_file_page). With --no-demand every page is copied in now, as stock xv6 does.
 
 The new image is built aside, in a fresh page table with its own regions, and committed
 only when complete. Any failure (a bad ELF, no memory) frees all of it, leaves the old
@@ -17,10 +17,11 @@ import itertools
 from typing import TYPE_CHECKING
 
 from pagelab.hw.sv39 import MAXVA, PGSIZE, PTE_V, PTE_W, pgrounddown, pgroundup
-from pagelab.kernel.elf import PF_W, PF_X, ElfError, ElfImage, Segment, parse
+from pagelab.kernel.elf import PF_W, PF_X, ElfError, ElfImage, Segment, parse_from
 from pagelab.kernel.events import ExecEvent
+from pagelab.kernel.fs import O_RDONLY, T_FILE
 from pagelab.kernel.mm import vm
-from pagelab.kernel.mm.fault import pte_perm
+from pagelab.kernel.mm.fault import fill_private, pte_perm
 from pagelab.kernel.mm.kalloc import OutOfFrames
 from pagelab.kernel.mm.mmap import free_image, new_vmas
 from pagelab.kernel.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Piece, Vma, VmaList
@@ -28,6 +29,7 @@ from pagelab.kernel.param import MAXARG
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
+    from pagelab.kernel.mm.filemap import AddressSpace
     from pagelab.kernel.proc import Proc
 
 
@@ -35,14 +37,36 @@ class ExecError(Exception):
     pass
 
 
-def exec_image(m: Machine, p: Proc, data: bytes, argv: list[bytes], name: str) -> int:
-    """Load ELF bytes into p with the xv6 layout; returns argc, or -1 with p unchanged."""
+def open_exec(m: Machine, cwd: str, path: bytes) -> AddressSpace | None:
+    """The page cache of the file exec() wants to run (one reference, for the caller to
+    put), or None. A name directly in `/` that does not exist there is a bundled program,
+    served from its bytes."""
+    ip = m.fs.open(cwd, path, O_RDONLY)
+    if ip is None:
+        data = m.fs.read_exec(cwd, path)
+        if data is None:
+            return None
+        return m.pagecache.mapping_for_bytes(("bundled", path.rsplit(b"/", 1)[-1].decode(errors="replace")), data)
+    try:
+        return m.pagecache.mapping_for(ip) if ip.type == T_FILE else None
+    except OSError:
+        return None
+    finally:
+        m.fs.close(ip)
+
+
+def exec_image(m: Machine, p: Proc, a: AddressSpace, argv: list[bytes], name: str) -> int:
+    """Load the ELF file cached in `a` into p with the xv6 layout; returns argc, or -1
+    with p unchanged. Each file region takes its own reference on `a`."""
     if len(argv) > MAXARG:
         return -1
     try:
-        elf = parse(data, MAXVA)
+        elf = parse_from(lambda off, n: m.pagecache.read(a, off, n), m.pagecache.size(a), MAXVA)
     except ElfError as e:
         m.log(f"exec {name}: {e}")
+        return -1
+    except OSError as e:
+        m.log(f"exec {name}: {e.strerror}")
         return -1
     try:
         pagetable = vm.uvmcreate(m.km)
@@ -54,15 +78,20 @@ def exec_image(m: Machine, p: Proc, data: bytes, argv: list[bytes], name: str) -
     rss = 0
     try:
         for v in image_vmas(elf):
+            if v.kind != "bss":
+                v.file, v.label = a, name
+                m.pagecache.get(a)
             vmas.insert(v)
         sz = pgroundup(max(s.vaddr + s.memsz for s in elf.segments))
         if sz + 3 * PGSIZE > MAXVA:
             raise ExecError("no room for the stack")
-        eager = _eager_pages(m, vmas)
-        if eager + eager // 512 + 3 * len(vmas) + 8 > m.km.nfree:
-            raise ExecError("image larger than memory")  # refuse before spending time on it
+        # Refuse an image that cannot fit before spending time on it: the pages loaded now
+        # and their page-table pages. (Frames only the page cache holds can be reclaimed.)
+        eager = sum(v.pages() for v in eager_regions(m, vmas))
+        if eager + eager // 512 + 3 * len(vmas) + 8 > m.km.nfree + m.pagecache.cache_only_frames():
+            raise ExecError("image larger than memory")
         for v in eager_regions(m, vmas):
-            rss += _prefault(m, pagetable, v, data)
+            rss += _prefault(m, pagetable, v)
         # One guard page (no PTE_U, no region), then one stack page, as xv6 lays them out.
         if vm.uvmalloc(m.km, pagetable, sz, sz + 2 * PGSIZE, PTE_W) is None:
             raise ExecError("out of memory")
@@ -73,7 +102,7 @@ def exec_image(m: Machine, p: Proc, data: bytes, argv: list[bytes], name: str) -
         vmas.insert(Vma(stack_base, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE, "stack"))
         heap = Vma(sz, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE, "heap")  # empty until sbrk
         sp, uargv = _push_args(m, pagetable, sz, stack_base, argv)
-    except (ExecError, OutOfFrames) as e:
+    except (ExecError, OutOfFrames, OSError) as e:
         m.log(f"exec {name}: {e or 'out of memory'}")
         free_image(m, pagetable, vmas, sz)
         return -1
@@ -179,26 +208,14 @@ def _continues(a: Vma, b: Vma) -> bool:
 
 
 def eager_regions(m: Machine, vmas: VmaList) -> list[Vma]:
-    """The regions exec fills at once: file pages without demand paging, and BSS when
-    read faults could not share the zero page anyway (stock xv6 allocates it)."""
-    return [
-        v
-        for v in vmas
-        if (v.kind != "bss" and not demand_ready(m))
-        or (v.kind == "bss" and not m.config.zero_page and not m.config.demand)
-    ]
+    """The regions exec fills at once: with --no-demand every file page, and BSS too when
+    read faults could not share the zero page anyway (stock xv6 allocates it all)."""
+    if m.config.demand:
+        return []
+    return [v for v in vmas if v.kind != "bss" or not m.config.zero_page]
 
 
-def demand_ready(m: Machine) -> bool:
-    """Demand paging of file pages needs the page cache, which is not here yet."""
-    return False
-
-
-def _eager_pages(m: Machine, vmas: VmaList) -> int:
-    return sum(v.pages() for v in eager_regions(m, vmas))
-
-
-def _prefault(m: Machine, pagetable: int, v: Vma, data: bytes) -> int:
+def _prefault(m: Machine, pagetable: int, v: Vma) -> int:
     """Give every page of v a private frame holding its bytes. Returns the frames used."""
     km = m.km
     perm = pte_perm(v.prot) | PTE_V
@@ -208,23 +225,9 @@ def _prefault(m: Machine, pagetable: int, v: Vma, data: bytes) -> int:
             raise ExecError("out of memory")
         pa = km.kalloc()
         km.ram.write64(pte_pa, vm.pa2pte(pa) | perm)
-        if v.kind != "bss":
-            for lo, chunk in page_bytes(v, va, data):
-                km.ram.write(pa + (lo - va), chunk)
+        if v.file is not None:
+            fill_private(m, v, va, pa)
     return v.pages()
-
-
-def page_bytes(v: Vma, va: int, data: bytes) -> list[tuple[int, bytes]]:
-    """The file bytes of page va of region v, as (address, bytes) runs; the rest is zero."""
-    if not v.pieces:
-        off = v.file_offset(va)
-        return [(va, data[off : off + PGSIZE])]
-    out = []
-    for pc in v.pieces:
-        lo, hi = max(va, pc.lo), min(va + PGSIZE, pc.hi)
-        if lo < hi:
-            out.append((lo, data[pc.offset + (lo - pc.lo) : pc.offset + (hi - pc.lo)]))
-    return out
 
 
 def _push_args(m: Machine, pagetable: int, sp: int, stack_base: int, argv: list[bytes]) -> tuple[int, int]:

@@ -212,7 +212,12 @@ class Machine:
         if p is None:
             return None
         self._load(p)
-        if exec_image(self, p, image, argv, name) < 0:
+        a = self.pagecache.mapping_for_bytes(("program", name), image)
+        try:
+            ok = exec_image(self, p, a, argv, name) >= 0
+        finally:
+            self.pagecache.put(a)  # the image's regions hold their own references
+        if not ok:
             self.loaded = None
             proc.freeproc(self, p)
             return None

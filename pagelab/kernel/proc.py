@@ -11,7 +11,7 @@ from pagelab.kernel.events import ExitEvent, TeardownEvent
 from pagelab.kernel.mm import vm
 from pagelab.kernel.mm.kalloc import OutOfFrames
 from pagelab.kernel.mm.mmap import dup_mmap, exit_mmap, new_vmas
-from pagelab.kernel.mm.vma import Vma, VmaList
+from pagelab.kernel.mm.vma import Vma, VmaList, mapping
 from pagelab.kernel.param import NOFILE
 
 if TYPE_CHECKING:
@@ -126,6 +126,7 @@ def exit_proc(m: Machine, p: Proc, status: int) -> None:
     if m.listeners:  # observers see the address space one last time
         m.emit(TeardownEvent(p.pid, p.name))
     close_files(m, p)
+    maps = tuple(mapping(v) for v in p.vmas)
     free_memory(m, p)
     # xv6's reparent: orphans go to init, which waits for them. (Kernel unit tests that
     # spawn a program without booting init: the first program plays init.)
@@ -144,7 +145,9 @@ def exit_proc(m: Machine, p: Proc, status: int) -> None:
     p.state = State.ZOMBIE
     if p.parent is not None:
         wakeup(m, p.parent)
-    ev = ExitEvent(p.pid, p.name, status, p.killed, p.faults, p.rss_peak, m.reclaim.swapped_out.pop(p.pid, 0))
+    ev = ExitEvent(
+        p.pid, p.name, status, p.killed, p.faults, p.rss_peak, m.reclaim.swapped_out.pop(p.pid, 0), maps
+    )
     m.exits.append(ev)  # the kernel's own accounting record, as BSD's acct keeps
     m.emit(ev)
     if p.parent is None and p is not m.init and p is not m.first:

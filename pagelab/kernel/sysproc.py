@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 from pagelab.hw.sv39 import MAXVA, PGSHIFT, PTE_W, pgroundup
 from pagelab.kernel import proc
-from pagelab.kernel.exec import exec_image
+from pagelab.kernel.exec import exec_image, open_exec
 from pagelab.kernel.mm import vm
+from pagelab.kernel.mm.mmap import do_mmap, do_munmap
 from pagelab.kernel.param import MAXARG, MAXPATH
 from pagelab.kernel.proc import State
 from pagelab.kernel.syscall import (
@@ -127,18 +128,25 @@ def sys_exec(m: Machine, p: Proc) -> Result:
         if s is None:
             return -1
         argv.append(s)
-    data = m.fs.read_exec(p.cwd, path)
-    if data is None:
+    a = open_exec(m, p.cwd, path)
+    if a is None:
         return -1
     name = path.rsplit(b"/", 1)[-1].decode("utf-8", "replace")
-    if exec_image(m, p, data, argv, name) < 0:
-        return -1
+    try:
+        if exec_image(m, p, a, argv, name) < 0:
+            return -1
+    finally:
+        m.pagecache.put(a)  # the new image's regions hold their own references
     return NORETURN
 
 
 def sys_mmap(m: Machine, p: Proc) -> Result:
-    """Not built yet: mmap of files belongs to a later issue. Fails as Linux's would."""
-    return -1
+    """mmap(addr, length, prot, flags, fd, offset): addr is a hint this kernel ignores."""
+    return do_mmap(m, p, argaddr(m, 1), argint(m, 2), argint(m, 3), argint(m, 4), argaddr(m, 5))
+
+
+def sys_munmap(m: Machine, p: Proc) -> Result:
+    return do_munmap(m, p, argaddr(m, 0), argaddr(m, 1))
 
 
 SYSCALLS: dict[int, Handler] = {
@@ -152,5 +160,5 @@ SYSCALLS: dict[int, Handler] = {
     13: sys_sleep,
     14: sys_uptime,
     22: sys_mmap,
-    23: sys_mmap,
+    23: sys_munmap,
 }

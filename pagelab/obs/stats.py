@@ -20,6 +20,7 @@ def process_record(ev: ExitEvent) -> dict[str, Any]:
         "faults": ev.faults,
         "rss_peak_pages": ev.rss_peak_pages,
         "swap_pages": ev.swap_pages,
+        "mappings": list(ev.mappings),
     }
 
 

@@ -27,6 +27,7 @@ typedef unsigned long uint64;
 #define PROT_EXEC   4
 #define MAP_SHARED  1
 #define MAP_PRIVATE 2
+#define MAP_ANONYMOUS 0x20  /* no file: fd -1, zero-filled memory */
 #define MAP_FAILED  ((void *)-1)
 
 /* inode types, as in struct stat.type */

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 from pagelab.hw.hart import Trap
 from pagelab.hw.sv39 import (
     MAXVA,
+    PGSHIFT,
+    PGSIZE,
     PTE_R,
     PTE_U,
     PTE_V,
@@ -105,8 +107,72 @@ def _zero_page_ok(m: Machine, vma: Vma) -> bool:
 
 
 def do_file_page(m: Machine, p: Proc, trap: Trap, vma: Vma, va: int, pte_pa: int) -> bool:
-    """First touch of a page backed by a file. Filled in by demand paging."""
-    return _fatal(m, p, trap, vma, "no file")
+    """First touch of a page backed by a file: demand paging of exec, and mmap. The page
+    comes from the page cache (Linux's do_fault), read from the file if not cached.
+      - shared, or read-only (text, rodata): map the cache's frame itself;
+      - private and writable (data, MAP_PRIVATE): map it copy-on-write, so the first
+        store copies it (do_wp_page) and no store ever reaches the file; if this first
+        touch is the store, copy at once;
+      - a private page assembled from pieces (exec: a page shared by two segments, or
+        file bytes then BSS): a frame of its own, filled now."""
+    store = trap.scause == SCAUSE_STORE_PAGE_FAULT
+    perm = pte_perm(vma.prot) | PTE_V
+    try:
+        if vma.pieces or (store and not vma.shared):
+            mem = m.km.kalloc()
+            try:
+                major = fill_private(m, vma, va, mem)
+            except BaseException:
+                m.km.kfree(mem)
+                raise
+            m.ram.write64(pte_pa, pa2pte(mem) | perm)
+            resolution = "copy"
+        else:
+            mem, major = m.pagecache.get_page(vma.file, vma.file_offset(va) >> PGSHIFT)
+            if not vma.shared and perm & PTE_W:
+                perm = perm & ~PTE_W | PTE_COW
+            m.ram.write64(pte_pa, pa2pte(mem) | perm)
+            resolution = "mapped"
+    except OutOfFrames:
+        return _oom(m, p, trap, vma)
+    except OSError:  # the host could not read the file
+        return _fatal(m, p, trap, vma, "I/O error")
+    p.grow_rss(1)
+    if major:
+        m.vmstat.page_ins += 1
+    return _resolved(m, p, trap, vma, "file", resolution, mem, 0, major)
+
+
+def fill_private(m: Machine, vma: Vma, va: int, dst: int) -> bool:
+    """Fill the private frame dst with page va of file region vma: the file's bytes where
+    the region has them, zero elsewhere (dst comes zeroed from kalloc). Returns True if
+    the file had to be read (a major fault). Each cache page is copied at once, before
+    anything else can allocate (and so reclaim it)."""
+    major = False
+    for lo, off, n in file_runs(vma, va):
+        while n > 0:
+            start = off & (PGSIZE - 1)
+            k = min(PGSIZE - start, n)
+            src, got = m.pagecache.find_page(vma.file, off >> PGSHIFT)
+            major |= got
+            if k == PGSIZE:
+                m.ram.copy_page(dst, src)
+            else:
+                m.ram.write(dst + (lo - va), m.ram.read(src + start, k))
+            lo, off, n = lo + k, off + k, n - k
+    return major
+
+
+def file_runs(vma: Vma, va: int) -> list[tuple[int, int, int]]:
+    """The file bytes of page va of a file region, as (address, file offset, length)."""
+    if not vma.pieces:
+        return [(va, vma.file_offset(va), PGSIZE)]
+    out = []
+    for pc in vma.pieces:
+        lo, hi = max(va, pc.lo), min(va + PGSIZE, pc.hi)
+        if lo < hi:
+            out.append((lo, pc.offset + (lo - pc.lo), hi - lo))
+    return out
 
 
 def do_swap_page(m: Machine, p: Proc, trap: Trap, vma: Vma, pte_pa: int, pte: int) -> bool:

@@ -60,6 +60,7 @@ class Vma:
     file: Any = None
     offset: int = 0
     pieces: tuple[Piece, ...] = ()
+    label: str = ""  # what the file is, for people: the program's name, "inode 7"
 
     @property
     def shared(self) -> bool:
@@ -70,6 +71,19 @@ class Vma:
 
     def pages(self) -> int:
         return (self.end - self.start) // PGSIZE
+
+
+def mapping(v: Vma) -> dict[str, object]:
+    """A region as the stats report it (/proc/PID/maps in spirit)."""
+    prot = "".join(ch if v.prot & bit else "-" for bit, ch in ((PROT_READ, "r"), (PROT_WRITE, "w"), (PROT_EXEC, "x")))
+    return {
+        "start": hex(v.start),
+        "end": hex(v.end),
+        "prot": prot,
+        "flags": ("shared" if v.shared else "private") + ("|anonymous" if v.flags & MAP_ANONYMOUS else ""),
+        "file": v.label if v.file is not None else "",
+        "kind": v.kind,
+    }
 
 
 def _nop(v: Vma) -> None:
