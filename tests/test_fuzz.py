@@ -16,7 +16,7 @@ from pagelab.api import UsageError, check_elf
 from pagelab.hw.hart import A0, A1, A2, A3, A4, A5, A7, PC
 from pagelab.hw.sv39 import MAXVA, PGSIZE
 from pagelab.kernel.config import Config
-from pagelab.kernel.exec import exec_image
+from pagelab.kernel.exec import exec_bytes
 from pagelab.kernel.invariants import check_invariants
 from pagelab.kernel.machine import Machine
 from pagelab.kernel.proc import State
@@ -87,7 +87,7 @@ def test_corrupt_elf_is_refused_or_loaded_never_a_crash(edits: list[tuple[int, i
         p = m.current
         assert p is not None
         before = (p.pagetable, p.sz)
-        if exec_image(m, p, image, [b"x"], "x") < 0:
+        if exec_bytes(m, p, image, [b"x"], "x") < 0:
             assert (p.pagetable, p.sz) == before  # the old image is kept
         check_invariants(m, expect_empty=False)
         m._shutdown()

@@ -55,6 +55,16 @@ def open_exec(m: Machine, cwd: str, path: bytes) -> AddressSpace | None:
         m.fs.close(ip)
 
 
+def exec_bytes(m: Machine, p: Proc, data: bytes, argv: list[bytes], name: str) -> int:
+    """exec_image of a program held in memory (the first process, tests): its pages are
+    served by the page cache from these bytes."""
+    a = m.pagecache.mapping_for_bytes(("program", name), data)
+    try:
+        return exec_image(m, p, a, argv, name)
+    finally:
+        m.pagecache.put(a)  # the image's regions hold their own references
+
+
 def exec_image(m: Machine, p: Proc, a: AddressSpace, argv: list[bytes], name: str) -> int:
     """Load the ELF file cached in `a` into p with the xv6 layout; returns argc, or -1
     with p unchanged. Each file region takes its own reference on `a`."""

@@ -19,7 +19,7 @@ from pagelab.kernel.acct import ExitLog
 from pagelab.kernel.config import Config
 from pagelab.kernel.console import Console
 from pagelab.kernel.events import Event, FaultEvent, Listener, QuantumEvent, SampleEvent, Ticker
-from pagelab.kernel.exec import exec_image
+from pagelab.kernel.exec import exec_bytes
 from pagelab.kernel.file import FileTable, console_files, filedup
 from pagelab.kernel.fs import FileSystem
 from pagelab.kernel.mm.fault import handle_fault
@@ -212,12 +212,7 @@ class Machine:
         if p is None:
             return None
         self._load(p)
-        a = self.pagecache.mapping_for_bytes(("program", name), image)
-        try:
-            ok = exec_image(self, p, a, argv, name) >= 0
-        finally:
-            self.pagecache.put(a)  # the image's regions hold their own references
-        if not ok:
+        if exec_bytes(self, p, image, argv, name) < 0:
             self.loaded = None
             proc.freeproc(self, p)
             return None
