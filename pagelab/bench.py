@@ -136,6 +136,7 @@ def _machine_with_heap(config: Config, heap: int, root: Path) -> tuple[Machine, 
         assert pa is not None
         m.ram.write(pa, b"x")
     p.sz = top
+    assert p.heap is not None and p.vmas.set_end(p.heap, pgroundup(top))  # the heap's region too
     return m, p
 
 
