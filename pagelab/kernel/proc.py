@@ -145,9 +145,7 @@ def exit_proc(m: Machine, p: Proc, status: int) -> None:
     p.state = State.ZOMBIE
     if p.parent is not None:
         wakeup(m, p.parent)
-    ev = ExitEvent(
-        p.pid, p.name, status, p.killed, p.faults, p.rss_peak, m.reclaim.swapped_out.pop(p.pid, 0), maps
-    )
+    ev = ExitEvent(p.pid, p.name, status, p.killed, p.faults, p.rss_peak, m.reclaim.swapped_out.pop(p.pid, 0), maps)
     m.exits.append(ev)  # the kernel's own accounting record, as BSD's acct keeps
     m.emit(ev)
     if p.parent is None and p is not m.init and p is not m.first:
