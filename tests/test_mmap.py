@@ -34,7 +34,7 @@ def test_mmaptest(config: Config) -> None:
 
 def test_mappings_in_stats() -> None:
     r = run_prog("mmaptest")
-    (p,) = [q for q in r.stats["processes"] if q["pid"] == 1]
+    p = min((q for q in r.stats["processes"] if q["name"] == "mmaptest"), key=lambda q: q["pid"])
     kinds = [mp["kind"] for mp in p["mappings"]]
     assert kinds[:1] == ["text"] and "stack" in kinds and "heap" in kinds
     text = p["mappings"][0]
