@@ -104,20 +104,24 @@ def test_boundary_page_holds_two_segments() -> None:
     assert (first.kind, first.resolution, first.vma) == ("file", "copy", "data")  # assembled
 
 
+def _data_phdr(image: bytearray) -> tuple[int, int, int, int]:
+    """bigdata's writable PT_LOAD: (header offset, p_offset, p_filesz, p_memsz)."""
+    (phoff,) = struct.unpack_from("<Q", image, 32)
+    (phnum,) = struct.unpack_from("<H", image, 56)
+    for at in range(phoff, phoff + 56 * phnum, 56):
+        p_type, p_flags, off, _vaddr, _pa, filesz, memsz = struct.unpack_from("<IIQQQQQ", image, at)
+        if p_type == 1 and p_flags & PF_W:
+            return at, off, filesz, memsz
+    raise AssertionError("no data segment")
+
+
 def _bigdata(path: Path) -> Path:
     """bigdata with its 24 MiB BSS turned into initialised data (filesz = memsz)."""
     image = bytearray(bundled("bigdata") or b"")
-    (phoff,) = struct.unpack_from("<Q", image, 32)
-    (phnum,) = struct.unpack_from("<H", image, 56)
-    for i in range(phnum):
-        at = phoff + 56 * i
-        p_type, p_flags, off, _vaddr, _pa, filesz, memsz = struct.unpack_from("<IIQQQQQ", image, at)
-        if p_type == 1 and p_flags & PF_W:
-            struct.pack_into("<Q", image, at + 32, memsz)  # p_filesz
-            body = bytes(image[: off + filesz]) + b"\x01" * (memsz - filesz)
-            break
-    body = bytearray(body)
-    struct.pack_into("<QHHH", body, 40, 0, 64, 56, phnum)  # no section headers
+    at, off, filesz, memsz = _data_phdr(image)
+    struct.pack_into("<Q", image, at + 32, memsz)  # p_filesz
+    body = bytearray(image[: off + filesz] + b"\x01" * (memsz - filesz))
+    struct.pack_into("<Q", body, 40, 0)  # no section headers
     struct.pack_into("<HHH", body, 58, 0, 0, 0)
     path.write_bytes(bytes(body))
     return path
@@ -169,12 +173,8 @@ def test_reused_text_frame_gets_new_code() -> None:
 
 def test_60_gib_bss_is_one_region(tmp_path: Path) -> None:
     image = bytearray(bundled("bigdata") or b"")
-    (phoff,) = struct.unpack_from("<Q", image, 32)
-    (phnum,) = struct.unpack_from("<H", image, 56)
-    for i in range(phnum):
-        at = phoff + 56 * i
-        if struct.unpack_from("<II", image, at) == (1, PF_W | 4):
-            struct.pack_into("<Q", image, at + 40, 60 << 30)  # p_memsz: 60 GiB of BSS
+    at, _off, _filesz, _memsz = _data_phdr(image)
+    struct.pack_into("<Q", image, at + 40, 60 << 30)  # p_memsz: 60 GiB of BSS
     prog = tmp_path / "bigbss60"
     prog.write_bytes(bytes(image))
     r = run_prog(str(prog))  # exec maps one region; only the pages read get the zero page

@@ -3,12 +3,12 @@ calls driven directly with bad arguments (-1, never a kill, never a leak)."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import run_prog
+from test_syscall import boot
 
 from pagelab.hw.hart import A0, A1, A2, A3, A4, A5, A7, PC
 from pagelab.hw.sv39 import PGSIZE
@@ -18,7 +18,6 @@ from pagelab.kernel.invariants import check_invariants
 from pagelab.kernel.machine import Machine
 from pagelab.kernel.mm.mmap import MMAP_TOP
 from pagelab.kernel.proc import Proc
-from pagelab.programs import bundled
 
 CONFIGS = [Config(), Config.eager(), Config(cow=False), Config(zero_page=False), Config(demand=False)]
 IDS = ["default", "eager", "no-cow", "no-zero-page", "no-demand"]
@@ -44,13 +43,7 @@ def test_mappings_in_stats() -> None:
 
 @pytest.fixture
 def mp(tmp_path: Path) -> Iterator[tuple[Machine, Proc]]:
-    m = Machine(Config(mem=8 << 20), tmp_path, io.BytesIO(), io.BytesIO(), io.BytesIO(), bundled)
-    image = bundled("echo")
-    assert image is not None
-    p = m.spawn(image, [b"echo"], "echo")
-    assert p is not None
-    m._load(p)
-    m.current = p
+    m, p = boot(tmp_path, Config(mem=8 << 20))
     (tmp_path / "f").write_bytes(b"x" * 5000)
     yield m, p
     check_invariants(m, expect_empty=False)

@@ -41,6 +41,7 @@ from pagelab.kernel.mm.kalloc import OutOfFrames
 from pagelab.kernel.mm.swap import is_swap_pte
 from pagelab.kernel.mm.vm import PTE_COW
 from pagelab.kernel.mm.vma import PROT_EXEC, PROT_READ, PROT_WRITE, Vma
+from pagelab.kernel.mm.vmscan import INSNS_PER_US
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
@@ -138,8 +139,9 @@ def do_file_page(m: Machine, p: Proc, trap: Trap, vma: Vma, va: int, pte_pa: int
     except OSError:  # the host could not read the file
         return _fatal(m, p, trap, vma, "I/O error")
     p.grow_rss(1)
-    if major:
+    if major:  # the file had to be read: modeled device time, as for a swap-in
         m.vmstat.page_ins += 1
+        m.clock.now += m.config.disk_latency_us * INSNS_PER_US
     return _resolved(m, p, trap, vma, "file", resolution, mem, 0, major)
 
 
