@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import signal
@@ -343,6 +344,11 @@ def run(
             session.close()
         if m is not None:
             m.close()
+            # The machine is a web of cycles (hart hooks <-> kernel), so only the cyclic
+            # collector frees its guest RAM; without this, runs in a loop held several
+            # 128 MiB RAMs at once (seen: 314 MiB after four runs of echo).
+            m = None
+            gc.collect()
         for f in opened:
             f.close()
         if own_root and root is not None:

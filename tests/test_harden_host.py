@@ -140,3 +140,20 @@ def test_a_program_that_cannot_be_loaded_is_one_line(args: list[str], capsys: py
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot be loaded" in err, err
     assert "too large for --mem" not in err  # the real reason is given
+
+
+def test_runs_in_a_loop_do_not_pile_up_guest_ram() -> None:
+    import io
+
+    def rss_mib() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") >> 20
+
+    from pagelab.kernel.config import Config
+
+    for _ in range(2):
+        pagelab.api.run("echo", ["hi"], Config(), stdout=io.BytesIO(), stderr=io.BytesIO())  # type: ignore[arg-type]
+    before = rss_mib()
+    for _ in range(4):
+        pagelab.api.run("echo", ["hi"], Config(), stdout=io.BytesIO(), stderr=io.BytesIO())  # type: ignore[arg-type]
+    assert rss_mib() - before < 128  # not even one more 128 MiB RAM is held
