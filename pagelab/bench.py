@@ -229,6 +229,56 @@ def workload(quick: bool) -> dict[str, object]:
     return dict(many_processes(quick))
 
 
+# --- the page cache and demand paging (issue 10) ----------------------------------------
+
+
+def file_fault_us(pages: int) -> float:
+    """Median time between consecutive faults of filetouch's touch loop: each is a page-cache
+    hit mapped into the process (its read() loop put every page in the cache first), as when
+    a second process maps a file the first one read. Comparable with zero_fill_fault_us:
+    both loops touch one byte per page."""
+    with TemporaryDirectory() as d:
+        root = Path(d)
+        (root / "data").write_bytes(b"".join(bytes([i % 251 + 1]) + bytes(PGSIZE - 1) for i in range(pages)))
+        m = Machine(Config(), root, io.BytesIO(), io.BytesIO(), io.BytesIO(), bundled)
+        stamps: list[float] = []
+        m.fault_stamps = stamps
+        m.spawn(_program("filetouch"), [b"filetouch", b"data"], "filetouch")
+        status = m.run()
+        m.close()
+    if status != 0:
+        raise RuntimeError(f"filetouch failed with status {status}")
+    return statistics.median(b - a for a, b in itertools.pairwise(stamps)) * 1e6
+
+
+def exec_big_ms(demand: bool) -> float:
+    """Wall time of a whole run of bigrodata (exec of 8 MiB of rodata, one page touched,
+    exit), with or without demand paging of exec."""
+    rep = run("bigrodata", ["7"], Config(demand=demand), stdout=io.BytesIO(), stderr=io.BytesIO())
+    if rep.exit_code != 7:
+        raise RuntimeError(f"bigrodata failed with status {rep.exit_code}")
+    return float(rep.stats["wall_seconds"]) * 1e3
+
+
+def pagecache(quick: bool) -> dict[str, object]:
+    """file_fault_us and its ratio to a zero-fill fault measured alongside it (target <= 1.5),
+    and exec of 8 MiB of rodata with and without demand paging. Interleaved, best of three."""
+    pages = 2000 if quick else 10000
+    file_us = zero_us = demand = nodemand = float("inf")
+    for _ in range(3):
+        zero_us = min(zero_us, zero_fill_fault_us(pages))
+        file_us = min(file_us, file_fault_us(pages))
+        demand = min(demand, exec_big_ms(True))
+        nodemand = min(nodemand, exec_big_ms(False))
+    return {
+        "file_fault_us": round(file_us, 2),
+        "file_fault_ratio": round(file_us / zero_us, 3),
+        "exec_big_ms": round(demand, 2),
+        "exec_big_ms_no_demand": round(nodemand, 2),
+        "exec_big_no_demand_over_demand": round(nodemand / demand, 1),
+    }
+
+
 def replay(quick: bool) -> dict[str, object]:
     from pagelab.replay.bench import replay_figures  # trace replay (issue 11): its own module
 
@@ -242,6 +292,7 @@ MEASUREMENTS: tuple[tuple[str, Measurement], ...] = (
     ("compute", compute),
     ("faults", faults),
     ("fork_cow", fork_cow),
+    ("pagecache", pagecache),
     ("memory", memory),
     ("syscalls", syscalls),
     ("workload", workload),
