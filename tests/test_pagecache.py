@@ -62,3 +62,11 @@ def test_bigrodata_exits_with_the_byte_of_its_page() -> None:
     assert run_prog("bigrodata", "7").code == 7
     assert run_prog("bigrodata").code == 1000 % 251
     assert run_prog("bigrodata", "5000").code == 255
+
+
+def test_mapcache() -> None:
+    """mmap and read()/write() share the cache: stores seen at once, writeback at munmap and
+    exit, mappings outlive close and unlink, nothing past EOF reaches the file."""
+    r = run_prog("mapcache")
+    assert "mapcache OK" in r.out, r.err
+    assert r.stats["frames"]["cache"] == 0  # every file it made is gone
