@@ -180,8 +180,10 @@ class PageCacheModel(RuleBasedStateMachine):
     def write(self, i: int, data: st.DataObject, n: int) -> None:
         p = self._pick(i)
         fd = self._pick_fd(data, p)
-        if fd is None:
-            return
+        if fd is not None:
+            self._write(p, fd, n)
+
+    def _write(self, p: Proc, fd: int, n: int) -> None:
         o = self.fds[p.pid][fd]
         self.stamp = self.stamp % 250 + 1
         payload = bytes((self.stamp + k) % 256 for k in range(n))
@@ -260,8 +262,29 @@ class PageCacheModel(RuleBasedStateMachine):
     def mmap(self, i: int, data: st.DataObject, npages: int, offpages: int, shared: bool, writable: bool) -> None:
         p = self._pick(i)
         fd = self._pick_fd(data, p)
-        if fd is None:
-            return
+        if fd is not None:
+            self._mmap(p, fd, npages, offpages, shared, writable)
+
+    @precondition(lambda self: self.live and MMAP in self.m.syscalls)
+    @rule(
+        i=st.integers(0, 7),
+        name=st.sampled_from(NAMES),
+        n=st.integers(1, 3 * PGSIZE),
+        npages=st.integers(1, 4),
+        shared=st.booleans(),
+    )
+    def open_write_map(self, i: int, name: str, n: int, npages: int, shared: bool) -> None:
+        """The interesting case in one step: a file with data, mapped writable."""
+        p = self._pick(i)
+        before = set(self.fds[p.pid])
+        self.open(i, name, O_RDWR, True, False)
+        new = set(self.fds[p.pid]) - before
+        if new:
+            fd = new.pop()
+            self._write(p, fd, n)
+            self._mmap(p, fd, npages, 0, shared, True)
+
+    def _mmap(self, p: Proc, fd: int, npages: int, offpages: int, shared: bool, writable: bool) -> None:
         o = self.fds[p.pid][fd]
         prot = PROT_READ | (PROT_WRITE if writable else 0)
         flags = MAP_SHARED if shared else MAP_PRIVATE
