@@ -69,4 +69,4 @@ def test_mapcache() -> None:
     exit, mappings outlive close and unlink, nothing past EOF reaches the file."""
     r = run_prog("mapcache")
     assert "mapcache OK" in r.out, r.err
-    assert r.stats["frames"]["cache"] == 0  # every file it made is gone
+    assert r.stats["frames"]["cache"] <= image_pages("mapcache", "init")  # its files are gone

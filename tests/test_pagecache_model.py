@@ -250,7 +250,7 @@ class PageCacheModel(RuleBasedStateMachine):
 
     # --- mappings (mm's mmap, munmap and fault handler, over the page cache) ------------
 
-    @precondition(lambda self: self.live and MMAP in self.m.syscalls)
+    @precondition(lambda self: self.live)
     @rule(
         i=st.integers(0, 7),
         data=st.data(),
@@ -265,7 +265,7 @@ class PageCacheModel(RuleBasedStateMachine):
         if fd is not None:
             self._mmap(p, fd, npages, offpages, shared, writable)
 
-    @precondition(lambda self: self.live and MMAP in self.m.syscalls)
+    @precondition(lambda self: self.live)
     @rule(
         i=st.integers(0, 7),
         name=st.sampled_from(NAMES),
@@ -300,7 +300,7 @@ class PageCacheModel(RuleBasedStateMachine):
         mp = MMap(va, npages, o.file, offpages * PGSIZE, shared, writable, o.file.version)
         self.maps[p.pid].append(mp)
 
-    @precondition(lambda self: self.live and MMAP in self.m.syscalls)
+    @precondition(lambda self: self.live)
     @rule(i=st.integers(0, 7), data=st.data())
     def munmap(self, i: int, data: st.DataObject) -> None:
         p = self._pick(i)
@@ -318,7 +318,7 @@ class PageCacheModel(RuleBasedStateMachine):
                 piece.stored = {k - lo * PGSIZE: v for k, v in mp.stored.items() if lo * PGSIZE <= k < hi * PGSIZE}
                 self.maps[p.pid].append(piece)
 
-    @precondition(lambda self: self.live and MMAP in self.m.syscalls)
+    @precondition(lambda self: self.live)
     @rule(
         i=st.integers(0, 7),
         data=st.data(),
