@@ -103,41 +103,40 @@ def uvmunmap(km: Kalloc, pagetable: int, va: int, npages: int, do_free: bool = T
     missing page-table page at a time, and each leaf page is cleared as one array.
     Returns how many pages were unmapped, not counting those that mapped frame `shared`
     (the zero frame, which no process owns)."""
-    end = va + npages * PGSIZE
     n = 0
     shared_pfn = km.frame(shared) if shared >= 0 else -1
-    while va < end:
-        leaf, span = _leaf_or_hole(km, pagetable, va)
-        stop = min(end, (va | (span - 1)) + 1)
-        if leaf is not None:
-            start = ((leaf - km.ram.base) >> 3) + px(0, va)
-            ptes = km.ptes[start : start + ((stop - va) >> PGSHIFT)]
-            valid = (ptes & np.uint64(PTE_V)) != 0
-            if valid.any():
-                frames = _frames(km, ptes[valid])
-                if do_free:
-                    km.kfree_frames(frames)
-                n += int(frames.size) - int((frames == shared_pfn).sum())
-                ptes[valid] = 0
-            if km.swap is not None:  # swapped-out pages hold a slot instead of a frame
-                swapped = is_swap(ptes)
-                if swapped.any():
-                    km.swap.free(swap_slots(ptes[swapped]))
-                    ptes[swapped] = 0
-        va = stop
+    for _, _, ptes in _leaf_runs(km, pagetable, va, va + npages * PGSIZE):
+        valid = (ptes & np.uint64(PTE_V)) != 0
+        if valid.any():
+            frames = _frames(km, ptes[valid])
+            if do_free:
+                km.kfree_frames(frames)
+            n += int(frames.size) - int((frames == shared_pfn).sum())
+            ptes[valid] = 0
+        if km.swap is not None:  # swapped-out pages hold a slot instead of a frame
+            swapped = is_swap(ptes)
+            if swapped.any():
+                km.swap.free(swap_slots(ptes[swapped]))
+                ptes[swapped] = 0
     return n
 
 
 def present(km: Kalloc, pagetable: int, va: int, end: int) -> Iterator[tuple[int, int]]:
     """(va, PTE address) of every valid leaf PTE in [va, end), skipping holes whole."""
+    for run_va, start, ptes in _leaf_runs(km, pagetable, va, end):
+        for i in np.flatnonzero(ptes & np.uint64(PTE_V)).tolist():
+            yield run_va + (i << PGSHIFT), (start + i) * 8 + km.ram.base
+
+
+def _leaf_runs(km: Kalloc, pagetable: int, va: int, end: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(va, index in km.ptes, the PTEs as a writable view) for each run of level-0 PTEs in
+    [va, end) held by one leaf page-table page; missing tables are skipped whole."""
     while va < end:
         leaf, span = _leaf_or_hole(km, pagetable, va)
         stop = min(end, (va | (span - 1)) + 1)
         if leaf is not None:
             start = ((leaf - km.ram.base) >> 3) + px(0, va)
-            ptes = km.ptes[start : start + ((stop - va) >> PGSHIFT)]
-            for i in np.flatnonzero(ptes & np.uint64(PTE_V)).tolist():
-                yield va + (i << PGSHIFT), (start + i) * 8 + km.ram.base
+            yield va, start, km.ptes[start : start + ((stop - va) >> PGSHIFT)]
         va = stop
 
 
