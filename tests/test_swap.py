@@ -131,18 +131,6 @@ def test_run_flag_errors(flags: list[str], capsys: pytest.CaptureFixture[str]) -
     assert capsys.readouterr().err.count("\n") == 1
 
 
-def _file_mmap_works() -> bool:
-    """Shared file mappings come with demand paging (issue 10, the mm helper's): until
-    that is on this branch, mmap of a file returns -1 and mapbig says so."""
-    with tempfile.TemporaryDirectory() as d:
-        out = io.BytesIO()
-        from pagelab.api import run
-
-        rep = run("mapbig", ["8K"], Config(), root=Path(d), stdout=out, stderr=io.BytesIO())
-        return rep.exit_code == 0
-
-
-@pytest.mark.skipif(not _file_mmap_works(), reason="file mmap (issue 10) not on this branch yet")
 def test_shared_file_mapping_larger_than_ram(prog, tmp_path: Path) -> None:
     r = prog("mapbig", "3M", config=swapcfg(), root=tmp_path)
     assert r.code == 0 and "mapbig: ok 3145728 bytes" in r.out, r.err
