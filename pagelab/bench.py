@@ -308,10 +308,13 @@ def bench(
     only: list[str] | None = None,
 ) -> int:
     from pagelab.bench_record import machine_description, markdown_table, write_record
+    from pagelab.obs.progress import LiveLine
 
     result: dict[str, object] = {}
-    for name, measure in MEASUREMENTS:
-        if only is None or name in only:
+    todo = [(name, measure) for name, measure in MEASUREMENTS if only is None or name in only]
+    with LiveLine(delay=0.0) as line:  # drawn only when stderr is a terminal
+        for i, (name, measure) in enumerate(todo, 1):
+            line.update(f"bench {i}/{len(todo)}: {name}")
             result.update(measure(quick))
     result["machine"] = machine_description()
     out(markdown_table(result) if markdown else json.dumps(result, indent=2))

@@ -92,8 +92,9 @@ def workload_kind(w: str) -> str:
 
 def sweep(tasks: Sequence[Task], scheduler: str | None = None, workers: int = 2, processes: bool = True) -> list[dict]:
     """Run every task on Dask and return one row per task, in task order."""
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client, LocalCluster, as_completed
 
+    from pagelab.obs.progress import LiveLine
     from pagelab.replay.core import read_trace
 
     traces = {t.workload: read_trace(Path(t.workload)) for t in tasks if t.kind == "trace"}
@@ -106,6 +107,9 @@ def sweep(tasks: Sequence[Task], scheduler: str | None = None, workers: int = 2,
     try:
         shared = {w: client.scatter(t, broadcast=True) for w, t in traces.items()}
         futures = [client.submit(run_task, t, shared.get(t.workload), pure=False) for t in tasks]
+        with LiveLine() as line:  # drawn only when stderr is a terminal
+            for done, _ in enumerate(as_completed(futures), 1):
+                line.update(f"sweep: {done}/{len(futures)} runs done")
         return list(client.gather(futures))
     finally:
         client.close()
