@@ -240,14 +240,10 @@ def uvmcopy(km: Kalloc, old: int, new: int, sz: int, cow: bool, zero_frame: int 
     rows[src_rows] = src
     # The child's copy: A and D start clear. (Invalid entries stay invalid.)
     rows[dst_rows] = src & _NOT_AD
-    frames = _frames(km, src[valid])
-    # A process maps each frame once, except the shared zero frame: count that one
-    # apart, so the rest is one vectorised increment.
-    zero_pfn = km.frame(zero_frame) if zero_frame else -1
-    shared = frames == zero_pfn
-    km.ref[frames[~shared]] += 1
-    if zero_frame:
-        km.ref[zero_pfn] += int(shared.sum())
+    # One more reference per child PTE. A process may map a frame more than once (the
+    # zero frame; a page-cache frame under two mappings of the same file page), so the
+    # increment must add once per occurrence: np.add.at does, ref[frames] += 1 would not.
+    np.add.at(km.ref, _frames(km, src[valid]), 1)
     return True
 
 
