@@ -107,7 +107,10 @@ def cpu_limit(seconds: float) -> Iterator[None]:
         raise CpuTimeout
 
     old = signal.signal(signal.SIGVTALRM, fire)
-    signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
+    # Periodic: a guest in a system-call loop runs mostly inside Unicorn's interrupt hook,
+    # a ctypes callback, where an exception from a signal handler is reported and dropped.
+    # A one-shot timer was then lost, and such a mutant ran (and buffered output) forever.
+    signal.setitimer(signal.ITIMER_VIRTUAL, seconds, 0.05)
     try:
         yield
     finally:
