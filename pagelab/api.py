@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gc
 import io
+import json
 import os
 import signal
 import stat as st_
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,6 +25,8 @@ from pagelab.kernel.elf import ElfError, parse
 from pagelab.kernel.events import Listener, SampleEvent, StopRun
 from pagelab.kernel.fs import MAX_FILE_SIZE, FileSystem
 from pagelab.kernel.machine import Machine
+from pagelab.kernel.mm.policy import PolicyError, policy_class
+from pagelab.kernel.mm.refstring import Lookahead, Recorder, RefString
 from pagelab.kernel.param import MAXARG
 from pagelab.kernel.quota import DiskQuota
 from pagelab.obs.framemap import FrameMap
@@ -33,7 +36,7 @@ from pagelab.obs.trace import TraceWriter
 from pagelab.obs.vmprint import VmPrinter
 from pagelab.obs.watch import Session, Watch
 from pagelab.programs import bundled, bundled_names
-from pagelab.tmproot import make_root, remove_tree
+from pagelab.tmproot import copy_root, make_root, remove_tree
 
 KILLED_STATUS = 128 + 9
 
@@ -255,6 +258,8 @@ def run(
     host: bool = True,
     interactive: bool | None = None,
     interruptible: bool = False,
+    opt_refs: RefString | None = None,
+    _setup: Callable[[Machine], object] | None = None,
 ) -> RunReport:
     """Boot a machine with init (pid 1), run PROGRAM as init's child, and return what
     happened when PROGRAM exits.
@@ -269,11 +274,18 @@ def run(
     `interactive` (default: stdin is a terminal) lets other processes run while a reader
     waits for the console. With `interruptible`, SIGINT (^C) kills the program's
     descendants instead of stopping the run (`pagelab shell`).
+
+    A policy that needs the future (OPT) gets it from `opt_refs`, else from a recording run
+    of the same program first (see record_refs); either way stdin is read in full first.
     """
     config = config or Config()
     args = list(args)
     if len(args) + 1 > MAXARG:
         raise UsageError(f"{program}: cannot be loaded (too many arguments: at most {MAXARG - 1}, xv6's MAXARG)")
+    if opt_refs is None and needs_future(config.policy):
+        data = replayable_input(stdin)
+        stdin = io.BytesIO(data)
+        opt_refs = record_refs(program, args, config, root, data, host)
     own_root = root is None
     if root is not None and not root.is_dir():
         raise UsageError(f"--root {root}: not a directory")
@@ -296,6 +308,9 @@ def run(
             bundled,
             interactive=_is_terminal(stdin if stdin is not None else sys.stdin) if interactive is None else interactive,
         )
+        lookahead = Lookahead(m, opt_refs) if opt_refs is not None else None
+        if _setup is not None:
+            _setup(m)
         if own_root:
             # The bundled programs copied into a temporary root are pagelab's, as a
             # read-only /bin would be: the quota counts only what the guest stores.
@@ -338,6 +353,13 @@ def run(
         st = stats(m, wall)
         st["interrupted"] = None
         st["stopped"] = stopped
+        if lookahead is not None:
+            st["opt"] = lookahead.summary(st["instructions"])
+            if st["opt"]["diverged"]:
+                m.log(
+                    f"pagelab: opt: this run left its recorded reference string at instruction "
+                    f"{st['opt']['diverged_at']}: later evictions were not chosen from the true future"
+                )
         return RunReport(status, first.killed, st, stopped=stopped, recording=session.recording)
     finally:
         if session is not None:
@@ -356,6 +378,80 @@ def run(
                 remove_tree(root)
             else:
                 print(f"pagelab: root kept at {root}", file=sys.stderr)
+
+
+def needs_future(policy: str) -> bool:
+    """Does this --policy need the program's recorded future (OPT)?"""
+    try:
+        return policy_class(policy).needs_future
+    except PolicyError:
+        return False  # reported when the machine loads the policy
+
+
+def replayable_input(stdin: BinaryIO | None) -> bytes:
+    """The whole standard input, so that both runs of OPT read the same bytes. A terminal
+    cannot be replayed: the program then reads end of file."""
+    if stdin is not None:
+        return stdin.read()
+    if sys.stdin is None or _is_terminal(sys.stdin):
+        return b""
+    try:
+        return sys.stdin.buffer.read()
+    except (OSError, ValueError, AttributeError):  # closed, or not readable (a test harness)
+        return b""
+
+
+def record_refs(
+    program: str,
+    args: Iterable[str] = (),
+    config: Config | None = None,
+    root: Path | None = None,
+    stdin: bytes = b"",
+    host: bool = True,
+) -> RefString:
+    """OPT's recording run: run PROGRAM with the LRU policy's view of references (every TLB
+    fill, the TLB flushed at each sampling tick) and return its page-reference string. Its
+    output goes nowhere, and it runs on a throwaway copy of `root` (or its own temporary
+    root): nothing it does reaches the user."""
+    config = replace(config or Config(), policy="lru")
+    args = list(args)
+    if root is not None and not root.is_dir():
+        raise UsageError(f"--root {root}: not a directory")
+    copy: Path | None = None
+    recorders: list[Recorder] = []
+    try:
+        if root is not None:
+            try:
+                copy = copy_root(root)
+            except (OSError, RecursionError) as e:
+                raise UsageError(f"--policy opt: cannot copy --root {root} for the recording run: {e}") from None
+        with open(os.devnull, "wb") as null:
+            run(
+                program,
+                args,
+                config,
+                root=copy,
+                stdin=io.BytesIO(stdin),
+                stdout=null,
+                stderr=null,
+                host=host,
+                interactive=False,
+                _setup=lambda m: recorders.append(Recorder(m)),
+            )
+    except Interrupted as e:
+        raise Interrupted(e.signum) from None  # the recording's stats would mislead
+    finally:
+        if copy is not None:
+            remove_tree(copy)
+    refs = recorders[0].finish(label=refs_label(program, args, config))
+    gc.collect()  # the recording machine's RAM, before the real run allocates its own
+    return refs
+
+
+def refs_label(program: str, args: list[str], config: Config) -> str:
+    """What a reference string belongs to: reusing it for another run would mislead."""
+    conf = {k: v for k, v in config.to_json().items() if k != "policy"}
+    return json.dumps({"program": program, "args": args, "config": conf}, sort_keys=True)
 
 
 def _init_image() -> bytes:

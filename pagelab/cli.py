@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -16,9 +17,10 @@ from types import FrameType
 from typing import IO
 
 from pagelab import __version__
-from pagelab.api import Interrupted, RunReport, UsageError, run
+from pagelab.api import Interrupted, RunReport, UsageError, needs_future, record_refs, refs_label, replayable_input, run
 from pagelab.kernel.config import DEFAULT_MEM, Config
 from pagelab.kernel.mm.policy import PolicyError, policy_class
+from pagelab.kernel.mm.refstring import RefString
 from pagelab.obs.watch import Watch
 from pagelab.replay.command import ReplayError, cmd_replay
 from pagelab.replay.command import add_parser as add_replay_parser
@@ -91,7 +93,11 @@ def add_run_options(r: argparse.ArgumentParser) -> None:
         help="seed of the random replacement policy (runs are deterministic for a seed)",
     )
     r.add_argument("--swap", default="0", help="swap area, e.g. 64M (default 0: no swap, OOM kills)")
-    r.add_argument("--policy", default="clock", help="page replacement policy: a built-in name or module:Class")
+    r.add_argument(
+        "--policy",
+        default="clock",
+        help="page replacement policy: a built-in name or module:Class (opt runs the program twice)",
+    )
     r.add_argument("--disk-latency", type=int, default=0, metavar="US", help="modeled µs per page-in/out (clock)")
     r.add_argument("-v", action="store_true", help="log every page fault to stderr (--show-faults with no limit)")
     r.add_argument(
@@ -114,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="cmd", parser_class=_Parser)
     r = sub.add_parser("run", help="run a program (a path to an ELF, or a bundled program's name)")
     add_run_options(r)
+    r.add_argument(
+        "--opt-refs",
+        type=Path,
+        metavar="FILE",
+        help="--policy opt: reuse the reference string saved in FILE, or record it there (else every run records anew)",
+    )
     r.add_argument("program", help="ELF path or bundled program name")
     r.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the program")
     sh = sub.add_parser("shell", help="boot init, which starts sh on the console, as xv6's `make qemu` does")
@@ -187,11 +199,9 @@ def check_latency(us: int) -> int:
 
 def check_policy(spec: str) -> str:
     try:
-        cls = policy_class(spec)
+        policy_class(spec)
     except PolicyError as e:
         raise UsageError(str(e)) from None
-    if cls.name == "opt":
-        raise UsageError("--policy opt needs the future: use it with `pagelab replay` (not implemented for run)")
     return spec
 
 
@@ -242,8 +252,35 @@ def cmd_shell(ns: argparse.Namespace) -> int:
     return cmd_run(ns, host=False, interruptible=True)
 
 
+def opt_refs_from(ns: argparse.Namespace, config: Config, host: bool) -> tuple[RefString, bytes]:
+    """--opt-refs FILE: the reference string saved there for this very run, or recorded now
+    and saved; with the standard input both runs read."""
+    path: Path = ns.opt_refs
+    if not needs_future(config.policy):
+        raise UsageError("--opt-refs is for a policy that looks ahead (--policy opt)")
+    data = replayable_input(None)
+    if path.exists():
+        try:
+            refs = RefString.load(path)
+        except (OSError, ValueError) as e:
+            raise UsageError(f"--opt-refs {path}: {e}") from None
+        if refs.label != refs_label(ns.program, ns.args, config):
+            raise UsageError(f"--opt-refs {path} was recorded for another run (program, arguments or configuration)")
+        return refs, data
+    refs = record_refs(ns.program, ns.args, config, ns.root, data, host)
+    try:
+        refs.save(path)
+    except OSError as e:
+        raise UsageError(f"--opt-refs {path}: {e.strerror}") from None
+    return refs, data
+
+
 def cmd_run(ns: argparse.Namespace, host: bool = True, interruptible: bool = False) -> int:
     config = config_from(ns)
+    refs, stdin = None, None
+    if getattr(ns, "opt_refs", None) is not None:  # `pagelab shell` has no --opt-refs
+        refs, data = opt_refs_from(ns, config, host)
+        stdin = io.BytesIO(data)
     with ExitStack() as files:
         watch = watch_from(ns, files)
         trace = _open(ns.trace, files, "--trace")
@@ -259,6 +296,8 @@ def cmd_run(ns: argparse.Namespace, host: bool = True, interruptible: bool = Fal
                 watch=watch,
                 host=host,
                 interruptible=interruptible,
+                stdin=stdin,
+                opt_refs=refs,
             )
         except Interrupted as e:
             # The run was stopped by a signal: api.run has removed the temporary root; the

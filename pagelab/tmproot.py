@@ -9,6 +9,7 @@ recursion or full paths.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from contextlib import suppress
 from pathlib import Path
@@ -94,3 +95,34 @@ def remove_tree(root: Path) -> bool:
     with suppress(OSError):
         os.rmdir(root)
     return not os.path.lexists(root)
+
+
+def copy_root(src: Path) -> Path:
+    """A throwaway copy of a guest root, for a run whose effects must not reach the user
+    (OPT's recording run). Only what a guest can see is copied: directories and regular
+    files (hard links stay links, so the disk quota counts them once). Iterative, like
+    remove_tree. Raises OSError."""
+    dst = Path(tempfile.mkdtemp(prefix="pagelab-root-copy-"))
+    linked: dict[tuple[int, int], Path] = {}
+    todo = [(src, dst)]
+    try:
+        while todo:
+            s, d = todo.pop()
+            with os.scandir(s) as it:
+                for e in it:
+                    st = e.stat(follow_symlinks=False)
+                    target = d / e.name
+                    if e.is_dir(follow_symlinks=False):
+                        target.mkdir()
+                        todo.append((Path(e.path), target))
+                    elif e.is_file(follow_symlinks=False):
+                        first = linked.get((st.st_dev, st.st_ino)) if st.st_nlink > 1 else None
+                        if first is not None:
+                            os.link(first, target)
+                        else:
+                            shutil.copyfile(e.path, target, follow_symlinks=False)
+                            linked[(st.st_dev, st.st_ino)] = target
+    except BaseException:
+        remove_tree(dst)
+        raise
+    return dst

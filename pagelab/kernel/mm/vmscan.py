@@ -32,6 +32,7 @@ from pagelab.kernel.mm.swap import PTE_COW, PTE_SWAP, SwapArea, SwapFull, swp_en
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
+    from pagelab.kernel.mm.refstring import Lookahead
     from pagelab.kernel.proc import Proc
 
 INSNS_PER_US = 1000  # modeled CPU speed for --disk-latency: 1 instruction per nanosecond
@@ -77,6 +78,9 @@ class Reclaimer:
         self._flush_tlb = False
         self._sampled_at = 0
         self._evicted = False  # since the last sampling tick
+        # OPT's view of the future: set (by refstring.Lookahead) when a recorded
+        # page-reference string of this same program is replayed.
+        self.future: Lookahead | None = None
         cls = type(self.policy)
         self.samples = cls.tick is not Policy.tick or cls.wants_references
         if cls.wants_references:
@@ -123,7 +127,9 @@ class Reclaimer:
         return owner is not None and owner[1] in owner[0].dirty
 
     def next_use(self, frame: int) -> float:
-        raise NotImplementedError("opt on a real program needs a recorded reference string (not implemented)")
+        if self.future is None:
+            raise NotImplementedError("next_use needs a recorded reference string: give the policy needs_future = True")
+        return self.future.next_use(self._rmap if self._rmap is not None else self._scan(), frame)
 
     # --- events from the fault path -------------------------------------------------------
 

@@ -51,6 +51,9 @@ class Policy:
     # The kernel reports every TLB fill to `referenced` only when this is True (it costs a
     # Python call per fill); replay reports every reference anyway.
     wants_references: ClassVar[bool] = False
+    # In the kernel, `bits.next_use` works only when this is True: the program then runs
+    # twice, first to record its page-reference string (kernel/mm/refstring.py).
+    needs_future: ClassVar[bool] = False
 
     def __init__(self, bits: AccessBits, seed: int = 0) -> None:
         self.bits = bits

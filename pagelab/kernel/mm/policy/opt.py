@@ -15,6 +15,7 @@ from pagelab.kernel.mm.policy.base import Policy
 
 class Opt(Policy):
     name = "opt"
+    needs_future = True
 
     def victim(self, candidates: Collection[int]) -> int:
         return max(candidates, key=self.bits.next_use)
