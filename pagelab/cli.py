@@ -247,6 +247,8 @@ def cmd_shell(ns: argparse.Namespace) -> int:
     """`pagelab shell`: sh (the root's /sh, else the bundled one) as init's child, on the
     console. ^C kills the running commands, ^D at the prompt ends the shell and the run."""
     ns.program, ns.args = "sh", []
+    if sys.stdin is not None and sys.stdin.isatty() and needs_future(ns.policy):
+        raise UsageError("shell: --policy opt runs sh twice, so its input must be replayable: pipe it in")
     if sys.stdin is not None and sys.stdin.isatty():
         print("pagelab shell: init started sh; ^D exits, ^C stops the running commands", file=sys.stderr)
     return cmd_run(ns, host=False, interruptible=True)
@@ -279,7 +281,10 @@ def cmd_run(ns: argparse.Namespace, host: bool = True, interruptible: bool = Fal
     config = config_from(ns)
     refs, stdin = None, None
     if getattr(ns, "opt_refs", None) is not None:  # `pagelab shell` has no --opt-refs
-        refs, data = opt_refs_from(ns, config, host)
+        try:
+            refs, data = opt_refs_from(ns, config, host)
+        except Interrupted as e:  # during the recording run: nothing to report yet
+            return 128 + e.signum
         stdin = io.BytesIO(data)
     with ExitStack() as files:
         watch = watch_from(ns, files)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pagelab import api
 from pagelab.api import record_refs, run
 from pagelab.cli import main
 from pagelab.kernel.config import Config
-from pagelab.kernel.mm.refstring import RefString
+from pagelab.kernel.machine import Machine
+from pagelab.kernel.mm.refstring import Recorder, RefString
 from pagelab.sweep import grid, sweep
 
 MEM = 1 << 20  # 256 frames
@@ -97,6 +100,21 @@ def test_a_foreign_recording_is_detected(prog) -> None:
     assert rep.exit_code == 0
     assert rep.stats["opt"]["diverged"] is True and rep.stats["opt"]["refs"] == len(refs)
     assert b"left its recorded reference string" in err.getvalue()
+
+
+def test_the_recording_machine_is_freed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two machines' RAM must not be held at once: the recording one is gone before the
+    real run starts."""
+    seen: list[weakref.ref[Machine]] = []
+
+    class Spy(Recorder):
+        def __init__(self, m: Machine) -> None:
+            super().__init__(m)
+            seen.append(weakref.ref(m))
+
+    monkeypatch.setattr(api, "Recorder", Spy)
+    refs = record_refs("swaptest", ["64K", "loop", "2"], Config())
+    assert len(refs) > 16 and len(seen) == 1 and seen[0]() is None
 
 
 def _copies() -> set[str]:

@@ -188,6 +188,7 @@ class Recorder:
             label,
         )
         self.m = None  # type: ignore[assignment]
+        self._next = None  # LRU's hook holds the machine too
         return got
 
 
