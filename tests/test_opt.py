@@ -152,6 +152,13 @@ def test_cli_runs_opt_and_reuses_a_saved_string(tmp_path: Path, capfd: pytest.Ca
     # A string recorded for other arguments is refused, in one line.
     assert main([*argv, "swaptest", "1200K", "loop", "4"]) == 2
     assert "was recorded for another run" in capfd.readouterr().err
+    # A file that is not a saved string is refused too, with no traceback.
+    bad = tmp_path / "bad.npz"
+    for junk in (b"", b"PK\x03\x04 not a zip", b"\x93NUMPY junk" * 10):
+        bad.write_bytes(junk)
+        assert main([*argv[:-1], str(bad), "swaptest", "1200K", "loop", "3"]) == 2
+        err = capfd.readouterr().err
+        assert "not a saved reference string" in err and "Traceback" not in err
     # And one without a policy that looks ahead makes no sense.
     assert main(["run", "--opt-refs", str(refs), "echo", "hi"]) == 2
 

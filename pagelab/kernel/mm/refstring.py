@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 VPN_BITS = 27  # Sv39: a user virtual page number fits in 27 bits; a page is pid << 27 | vpn
 PPN_MASK = (1 << 44) - 1  # a PTE's physical page number: bits 10-53
+VA_CACHE = 1 << 16  # (pid, pa) -> va entries the recorder keeps at most
 
 
 def executed(m: Machine) -> int:
@@ -71,6 +72,8 @@ class RefString:
         """Sort by (page, time) and encode each reference as segment * width + time rank, one
         increasing int64 array: one searchsorted then answers "the first reference of page
         k at or after t" for many pages at once."""
+        if self.times.shape != self.pages.shape or self.times.ndim != 1:
+            raise ValueError("times and pages differ in shape")
         order = np.lexsort((self.times, self.pages))
         pages, times = self.pages[order], self.times[order]
         keys, first = np.unique(pages, return_index=True)
@@ -122,12 +125,11 @@ class RefString:
                     int(z["instructions"]),
                     str(z["label"]),
                 )
+            got._index = got._build()  # a bad file fails here, not in the middle of a run
         except OSError:
             raise
         except Exception as e:  # a zip, npy or key error: any file may be given
             raise ValueError(f"not a saved reference string ({type(e).__name__}: {e})") from None
-        if got.times.shape != got.pages.shape or got.times.ndim != 1:
-            raise ValueError("not a saved reference string (times and pages differ in shape)")
         return got
 
 
@@ -163,6 +165,8 @@ class Recorder:
             pte = walkpte(km, p.pagetable, va)
             if pte & PTE_V and (pte >> 10 & PPN_MASK) << PGSHIFT == pa:
                 return va
+        if len(self._va) >= VA_CACHE:
+            self._va.clear()  # only a cache: entries of exited processes go too
         want = np.uint64(((pa >> PGSHIFT) << 10) | PTE_V)
         mask = np.uint64(PPN_MASK << 10 | PTE_V)
         for w, va0 in rmap.leaf_tables(self.m, p.pagetable):
