@@ -27,20 +27,14 @@ compiling); from the cache: under 1 ms.
 from __future__ import annotations
 
 import ctypes
-import functools
-import hashlib
-import io
-import mmap
-import os
-import platform
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from unicorn import UC_HOOK_BLOCK
 from unicorn.unicorn_py3.unicorn import uclib
+
+from pagelab.hw.native import fn_address, native_function
 
 # Layout of the user-data array (uint64 words).
 EXECUTED = 0  # instructions counted since arm()
@@ -162,95 +156,20 @@ done:
 """
 
 
-def _cache_dir() -> Path:
-    """Where the compiled hook is kept: beside this file if writable, else a user or
-    temporary cache (as NUMBA_CACHE_DIR does for a read-only install)."""
-    env = os.environ.get("PAGELAB_CACHE_DIR")
-    if env:
-        return Path(env)
-    here = Path(__file__).parent / "__pycache__"
-    try:
-        here.mkdir(exist_ok=True)
-        if os.access(here, os.W_OK):
-            return here
-    except OSError:
-        pass
-    base = os.environ.get("XDG_CACHE_HOME") or tempfile.gettempdir()
-    return Path(base) / "pagelab-cache"
-
-
-def _compile() -> bytes:
-    """The hook's machine code, compiled by LLVM for this architecture's baseline CPU.
-
-    The code has no relocations (the C functions it calls come in the user-data array),
-    so its bytes run wherever they are put: they are cut out of the object file."""
-    import llvmlite.binding as llvm
-    from elftools.elf.elffile import ELFFile
-    from elftools.elf.relocation import RelocationSection
-
-    llvm.initialize_native_target()
-    llvm.initialize_native_asmprinter()
-    tm = llvm.Target.from_default_triple().create_target_machine(opt=2)
-    mod = llvm.parse_assembly(_IR)
-    mod.verify()
-    elf = ELFFile(io.BytesIO(tm.emit_object(mod)))
-    symtab = elf.get_section_by_name(".symtab")
-    (sym,) = symtab.get_symbol_by_name("block_hook")  # type: ignore[union-attr]
-    index = sym["st_shndx"]
-    for sec in elf.iter_sections():
-        if isinstance(sec, RelocationSection) and sec["sh_info"] == index:
-            raise RuntimeError("the block hook's code has relocations: cannot be cached as bytes")
-    text = elf.get_section(index).data()
-    return bytes(text[sym["st_value"] : sym["st_value"] + sym["st_size"]])
-
-
-def _executable(code: bytes) -> tuple[mmap.mmap, int]:
-    """Copy machine code into a fresh page and make it executable (W^X: never both)."""
-    page = mmap.mmap(-1, max(len(code), mmap.PAGESIZE), prot=mmap.PROT_READ | mmap.PROT_WRITE)
-    page.write(code)
-    address = ctypes.addressof(ctypes.c_char.from_buffer(page))
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-    if libc.mprotect(address, len(page), mmap.PROT_READ | mmap.PROT_EXEC) != 0:
-        raise OSError(ctypes.get_errno(), "mprotect of the block hook failed")
-    return page, address
-
-
-@functools.cache
-def _compiled() -> tuple[mmap.mmap, int]:
-    """The hook, ready to call, once per host process: (the page that holds it, its
-    address). Loaded from the cache when it is there, else compiled and cached."""
-    tag = hashlib.sha256(f"{_IR}{platform.machine()}".encode()).hexdigest()[:16]
-    cache = _cache_dir() / f"blockhook-{platform.machine()}-{tag}.bin"
-    try:
-        code = cache.read_bytes()
-    except OSError:
-        code = _compile()
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(code)
-            tmp.replace(cache)
-        except OSError:
-            pass  # no cache: the next start compiles again
-    return _executable(code)
-
-
-def _fn_address(fn: Any) -> int:
-    return ctypes.cast(fn, ctypes.c_void_p).value or 0
-
-
 class BlockCounter:
     """The native instruction counter of one Unicorn engine."""
 
     def __init__(self, uc: Any) -> None:
         self.ud = np.zeros(TABLE + 2 * SLOTS, dtype=np.uint64)
-        self.ud[EMU_STOP] = _fn_address(uclib.uc_emu_stop)
-        self.ud[VMEM_READ] = _fn_address(uclib.uc_vmem_read)
+        self.ud[EMU_STOP] = fn_address(uclib.uc_emu_stop)
+        self.ud[VMEM_READ] = fn_address(uclib.uc_vmem_read)
         self.ud[MASK] = SLOTS - 1
         self._gen = 1
         self.ud[GEN] = self._gen << GEN_SHIFT
-        _page, address = _compiled()
+        # The same words as Python ints, for the per-quantum reads and writes: indexing a
+        # memoryview costs a fraction of indexing the numpy array.
+        self.words = self.ud.data.cast("B").cast("Q")
+        address = native_function(_IR, "block_hook", "blockhook")
         hook = ctypes.c_size_t()
         err = uclib.uc_hook_add(
             uc._uch,
@@ -267,13 +186,13 @@ class BlockCounter:
 
     def arm(self, budget: int) -> None:
         """Start a quantum of `budget` instructions."""
-        ud = self.ud
-        ud[EXECUTED] = 0
-        ud[BUDGET] = budget
+        w = self.words
+        w[EXECUTED] = 0
+        w[BUDGET] = budget
 
     @property
     def executed(self) -> int:
-        return int(self.ud[EXECUTED])
+        return self.words[EXECUTED]
 
     def trapped_at(self, pc: int, length_at: Callable[[int], int | None]) -> None:
         """A trap at pc ended the last block early: count only up to pc, not the whole
@@ -307,4 +226,4 @@ class BlockCounter:
         if self._gen >= 1 << (64 - GEN_SHIFT):  # wrapped: clear for real
             self.ud[TABLE:] = 0
             self._gen = 1
-        self.ud[GEN] = self._gen << GEN_SHIFT
+        self.words[GEN] = self._gen << GEN_SHIFT

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pagelab.hw.clock import Clock
-from pagelab.hw.hart import A7, PC, Hart, Trap
+from pagelab.hw.hart import PC, Hart, Trap
 from pagelab.hw.mmu import SCAUSE_FOR, Access
 from pagelab.hw.ram import PhysMem
 from pagelab.kernel import proc
@@ -56,6 +56,12 @@ class Machine:
         self.boot_free = self.km.nfree
         self.vmstat = VmStat()
         self.procs: list[Proc | None] = [None] * NPROC
+        # The used slots of procs, in slot order, kept by live_changed(): the scheduler
+        # looks at these rather than at all NPROC slots.
+        self.live: list[tuple[int, Proc]] = []
+        # Processes that went to sleep and may still be asleep (proc.sleep adds them;
+        # wakeup drops those no longer asleep): who wakeup and the clock have to look at.
+        self.sleepers: list[Proc] = []
         self.next_pid = 1
         self.init: Proc | None = None  # pid 1, if booted: it adopts orphans
         self.first: Proc | None = None  # the program whose exit ends the run
@@ -155,7 +161,7 @@ class Machine:
         must run outside emu_start (exec flushes translated code; a killed process exits);
         go on running the caller unless it slept, exited or was killed."""
         p = self.current
-        if p is None or p.killed or self.hart.reg(A7) in OUTSIDE_EMULATION:
+        if p is None or p.killed or self.hart.syscall_args()[7] in OUTSIDE_EMULATION:
             return None
         self._clock_sync()
         serve_syscall(self, p)
@@ -257,15 +263,26 @@ class Machine:
         self._shutdown()
         return first.xstate
 
+    def live_changed(self) -> None:
+        """A slot of the process table was taken or freed."""
+        self.live = [(j, q) for j, q in enumerate(self.procs) if q is not None]
+
     def _pick(self) -> Proc | None:
-        """Round robin over the process table."""
-        for i in range(NPROC):
-            j = (self._rr + i) % NPROC
-            p = self.procs[j]
-            if p is not None and p.state == State.RUNNABLE:
-                self._rr = j + 1
-                return p
-        return None
+        """Round robin over the process table: the first runnable process at or after
+        slot _rr, wrapping around."""
+        rr = self._rr
+        wrapped: tuple[int, Proc] | None = None
+        for j, p in self.live:
+            if p.state is State.RUNNABLE:
+                if j >= rr:
+                    self._rr = j + 1
+                    return p
+                if wrapped is None:
+                    wrapped = (j, p)
+        if wrapped is None:
+            return None
+        self._rr = wrapped[0] + 1
+        return wrapped[1]
 
     def _run_quantum(self, p: Proc) -> None:
         if p.killed:  # killed while waiting to run (the OOM killer may have taken its memory)
@@ -315,16 +332,18 @@ class Machine:
         later tick, so checking once per tick is enough."""
         ticks = self.clock.ticks
         self._scanned_tick = ticks
-        for q in self.procs:
-            if q is not None and q.state == State.SLEEPING and q.chan is self.clock and q.wake_tick <= ticks:
+        woke = False
+        for q in self.sleepers:
+            if q.state is State.SLEEPING and q.chan is self.clock and q.wake_tick <= ticks:
                 q.state = State.RUNNABLE
                 q.chan = None
+                woke = True
+        if woke:
+            self.sleepers = [q for q in self.sleepers if q.state is State.SLEEPING]
 
     def _idle(self) -> bool:
         """Nobody can run. Jump the clock to the next sleep(ticks) wake-up, if any."""
-        wakes = [
-            q.wake_tick for q in self.procs if q is not None and q.state == State.SLEEPING and q.chan is self.clock
-        ]
+        wakes = [q.wake_tick for q in self.sleepers if q.state is State.SLEEPING and q.chan is self.clock]
         if not wakes:
             if self.console.interactive and self._console_readers():
                 self._poll_console(0.1)  # a person may type: wait for them, a little at a time
@@ -336,7 +355,7 @@ class Machine:
         return True
 
     def _console_readers(self) -> bool:
-        return any(q is not None and q.state == State.SLEEPING and q.chan is self.console for q in self.procs)
+        return any(q.state is State.SLEEPING and q.chan is self.console for q in self.sleepers)
 
     def _poll_console(self, timeout: float) -> None:
         """Wake the processes waiting for console input if the terminal has some."""

@@ -71,6 +71,7 @@ def allocproc(m: Machine, name: str) -> Proc | None:
     p = Proc(pid=m.next_pid, name=name, pagetable=pagetable, vmas=new_vmas(m))
     m.next_pid += 1
     m.procs[slot] = p
+    m.live_changed()
     return p
 
 
@@ -87,6 +88,9 @@ def freeproc(m: Machine, p: Proc) -> None:
     if m.loaded is p:
         m.loaded = None
     m.procs[m.procs.index(p)] = None
+    m.live_changed()
+    if p in m.sleepers:
+        m.sleepers.remove(p)
 
 
 def fork(m: Machine, p: Proc) -> int:
@@ -155,13 +159,24 @@ def exit_proc(m: Machine, p: Proc, status: int) -> None:
 def sleep(m: Machine, p: Proc, chan: object) -> None:
     p.chan = chan
     p.state = State.SLEEPING
+    if p not in m.sleepers:
+        m.sleepers.append(p)
 
 
 def wakeup(m: Machine, chan: object) -> None:
-    for p in m.procs:
-        if p is not None and p.state == State.SLEEPING and p.chan is chan:
+    """Make every process sleeping on chan runnable. Only the processes that went to
+    sleep are looked at (m.sleepers), not the whole table."""
+    sleepers = m.sleepers
+    if not sleepers:
+        return
+    woke = False
+    for p in sleepers:
+        if p.chan is chan and p.state is State.SLEEPING:
             p.state = State.RUNNABLE
             p.chan = None
+            woke = True
+    if woke:
+        m.sleepers = [p for p in sleepers if p.state is State.SLEEPING]
 
 
 def kill(m: Machine, pid: int) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from pagelab.hw.hart import A0, A1, A2, A3, A4, A5, A7
+from pagelab.hw.hart import A0
 from pagelab.kernel.events import SyscallEvent
 from pagelab.kernel.mm import vm
 from pagelab.kernel.param import MAXPATH
@@ -40,12 +40,11 @@ Handler = Callable[["Machine", "Proc"], Result]
 SYS_EXEC = 7
 OUTSIDE_EMULATION = frozenset((SYS_EXEC,))
 
-_ARG_REGS = (A0, A1, A2, A3, A4, A5)
 U64 = (1 << 64) - 1
 
 
 def argraw(m: Machine, n: int) -> int:
-    return m.hart.reg(_ARG_REGS[n])
+    return m.hart.syscall_args()[n]
 
 
 def argint(m: Machine, n: int) -> int:
@@ -84,7 +83,7 @@ def copyin(m: Machine, p: Proc, src: int, n: int) -> bytes | None:
 
 def syscall(m: Machine, p: Proc, table: dict[int, Handler]) -> None:
     """Run the call named in a7 and put its result in a0."""
-    num = m.hart.reg(A7)
+    num = m.hart.syscall_args()[7]
     handler = table.get(num)
     if handler is None:
         m.log(f"{p.pid} {p.name}: unknown sys call {num}")

@@ -359,16 +359,27 @@ def user_page(km: Kalloc, pagetable: int, va: int, access: Access, fault: FaultF
     would trap one: a copyout into a lazy or COW page faults it in exactly like a store."""
     if va < 0 or va >= MAXVA:
         return None
+    write = access == Access.WRITE
+    need = PTE_V | PTE_U | (PTE_W if write else PTE_R)
+    # Set A and D as the walker does, so replacement and dirty tracking see it.
+    bits = PTE_A | PTE_D if write else PTE_A
+    words = km.ram.words
+    base = km.ram.base
     for attempt in (0, 1):
-        p = walk(km, pagetable, va, False)
-        pte = km.ram.read64(p) if p is not None else 0
-        need = PTE_V | PTE_U | (PTE_W if access == Access.WRITE else PTE_R)
-        if pte & need == need and p is not None:
-            # Set A and D as the walker does, so replacement and dirty tracking see it.
-            bits = PTE_A | (PTE_D if access == Access.WRITE else 0)
-            if pte & bits != bits:
-                km.ram.write64(p, pte | bits)
-            return pte2pa(pte)
+        # walk(), inlined: this runs for every read() and write() a process makes.
+        a = pagetable
+        for shift in (30, 21):
+            pte = words[((a - base) >> 3) + ((va >> shift) & 0x1FF)]
+            if not pte & PTE_V:
+                break
+            a = (pte >> 10) << 12
+        else:
+            i = ((a - base) >> 3) + ((va >> 12) & 0x1FF)
+            pte = words[i]
+            if pte & need == need:
+                if pte & bits != bits:
+                    words[i] = pte | bits
+                return pte2pa(pte)
         if attempt == 0 and (fault is None or not fault(va, access)):
             return None
     return None
@@ -393,6 +404,10 @@ def copyout(km: Kalloc, pagetable: int, dstva: int, data: bytes, fault: FaultFn 
 
 def copyin(km: Kalloc, pagetable: int, srcva: int, n: int, fault: FaultFn | None = None) -> bytes | None:
     """Copy n bytes from user address srcva to the kernel."""
+    if 0 < n <= PGSIZE - (srcva & (PGSIZE - 1)):
+        # Within one page, the usual case: no buffer to grow.
+        pa = user_page(km, pagetable, srcva & ~(PGSIZE - 1), Access.READ, fault)
+        return None if pa is None else km.ram.read(pa + (srcva & (PGSIZE - 1)), n)
     out = bytearray()
     while n > 0:
         va0 = srcva & ~(PGSIZE - 1)

@@ -1,0 +1,102 @@
+"""Small native hooks for Unicorn, written in LLVM IR and compiled with llvmlite, cached
+as plain machine code.
+
+A hook has no relocations: the C functions it calls come as pointers in its user-data
+array. So its bytes run wherever they are put: they are cut out of the object file, cached
+beside this file, and later copied into a page that is made executable (never writable and
+executable at once). Once cached, no LLVM is loaded at all.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import io
+import mmap
+import os
+import platform
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def _cache_dir() -> Path:
+    """Where compiled hooks are kept: beside this file if writable, else a user or
+    temporary cache (as NUMBA_CACHE_DIR does for a read-only install)."""
+    env = os.environ.get("PAGELAB_CACHE_DIR")
+    if env:
+        return Path(env)
+    here = Path(__file__).parent / "__pycache__"
+    try:
+        here.mkdir(exist_ok=True)
+        if os.access(here, os.W_OK):
+            return here
+    except OSError:
+        pass
+    base = os.environ.get("XDG_CACHE_HOME") or tempfile.gettempdir()
+    return Path(base) / "pagelab-cache"
+
+
+def _compile(ir: str, symbol: str) -> bytes:
+    """The machine code of `symbol`, compiled by LLVM for this architecture's baseline CPU."""
+    import llvmlite.binding as llvm
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.relocation import RelocationSection
+
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    tm = llvm.Target.from_default_triple().create_target_machine(opt=2)
+    mod = llvm.parse_assembly(ir)
+    mod.verify()
+    elf = ELFFile(io.BytesIO(tm.emit_object(mod)))
+    symtab = elf.get_section_by_name(".symtab")
+    (sym,) = symtab.get_symbol_by_name(symbol)  # type: ignore[union-attr]
+    index = sym["st_shndx"]
+    for sec in elf.iter_sections():
+        if isinstance(sec, RelocationSection) and sec["sh_info"] == index:
+            raise RuntimeError(f"{symbol}'s code has relocations: cannot be cached as bytes")
+    text = elf.get_section(index).data()
+    return bytes(text[sym["st_value"] : sym["st_value"] + sym["st_size"]])
+
+
+def _executable(code: bytes) -> tuple[mmap.mmap, int]:
+    """Copy machine code into a fresh page and make it executable (W^X: never both)."""
+    page = mmap.mmap(-1, max(len(code), mmap.PAGESIZE), prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    page.write(code)
+    address = ctypes.addressof(ctypes.c_char.from_buffer(page))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    if libc.mprotect(address, len(page), mmap.PROT_READ | mmap.PROT_EXEC) != 0:
+        raise OSError(ctypes.get_errno(), "mprotect of a native hook failed")
+    return page, address
+
+
+@functools.cache
+def _loaded(ir: str, symbol: str, stem: str) -> tuple[mmap.mmap, int]:
+    tag = hashlib.sha256(f"{ir}{platform.machine()}".encode()).hexdigest()[:16]
+    cache = _cache_dir() / f"{stem}-{platform.machine()}-{tag}.bin"
+    try:
+        code = cache.read_bytes()
+    except OSError:
+        code = _compile(ir, symbol)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(code)
+            tmp.replace(cache)
+        except OSError:
+            pass  # no cache: the next start compiles again
+    return _executable(code)
+
+
+def native_function(ir: str, symbol: str, stem: str) -> int:
+    """The address of `symbol` from the IR module `ir`, ready to call, once per host
+    process. Loaded from the cache file `<stem>-<arch>-<hash>.bin` when it is there, else
+    compiled and cached. The page stays mapped for the life of the process."""
+    return _loaded(ir, symbol, stem)[1]
+
+
+def fn_address(fn: Any) -> int:
+    """The address of a ctypes function (a C library function or a callback)."""
+    return ctypes.cast(fn, ctypes.c_void_p).value or 0

@@ -1,0 +1,226 @@
+"""The TLB-fill fast path: the common Sv39 walk in native code, the rest in Python.
+
+Unicorn calls the TLB-fill hook on every TLB miss, and misses are frequent: after each
+context switch (no ASIDs, so a full flush) every page a process touches misses once. Most
+of those walks find a valid 4 KiB leaf that allows the access and needs no A or D update.
+This hook, about 80 lines of LLVM IR compiled like the block hook (hw/native.py), does
+exactly that walk and fills the TLB entry:
+
+- levels 2 and 1 must be pointer PTEs (V set; R, W, X clear; no bits above the PPN);
+- the level-0 leaf must have V, U and A set, the permission for the access (R for a load,
+  W for a store, X for a fetch), D too for a store, and not the reserved W-without-R;
+- its frame must lie inside RAM.
+
+Then the entry gets the frame and the permissions that hw/mmu.py's walker would give
+(read, exec, and write only when D is set), and no PTE changes, since A and D are already
+set. A leaf with X also marks its frame in `Hart.code_frames`, as the Python path does.
+Anything else (a fault, A or D to set, a superpage, a bad PTE, a fill after a trap, or a
+replacement policy that watches every fill) goes to the Python hook unchanged.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+import numpy as np
+from unicorn import UC_HOOK_TLB_FILL
+from unicorn.unicorn_py3.unicorn import uclib
+
+from pagelab.hw.native import fn_address, native_function
+from pagelab.hw.ram import PhysMem
+
+# Layout of the user-data array (uint64 words).
+ENABLED = 0  # 0: every fill goes to Python
+ROOT = 1  # word index in RAM of the root page table; >= NWORDS when there is none
+WORDS = 2  # host address of RAM
+NWORDS = 3  # RAM size in 64-bit words
+RAM_BASE = 4  # guest-physical address of RAM
+RAM_SIZE = 5  # bytes of RAM
+FALLBACK = 6  # the Python hook, same signature
+FILLS = 7  # fills served here
+CODE_FRAMES = 8  # host address of Hart.code_frames (one byte per frame)
+UD_WORDS = 9
+NO_ROOT = 1 << 62
+
+_V, _R, _W, _X, _U, _A, _D = 1, 2, 4, 8, 16, 64, 128
+
+_IR = f"""
+define zeroext i1 @tlb_fill(ptr %uc, i64 %va, i32 %access, ptr %slot, ptr %ud) {{
+entry:
+  %enabled = load i64, ptr %ud
+  %hi = lshr i64 %va, 38
+  %user = icmp eq i64 %hi, 0
+  %on = icmp ne i64 %enabled, 0
+  %go = and i1 %on, %user
+  br i1 %go, label %setup, label %slow
+
+setup:
+  %root.p = getelementptr i64, ptr %ud, i64 {ROOT}
+  %root = load i64, ptr %root.p
+  %words.p = getelementptr i64, ptr %ud, i64 {WORDS}
+  %words = load ptr, ptr %words.p
+  %nwords.p = getelementptr i64, ptr %ud, i64 {NWORDS}
+  %nwords = load i64, ptr %nwords.p
+  %base.p = getelementptr i64, ptr %ud, i64 {RAM_BASE}
+  %base = load i64, ptr %base.p
+  %vpn2 = lshr i64 %va, 30
+  %i2.o = and i64 %vpn2, 511
+  %i2 = add i64 %root, %i2.o
+  %in2 = icmp ult i64 %i2, %nwords
+  br i1 %in2, label %l2, label %slow
+
+l2:                                         ; level 2: must point to a level-1 table
+  %pte2.p = getelementptr i64, ptr %words, i64 %i2
+  %pte2 = load i64, ptr %pte2.p
+  %flags2 = and i64 %pte2, {_V | _R | _W | _X}
+  %ptr2 = icmp eq i64 %flags2, {_V}
+  %high2 = lshr i64 %pte2, 54
+  %clean2 = icmp eq i64 %high2, 0
+  %ok2 = and i1 %ptr2, %clean2
+  br i1 %ok2, label %l1.index, label %slow
+
+l1.index:                                   ; the level-1 table's word index in RAM
+  %ppn2 = lshr i64 %pte2, 10
+  %pa2 = shl i64 %ppn2, 12
+  %off2 = sub i64 %pa2, %base
+  %t1 = lshr i64 %off2, 3
+  %vpn1 = lshr i64 %va, 21
+  %i1.o = and i64 %vpn1, 511
+  %i1 = add i64 %t1, %i1.o
+  %in1 = icmp ult i64 %i1, %nwords
+  br i1 %in1, label %l1, label %slow
+
+l1:                                         ; level 1: must point to a leaf table
+  %pte1.p = getelementptr i64, ptr %words, i64 %i1
+  %pte1 = load i64, ptr %pte1.p
+  %flags1 = and i64 %pte1, {_V | _R | _W | _X}
+  %ptr1 = icmp eq i64 %flags1, {_V}
+  %high1 = lshr i64 %pte1, 54
+  %clean1 = icmp eq i64 %high1, 0
+  %ok1 = and i1 %ptr1, %clean1
+  br i1 %ok1, label %l0.index, label %slow
+
+l0.index:
+  %ppn1 = lshr i64 %pte1, 10
+  %pa1 = shl i64 %ppn1, 12
+  %off1 = sub i64 %pa1, %base
+  %t0 = lshr i64 %off1, 3
+  %vpn0 = lshr i64 %va, 12
+  %i0.o = and i64 %vpn0, 511
+  %i0 = add i64 %t0, %i0.o
+  %in0 = icmp ult i64 %i0, %nwords
+  br i1 %in0, label %l0, label %slow
+
+l0:                                         ; the leaf: V, U, A and the access's bits
+  %pte0.p = getelementptr i64, ptr %words, i64 %i0
+  %pte0 = load i64, ptr %pte0.p
+  %high0 = lshr i64 %pte0, 54
+  %clean0 = icmp eq i64 %high0, 0
+  %rw = and i64 %pte0, {_R | _W}
+  %w.only = icmp eq i64 %rw, {_W}
+  %r.ok = xor i1 %w.only, true
+  %is.read = icmp eq i32 %access, 16
+  %is.write = icmp eq i32 %access, 17
+  %is.fetch = icmp eq i32 %access, 18
+  %need.r = select i1 %is.read, i64 {_V | _U | _A | _R}, i64 0
+  %need.w = select i1 %is.write, i64 {_V | _U | _A | _W | _D}, i64 %need.r
+  %need = select i1 %is.fetch, i64 {_V | _U | _A | _X}, i64 %need.w
+  %known = icmp ne i64 %need, 0
+  %have = and i64 %pte0, %need
+  %allowed = icmp eq i64 %have, %need
+  %c1 = and i1 %clean0, %r.ok
+  %c2 = and i1 %known, %allowed
+  %c3 = and i1 %c1, %c2
+  br i1 %c3, label %frame, label %slow
+
+frame:                                      ; the frame must lie inside RAM
+  %ppn0 = lshr i64 %pte0, 10
+  %pa = shl i64 %ppn0, 12
+  %off = sub i64 %pa, %base
+  %size.p = getelementptr i64, ptr %ud, i64 {RAM_SIZE}
+  %size = load i64, ptr %size.p
+  %inram = icmp ult i64 %off, %size
+  br i1 %inram, label %fill, label %slow
+
+fill:                                       ; perms: R -> 1, X -> 4, W and D -> 2
+  %sh1 = lshr i64 %pte0, 1
+  %rx = and i64 %sh1, 5
+  %sh6 = lshr i64 %pte0, 6
+  %wd = and i64 %sh1, %sh6
+  %w = and i64 %wd, 2
+  %prot64 = or i64 %rx, %w
+  %prot = trunc i64 %prot64 to i32
+  store i64 %pa, ptr %slot
+  %perms.p = getelementptr i8, ptr %slot, i64 8
+  store i32 %prot, ptr %perms.p
+  %fills.p = getelementptr i64, ptr %ud, i64 {FILLS}
+  %fills = load i64, ptr %fills.p
+  %fills1 = add i64 %fills, 1
+  store i64 %fills1, ptr %fills.p
+  %x = and i64 %pte0, {_X}
+  %is.x = icmp ne i64 %x, 0
+  br i1 %is.x, label %mark, label %done
+
+mark:                                       ; Unicorn may now translate code from it
+  %codes.p = getelementptr i64, ptr %ud, i64 {CODE_FRAMES}
+  %codes = load ptr, ptr %codes.p
+  %pfn = lshr i64 %off, 12
+  %mark.p = getelementptr i8, ptr %codes, i64 %pfn
+  store i8 1, ptr %mark.p
+  br label %done
+
+done:
+  ret i1 true
+
+slow:                                       ; everything else: the Python hook
+  %fb.p = getelementptr i64, ptr %ud, i64 {FALLBACK}
+  %fb = load ptr, ptr %fb.p
+  %r = call zeroext i1 %fb(ptr %uc, i64 %va, i32 %access, ptr %slot, ptr null)
+  ret i1 %r
+}}
+"""
+
+
+class NativeTlbFill:
+    """The native fill hook of one engine, in front of a Python hook `fallback` (a ctypes
+    callback with Unicorn's uc_cb_tlbevent_t signature, kept alive by the caller)."""
+
+    def __init__(self, uc: Any, ram: PhysMem, code_frames: bytearray, fallback: Any) -> None:
+        self.ud = np.zeros(UD_WORDS, dtype=np.uint64)
+        self.words = self.ud.data.cast("B").cast("Q")
+        w = self.words
+        w[WORDS] = ram.host_address()
+        w[NWORDS] = ram.size >> 3
+        w[RAM_BASE] = ram.base
+        w[RAM_SIZE] = ram.size
+        w[FALLBACK] = fn_address(fallback)
+        # A bytearray's buffer does not move while it is exported, and this export lives
+        # as long as the hook: code_frames can be rewritten in place, never resized.
+        self._codes = (ctypes.c_char * len(code_frames)).from_buffer(code_frames)
+        w[CODE_FRAMES] = ctypes.addressof(self._codes)
+        w[ROOT] = NO_ROOT
+        self._base = ram.base
+        address = native_function(_IR, "tlb_fill", "tlbfill")
+        hook = ctypes.c_size_t()
+        err = uclib.uc_hook_add(
+            uc._uch,
+            ctypes.byref(hook),
+            UC_HOOK_TLB_FILL,
+            ctypes.c_void_p(address),
+            ctypes.c_void_p(self.ud.ctypes.data),
+            ctypes.c_uint64(1),
+            ctypes.c_uint64(0),
+        )
+        if err != 0:
+            raise RuntimeError(f"uc_hook_add(UC_HOOK_TLB_FILL) failed: {err}")
+
+    def set_root(self, root: int) -> None:
+        self.words[ROOT] = (root - self._base) >> 3 if root >= self._base else NO_ROOT
+
+    def enable(self, on: bool) -> None:
+        self.words[ENABLED] = int(on)
+
+    @property
+    def fills(self) -> int:
+        return self.words[FILLS]
