@@ -142,6 +142,7 @@ class Recorder:
         self.pages = array("q")
         self.quanta = array("q")
         self._va: dict[tuple[int, int], int] = {}  # (pid, pa) -> the va it was last seen at
+        self._tables: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}  # pid -> (root, words, vas)
         self._next: Callable[[int], None] | None = m.hart.on_fill  # the policy's (LRU's) own
         m.hart.on_fill = self.fill
         m.tickers.append(self.quantum_end)
@@ -157,25 +158,40 @@ class Recorder:
             self._next(pa)
 
     def _where(self, p: Proc, pa: int) -> int | None:
-        """The va at which p maps pa: the one seen last time if it still does (a walk),
-        else the lowest one in p's page table."""
-        km = self.m.km
+        """The va at which p maps pa: the one seen last time if it still does, else the
+        lowest one found in p's leaf page tables."""
         va = self._va.get((p.pid, pa))
-        if va is not None:
-            pte = walkpte(km, p.pagetable, va)
-            if pte & PTE_V and (pte >> 10 & PPN_MASK) << PGSHIFT == pa:
-                return va
+        if va is not None and self._maps(p, va, pa):
+            return va
         if len(self._va) >= VA_CACHE:
             self._va.clear()  # only a cache: entries of exited processes go too
+            self._tables.clear()
         want = np.uint64(((pa >> PGSHIFT) << 10) | PTE_V)
         mask = np.uint64(PPN_MASK << 10 | PTE_V)
-        for w, va0 in rmap.leaf_tables(self.m, p.pagetable):
-            hit = np.flatnonzero((km.ptes[w : w + 512] & mask) == want)
-            if hit.size:
-                va = va0 + (int(hit[0]) << PGSHIFT)
-                self._va[(p.pid, pa)] = va
-                return va
+        for fresh in (False, True):
+            words, vas = self._leaves(p, fresh)
+            for i in np.flatnonzero((self.m.km.ptes[words] & mask) == want).tolist():
+                va = int(vas[i])
+                if self._maps(p, va, pa):  # the cached tables may be stale: check by a walk
+                    self._va[(p.pid, pa)] = va
+                    return va
         return None
+
+    def _maps(self, p: Proc, va: int, pa: int) -> bool:
+        pte = walkpte(self.m.km, p.pagetable, va)
+        return bool(pte & PTE_V) and (pte >> 10 & PPN_MASK) << PGSHIFT == pa
+
+    def _leaves(self, p: Proc, fresh: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Every PTE word of p's leaf page tables and the va each maps, kept per process
+        (page tables change far less often than pages)."""
+        got = self._tables.get(p.pid)
+        if fresh or got is None or got[0] != p.pagetable:
+            slots = np.arange(512, dtype=np.int64)
+            tables = rmap.leaf_tables(self.m, p.pagetable)
+            words = np.concatenate([w + slots for w, _ in tables]) if tables else slots[:0]
+            vas = np.concatenate([va + (slots << PGSHIFT) for _, va in tables]) if tables else slots[:0]
+            got = self._tables[p.pid] = (p.pagetable, words, vas)
+        return got[1], got[2]
 
     def quantum_end(self, _sample: Callable[[], SampleEvent]) -> None:
         p = self.m.current
