@@ -416,6 +416,15 @@ class Hart:
         self._root = pa
         self.fill.set_root(pa)
 
+    def switch_mm(self, pa: int) -> None:
+        """Run in the address space whose root is pa: satp's write plus sfence.vma. With
+        no ASIDs, another address space means a full TLB flush (block lengths go too)."""
+        if pa != self._root:
+            self._insn_cache.clear()
+            self._root = pa
+            self.fill.set_root(pa)
+        self.flush_tlb()
+
     @property
     def exact_count(self) -> bool:
         """True while every block's instructions were counted from its decoded code."""

@@ -240,8 +240,7 @@ class Machine:
             old.ctx = self.hart.save(old.ctx)
         if p.ctx is not None:
             self.hart.restore(p.ctx)
-        self.hart.root = p.pagetable
-        self.hart.flush_tlb()  # no ASIDs: another address space means a full flush
+        self.hart.switch_mm(p.pagetable)
         self.loaded = p
 
     def run(self) -> int:

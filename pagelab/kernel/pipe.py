@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pagelab.kernel.mm import vm
 from pagelab.kernel.param import PIPESIZE
 from pagelab.kernel.proc import sleep, wakeup
-from pagelab.kernel.syscall import RESTART, Result, copyin, copyout
+from pagelab.kernel.syscall import RESTART, Result
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
@@ -75,7 +76,7 @@ def pipewrite(m: Machine, p: Proc, pi: Pipe, addr: int, n: int) -> Result:
             sleep(m, p, pi.writers)
             return RESTART
         k = min(room, n - done)
-        data = copyin(m, p, addr + done, k)
+        data = vm.copyin(m.km, p.pagetable, addr + done, k, m.uaccess_fault)
         if data is None:
             break
         pi.buf += data
@@ -95,7 +96,7 @@ def piperead(m: Machine, p: Proc, pi: Pipe, addr: int, n: int) -> Result:
         sleep(m, p, pi.readers)
         return RESTART
     k = min(n, len(pi.buf))
-    if k and not copyout(m, p, addr, bytes(pi.buf[:k])):
+    if k and not vm.copyout(m.km, p.pagetable, addr, bytes(pi.buf[:k]), m.uaccess_fault):
         return -1
     del pi.buf[:k]
     wakeup(m, pi.writers)

@@ -47,10 +47,15 @@ def argraw(m: Machine, n: int) -> int:
     return m.hart.syscall_args()[n]
 
 
+def int32(v: int) -> int:
+    """The low 32 bits of a register, sign-extended, as xv6's argint reads an int."""
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
 def argint(m: Machine, n: int) -> int:
     """An int argument: the low 32 bits, sign-extended, as xv6's argint reads it."""
-    v = argraw(m, n) & 0xFFFFFFFF
-    return v - (1 << 32) if v & 0x80000000 else v
+    return int32(m.hart.syscall_args()[n])
 
 
 def argaddr(m: Machine, n: int) -> int:
@@ -90,15 +95,18 @@ def syscall(m: Machine, p: Proc, table: dict[int, Handler]) -> None:
         m.hart.set_reg(A0, -1)
         return
     ret = _observed(m, p, num, handler) if m.listeners else handler(m, p)
-    if ret is RESTART:
+    if ret.__class__ is int:
+        p.restart_state = None
+        m.hart.set_reg(A0, ret)
+    elif ret is RESTART:
         # The process sleeps; the scheduler runs this handler again when it wakes, before
         # the process's next instruction (pc stays past the ecall, a0-a7 are intact), as
         # xv6's sleep() returns into the middle of the call.
         m.restarts.add(p)
-        return
-    p.restart_state = None
-    if isinstance(ret, int):
-        m.hart.set_reg(A0, ret)
+    else:
+        p.restart_state = None
+        if isinstance(ret, int):
+            m.hart.set_reg(A0, ret)
 
 
 def _observed(m: Machine, p: Proc, num: int, handler: Handler) -> Result:

@@ -22,7 +22,7 @@ from pagelab.kernel.file import (
 )
 from pagelab.kernel.fs import O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, T_DEVICE, T_FILE
 from pagelab.kernel.param import CONSOLE_MAJOR, NOFILE
-from pagelab.kernel.syscall import Handler, Result, argaddr, argint, argstr, copyout
+from pagelab.kernel.syscall import Handler, Result, argaddr, argint, argstr, copyout, int32
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
@@ -60,18 +60,30 @@ def sys_dup(m: Machine, p: Proc) -> Result:
     return fd
 
 
+def _fd_file(p: Proc, reg: int) -> File | None:
+    """The File of descriptor `reg` (an argint: a negative one is out of range too)."""
+    fd = int32(reg)
+    return p.ofile[fd] if 0 <= fd < NOFILE else None
+
+
+# read and write are most of a pipeline's system calls: their arguments are taken
+# straight from the register batch (fd, buf, n = a0, a1, a2).
+
+
 def sys_read(m: Machine, p: Proc) -> Result:
-    a = argfd(m, p, 0)
-    if a is None:
+    a = m.hart.syscall_args()
+    f = _fd_file(p, a[0])
+    if f is None:
         return -1
-    return fileread(m, p, a[1], argaddr(m, 1), argint(m, 2))
+    return fileread(m, p, f, a[1], int32(a[2]))
 
 
 def sys_write(m: Machine, p: Proc) -> Result:
-    a = argfd(m, p, 0)
-    if a is None:
+    a = m.hart.syscall_args()
+    f = _fd_file(p, a[0])
+    if f is None:
         return -1
-    return filewrite(m, p, a[1], argaddr(m, 1), argint(m, 2))
+    return filewrite(m, p, f, a[1], int32(a[2]))
 
 
 def sys_close(m: Machine, p: Proc) -> Result:

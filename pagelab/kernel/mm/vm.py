@@ -379,7 +379,7 @@ def user_page(km: Kalloc, pagetable: int, va: int, access: Access, fault: FaultF
             if pte & need == need:
                 if pte & bits != bits:
                     words[i] = pte | bits
-                return pte2pa(pte)
+                return (pte >> 10) << 12  # pte2pa
         if attempt == 0 and (fault is None or not fault(va, access)):
             return None
     return None
@@ -387,6 +387,15 @@ def user_page(km: Kalloc, pagetable: int, va: int, access: Access, fault: FaultF
 
 def copyout(km: Kalloc, pagetable: int, dstva: int, data: bytes, fault: FaultFn | None = None) -> bool:
     """Copy from the kernel to user address dstva."""
+    n = len(data)
+    if 0 < n <= PGSIZE - (dstva & (PGSIZE - 1)):
+        # Within one page, the usual case.
+        pa = user_page(km, pagetable, dstva & ~(PGSIZE - 1), Access.WRITE, fault)
+        if pa is None:
+            return False
+        km.frame_written(pa)  # a read() into a writable and executable page
+        km.ram.write(pa + (dstva & (PGSIZE - 1)), data)
+        return True
     mv = memoryview(data)
     off = 0
     while off < len(mv):
