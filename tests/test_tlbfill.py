@@ -9,12 +9,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pagelab.hw.hart import _TLB_FILL_CB, Hart, _TlbEntry
+from pagelab.hw.hart import Hart
 from pagelab.hw.mmu import Access, walk
 from pagelab.hw.native import fn_address, native_function
 from pagelab.hw.ram import PhysMem
 from pagelab.hw.sv39 import PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X, pa2pte, px
-from pagelab.hw.tlbfill import _IR, FALLBACK, FILLS
+from pagelab.hw.tlbfill import (
+    _IR,
+    FALLBACK,
+    FALLBACK_CB,
+    FILLS,
+    MISS,
+    OUT_PADDR,
+    OUT_PERMS,
+    TLB_FILL_CB,
+    TlbEntry,
+)
 
 MEM = 1 << 20
 BASE = 0x80000000
@@ -32,16 +42,21 @@ def hart() -> Iterator[Hart]:
 class Native:
     """Calls the native hook directly, with a fallback that records what reached it."""
 
-    def __init__(self, hart: Hart) -> None:
+    def __init__(self, hart: Hart, answer: tuple[int, int] | None = None) -> None:
         self.hart = hart
-        self.fell_back: list[tuple[int, int]] = []
+        self.fell_back: list[tuple[int, int, int]] = []  # (va, access, MISS)
 
-        def fallback(_uc: int, va: int, access: int, _slot: int, _ud: int) -> bool:
-            self.fell_back.append((va, access))
-            return False
+        def fallback(va: int, access: int) -> bool:
+            words = hart.fill.words
+            self.fell_back.append((va, access, words[MISS]))
+            if answer is None:
+                return False
+            words[OUT_PADDR], words[OUT_PERMS] = answer
+            return True
 
-        self._cb = _TLB_FILL_CB(fallback)
-        self._fn = _TLB_FILL_CB(native_function(_IR, "tlb_fill", "tlbfill"))
+        self._cb = FALLBACK_CB(fallback)
+        self.answer = answer
+        self._fn = TLB_FILL_CB(native_function(_IR, "tlb_fill", "tlbfill"))
 
     def fill(self, va: int, access: int) -> tuple[int, int] | None:
         """(pa, perms) if the native path served the fill, None if it fell back."""
@@ -49,13 +64,14 @@ class Native:
         saved = words[FALLBACK]
         words[FALLBACK] = fn_address(self._cb)
         try:
-            entry = _TlbEntry()
+            entry = TlbEntry()
             before = len(self.fell_back)
             ok = self._fn(None, va, access, ctypes.addressof(entry), self.hart.fill.ud.ctypes.data)
         finally:
             words[FALLBACK] = saved
         if len(self.fell_back) > before:
-            assert not ok
+            answer = self.answer
+            assert ok == (answer is not None) and (not ok or (entry.paddr, entry.perms) == answer)
             return None
         assert ok
         return entry.paddr, entry.perms
@@ -121,7 +137,8 @@ def test_native_agrees_with_the_walker(
     hart.fill.enable(True)
     hart.code_frames[:] = bytes(len(hart.code_frames))
     tables = ram.read(BASE, 3 * 4096)
-    got = Native(hart).fill(va, access)
+    native = Native(hart)
+    got = native.fill(va, access)
     assert ram.read(BASE, 3 * 4096) == tables  # the native path never writes a PTE
     want = walk(ram, ROOT, va, access)
     changed = ram.read(BASE, 3 * 4096) != tables  # the walker had A or D to set
@@ -133,3 +150,22 @@ def test_native_agrees_with_the_walker(
         # Fallen back: a fault, a PTE to update, or a case the fast path leaves alone
         # (superpages and reserved bits, which the walker judges).
         assert want is None or changed or l2 or l1 or high
+        if native.fell_back[-1][2]:  # MISS: the walker must fail too (Python skips it)
+            assert want is None
+
+
+def test_python_answers_through_the_native_hook(hart: Hart) -> None:
+    """A fill the native path leaves to Python: Python's (pa, perms) reach the entry, and
+    MISS says whether the native walk already met an invalid PTE (a page fault)."""
+    va = 0x7000
+    hart.root = ROOT
+    hart.fill.enable(True)
+    build(hart.ram, va, pa2pte(FRAME) | PTE_V | PTE_R | PTE_U)  # A clear: Python sets it
+    native = Native(hart, answer=(FRAME, 1))
+    assert native.fill(va, Access.READ) is None
+    build(hart.ram, va, pa2pte(FRAME) | PTE_R | PTE_U | PTE_A)  # not valid: a fault
+    assert native.fill(va, Access.READ) is None
+    build(hart.ram, va, 0)
+    hart.ram.write64(MID + 8 * px(1, va), 0)  # no leaf table at all
+    assert native.fill(va, Access.READ) is None
+    assert [miss for _, _, miss in native.fell_back] == [0, 1, 1]

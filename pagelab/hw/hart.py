@@ -32,7 +32,7 @@ from pagelab.hw.decode import access_address
 from pagelab.hw.mmu import SCAUSE_FOR, Access, walk
 from pagelab.hw.quanta import BlockCounter
 from pagelab.hw.ram import PhysMem
-from pagelab.hw.tlbfill import NativeTlbFill
+from pagelab.hw.tlbfill import FALLBACK_CB, MISS, OUT_PADDR, OUT_PERMS, NativeTlbFill
 
 SCAUSE_ILLEGAL_INSTRUCTION = exc.ILLEGAL_INSTRUCTION
 SCAUSE_ECALL_U = 8
@@ -79,16 +79,7 @@ class RunResult:
 FaultHandler = Callable[[Trap], bool]
 
 
-class _TlbEntry(ctypes.Structure):
-    """Unicorn's uc_tlb_entry, which the TLB-fill hook fills in."""
-
-    _fields_ = (("paddr", ctypes.c_uint64), ("perms", ctypes.c_uint32))
-
-
-# The C signatures of the two hooks (unicorn.h: uc_cb_tlbevent_t, uc_cb_hookintr_t).
-_TLB_FILL_CB = ctypes.CFUNCTYPE(
-    ctypes.c_bool, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p
-)
+# The C signature of the interrupt hook (unicorn.h: uc_cb_hookintr_t).
 _INTR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
 # Called inside the interrupt hook on an ecall: None = not handled here (stop, Stop.ECALL);
 # True = handled, the guest goes on in the same emu_start; False = handled, stop (HALT).
@@ -144,8 +135,9 @@ class Hart:
         # own wrappers (which build a Uc object and catch exceptions) cost as much as a
         # short system call. So each hook catches its own exceptions. The TLB-fill hook
         # sits behind a native one that serves the common walks (hw/tlbfill.py).
-        self._hooks = (_TLB_FILL_CB(self._native_tlb_fill), _INTR_CB(self._native_intr))
+        self._hooks = (FALLBACK_CB(self._native_tlb_fill), _INTR_CB(self._native_intr))
         self.fill = NativeTlbFill(self.uc, ram, self.code_frames, self._hooks[0])
+        self._fill_words = self.fill.words
         h = ctypes.c_size_t()
         cbp = ctypes.cast(self._hooks[1], ctypes.c_void_p)
         if unicorn_lib.uc_hook_add(self.uc._uch, ctypes.byref(h), UC_HOOK_INTR, cbp, None, 1, 0) != 0:
@@ -209,7 +201,7 @@ class Hart:
 
     # --- hooks -------------------------------------------------------------------
 
-    def _native_tlb_fill(self, _uc: int, vaddr: int, access: int, entry: int, _ud: int) -> bool:
+    def _native_tlb_fill(self, vaddr: int, access: int) -> bool:
         try:
             got = self._tlb_fill(vaddr, access)
         except BaseException as e:  # a kernel bug: re-raised from run()
@@ -218,8 +210,10 @@ class Hart:
             return False
         if got is None:
             return False
-        slot = _TlbEntry.from_address(entry)
-        slot.paddr, slot.perms = got
+        # The native hook copies the answer into Unicorn's entry: cheaper than a ctypes
+        # structure made over `entry` here.
+        w = self._fill_words
+        w[OUT_PADDR], w[OUT_PERMS] = got
         return True
 
     def _native_intr(self, _uc: int, intno: int, _ud: int) -> None:
@@ -259,7 +253,8 @@ class Hart:
             # An exception was already raised (the CPU is on its way to a trap vector
             # that does not exist here): nothing more may run or fault.
             return None
-        got = walk(self.ram, self._root, vaddr, access)
+        # The native hook walked first: if it met an invalid PTE, the walk fails anyway.
+        got = None if self._fill_words[MISS] else walk(self.ram, self._root, vaddr, access)
         if got is None:
             pc = self._pc()
             if access == Access.FETCH and (vaddr ^ (pc - 4096)) & ~0xFFF & 0xFFFFFFFFFFFFFFFF == 0:

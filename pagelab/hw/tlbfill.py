@@ -37,17 +37,38 @@ WORDS = 2  # host address of RAM
 NWORDS = 3  # RAM size in 64-bit words
 RAM_BASE = 4  # guest-physical address of RAM
 RAM_SIZE = 5  # bytes of RAM
-FALLBACK = 6  # the Python hook, same signature
+FALLBACK = 6  # the Python hook: bool (uint64 va, int access)
 FILLS = 7  # fills served here
 CODE_FRAMES = 8  # host address of Hart.code_frames (one byte per frame)
-UD_WORDS = 9
+MISS = 9  # set before calling Python: 1 if the walk met an invalid PTE (a page fault)
+OUT_PADDR = 10  # what the Python hook fills the entry with when it returns True
+OUT_PERMS = 11
+UD_WORDS = 12
 NO_ROOT = 1 << 62
 
 _V, _R, _W, _X, _U, _A, _D = 1, 2, 4, 8, 16, 64, 128
 
+
+# The hook's C signature (unicorn.h: uc_cb_tlbevent_t), and the Python hook's, which is
+# given only what it uses: fewer arguments for ctypes to convert on every call.
+TLB_FILL_CB = ctypes.CFUNCTYPE(
+    ctypes.c_bool, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p
+)
+FALLBACK_CB = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_uint64, ctypes.c_int)
+
+
+class TlbEntry(ctypes.Structure):
+    """Unicorn's uc_tlb_entry, which a fill hook fills in: the hook below stores paddr at
+    offset 0 and perms (UC_PROT_*) at offset 8."""
+
+    _fields_ = (("paddr", ctypes.c_uint64), ("perms", ctypes.c_uint32))
+
+
 _IR = f"""
 define zeroext i1 @tlb_fill(ptr %uc, i64 %va, i32 %access, ptr %slot, ptr %ud) {{
 entry:
+  %miss.p = getelementptr i64, ptr %ud, i64 {MISS}
+  store i64 0, ptr %miss.p
   %enabled = load i64, ptr %ud
   %hi = lshr i64 %va, 38
   %user = icmp eq i64 %hi, 0
@@ -73,6 +94,11 @@ setup:
 l2:                                         ; level 2: must point to a level-1 table
   %pte2.p = getelementptr i64, ptr %words, i64 %i2
   %pte2 = load i64, ptr %pte2.p
+  %v2 = and i64 %pte2, {_V}
+  %inv2 = icmp eq i64 %v2, 0
+  br i1 %inv2, label %miss, label %l2.check
+
+l2.check:
   %flags2 = and i64 %pte2, {_V | _R | _W | _X}
   %ptr2 = icmp eq i64 %flags2, {_V}
   %high2 = lshr i64 %pte2, 54
@@ -94,6 +120,11 @@ l1.index:                                   ; the level-1 table's word index in 
 l1:                                         ; level 1: must point to a leaf table
   %pte1.p = getelementptr i64, ptr %words, i64 %i1
   %pte1 = load i64, ptr %pte1.p
+  %v1 = and i64 %pte1, {_V}
+  %inv1 = icmp eq i64 %v1, 0
+  br i1 %inv1, label %miss, label %l1.check
+
+l1.check:
   %flags1 = and i64 %pte1, {_V | _R | _W | _X}
   %ptr1 = icmp eq i64 %flags1, {_V}
   %high1 = lshr i64 %pte1, 54
@@ -115,6 +146,11 @@ l0.index:
 l0:                                         ; the leaf: V, U, A and the access's bits
   %pte0.p = getelementptr i64, ptr %words, i64 %i0
   %pte0 = load i64, ptr %pte0.p
+  %v0 = and i64 %pte0, {_V}
+  %inv0 = icmp eq i64 %v0, 0
+  br i1 %inv0, label %miss, label %l0.check
+
+l0.check:
   %high0 = lshr i64 %pte0, 54
   %clean0 = icmp eq i64 %high0, 0
   %rw = and i64 %pte0, {_R | _W}
@@ -173,18 +209,37 @@ mark:                                       ; Unicorn may now translate code fro
 done:
   ret i1 true
 
-slow:                                       ; everything else: the Python hook
-  %fb.p = getelementptr i64, ptr %ud, i64 {FALLBACK}
+miss:                                       ; a page fault: Python need not walk again
+  store i64 1, ptr %miss.p
+  br label %slow
+
+slow:                                       ; everything else: the Python hook, which
+  %fb.p = getelementptr i64, ptr %ud, i64 {FALLBACK}   ; leaves its answer in OUT_*
   %fb = load ptr, ptr %fb.p
-  %r = call zeroext i1 %fb(ptr %uc, i64 %va, i32 %access, ptr %slot, ptr null)
-  ret i1 %r
+  %r = call zeroext i1 %fb(i64 %va, i32 %access)
+  br i1 %r, label %copy, label %fail
+
+copy:
+  %out.pa.p = getelementptr i64, ptr %ud, i64 {OUT_PADDR}
+  %out.pa = load i64, ptr %out.pa.p
+  %out.perms.p = getelementptr i64, ptr %ud, i64 {OUT_PERMS}
+  %out.perms64 = load i64, ptr %out.perms.p
+  %out.perms = trunc i64 %out.perms64 to i32
+  store i64 %out.pa, ptr %slot
+  %slot.perms.p = getelementptr i8, ptr %slot, i64 8
+  store i32 %out.perms, ptr %slot.perms.p
+  ret i1 true
+
+fail:
+  ret i1 false
 }}
 """
 
 
 class NativeTlbFill:
-    """The native fill hook of one engine, in front of a Python hook `fallback` (a ctypes
-    callback with Unicorn's uc_cb_tlbevent_t signature, kept alive by the caller)."""
+    """The native fill hook of one engine, in front of a Python hook `fallback` (a
+    FALLBACK_CB, kept alive by the caller). The Python hook answers a fill by storing
+    the frame and permissions in OUT_PADDR and OUT_PERMS and returning True."""
 
     def __init__(self, uc: Any, ram: PhysMem, code_frames: bytearray, fallback: Any) -> None:
         self.ud = np.zeros(UD_WORDS, dtype=np.uint64)
