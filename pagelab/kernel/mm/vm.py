@@ -34,6 +34,8 @@ from pagelab.kernel.mm.swap import is_swap, is_swap_pte, swap_slots, swp_slot
 # A private writable page shared after fork: read-only in the PTE until the first store.
 PTE_COW = PTE_RSW0
 
+_FEW_FRAMES = 32  # below this many, freeing frames one by one is cheaper than in numpy
+_V = np.uint64(PTE_V)
 _W = np.uint64(PTE_W)
 _W_TO_COW = np.uint64((PTE_W | PTE_COW) // PTE_W)
 _NOT_AD = np.uint64(~(PTE_A | PTE_D) & 0xFFFFFFFFFFFFFFFF)
@@ -110,7 +112,7 @@ def uvmunmap(km: Kalloc, pagetable: int, va: int, npages: int, do_free: bool = T
         if valid.any():
             frames = _frames(km, ptes[valid])
             if do_free:
-                km.kfree_frames(frames)
+                _kfree_frames(km, frames)
             n += int(frames.size) - int((frames == shared_pfn).sum())
             ptes[valid] = 0
         if km.swap is not None:  # swapped-out pages hold a slot instead of a frame
@@ -119,6 +121,24 @@ def uvmunmap(km: Kalloc, pagetable: int, va: int, npages: int, do_free: bool = T
                 km.swap.free(swap_slots(ptes[swapped]))
                 ptes[swapped] = 0
     return n
+
+
+def _kfree_frames(km: Kalloc, frames: np.ndarray) -> None:
+    """km.kfree_frames(frames), with a plain loop for the few frames of a small region,
+    where numpy's unique costs more than the loop. Same result: all or nothing (checked
+    first), and freed frames join the free list in ascending order."""
+    if frames.size > _FEW_FRAMES:
+        km.kfree_frames(frames)
+        return
+    want: dict[int, int] = {}
+    for f in sorted(frames.tolist()):
+        want[f] = want.get(f, 0) + 1
+    for f, k in want.items():
+        if km.ref[f] < k:
+            raise AssertionError(f"kfree of free frame {km.pa(f):#x}")
+    for f, k in want.items():
+        for _ in range(k):
+            km.kfree(km.pa(f))
 
 
 def present(km: Kalloc, pagetable: int, va: int, end: int) -> Iterator[tuple[int, int]]:
@@ -183,15 +203,18 @@ def uvmdealloc(km: Kalloc, pagetable: int, oldsz: int, newsz: int) -> int:
 
 
 def freewalk(km: Kalloc, pagetable: int, level: int = 2) -> None:
-    """Free page-table pages; every leaf mapping must already be gone."""
-    words = km.ram.page_words(pagetable)
-    for i in range(512):
-        pte = words[i]
-        if pte & PTE_V:
-            if pte & (PTE_R | PTE_W | PTE_X) or level == 0:
-                raise AssertionError("freewalk: leaf still mapped")
-            freewalk(km, pte2pa(pte), level - 1)
-            words[i] = 0
+    """Free page-table pages; every leaf mapping must already be gone.
+
+    The valid entries of each page are found with one numpy scan of its 512 words (a
+    process uses a handful of them), then visited in index order, as xv6's loop does."""
+    i0 = (pagetable - km.ram.base) >> 3
+    table = km.ptes[i0 : i0 + 512]
+    for i in np.flatnonzero(table & _V).tolist():
+        pte = int(table[i])
+        if pte & (PTE_R | PTE_W | PTE_X) or level == 0:
+            raise AssertionError("freewalk: leaf still mapped")
+        freewalk(km, pte2pa(pte), level - 1)
+        table[i] = 0
     km.kfree(pagetable)
 
 
