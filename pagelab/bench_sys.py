@@ -90,8 +90,8 @@ def _best(fn: Callable[[], float], repeat: int = 3) -> float:
 
 def syscall_figures(quick: bool = False) -> dict[str, float]:
     """getpid and pipe ping-pong against their floors; fork and exec as plain figures."""
-    n_call = 5_000 if quick else 50_000
-    n_pipe = 300 if quick else 3_000
+    n_call = 20_000 if quick else 50_000
+    n_pipe = 1_000 if quick else 3_000
     n_fork = 100 if quick else 1_000
     n_exec = 50 if quick else 500
     rounds = 2 if quick else 3

@@ -234,6 +234,21 @@ class Hart:
         return True
 
     def _native_intr(self, _uc: int, intno: int, _ud: int) -> None:
+        self._args = None  # the guest ran since the last look at its registers
+        if intno == SCAUSE_ECALL_U and self.on_ecall is not None:
+            # The system call runs right here, inside emu_start: a call that neither
+            # blocks nor switches costs no stop and restart of the emulator. (The common
+            # case, so it is tried before _intr and its own exception handler.)
+            try:
+                handled = self.on_ecall()
+            except BaseException as e:  # a kernel bug: re-raised from run()
+                self._hook_error = e
+                handled = False
+            if handled:
+                return
+            self._stop = Stop.ECALL if handled is None else Stop.HALT
+            self._uc_emu_stop(self._handle)
+            return
         try:
             self._intr(intno)
         except BaseException as e:  # a kernel bug: re-raised from run()
@@ -338,22 +353,9 @@ class Hart:
         return out
 
     def _intr(self, intno: int) -> None:
-        self._args = None  # the guest ran since the last look at its registers
+        """Any interrupt but an ecall that on_ecall serves (_native_intr does those)."""
         if intno == SCAUSE_ECALL_U:
-            handler = self.on_ecall
-            if handler is not None:
-                # The system call runs right here, inside emu_start: a call that neither
-                # blocks nor switches costs no stop and restart of the emulator.
-                try:
-                    handled = handler()
-                except BaseException as e:  # a kernel bug: re-raised from run()
-                    self._hook_error = e
-                    handled = False
-                if handled:
-                    return
-                self._stop = Stop.ECALL if handled is None else Stop.HALT
-            else:
-                self._stop = Stop.ECALL
+            self._stop = Stop.ECALL
         else:
             # Unicorn leaves pc 4 past the faulting instruction whatever its length.
             self._trapped(Trap(intno, 0, self._pc() - 4))

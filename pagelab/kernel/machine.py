@@ -163,15 +163,12 @@ class Machine:
         p = self.current
         if p is None or p.killed or self.hart.syscall_args()[7] in OUTSIDE_EMULATION:
             return None
-        self._clock_sync()
-        serve_syscall(self, p)
-        return p.state is State.RUNNING and not p.killed
-
-    def _clock_sync(self) -> None:
-        """Put the instructions run so far in this quantum on the clock (uptime, sleep)."""
+        # Put the instructions run so far in this quantum on the clock (uptime, sleep).
         executed = self.hart.quanta.executed
         self.clock.advance(executed - self._accounted)
         self._accounted = executed
+        serve_syscall(self, p)
+        return p.state is State.RUNNING and not p.killed
 
     def uaccess_fault(self, va: int, access: Access) -> bool:
         """The kernel touched user memory that needs a fault (copyin/copyout).
