@@ -30,8 +30,9 @@ from unicorn.unicorn_py3.unicorn import uclib as unicorn_lib
 from pagelab.hw import exc
 from pagelab.hw.decode import access_address
 from pagelab.hw.mmu import SCAUSE_FOR, Access, walk
-from pagelab.hw.quanta import BlockCounter
+from pagelab.hw.quanta import BUDGET, EXECUTED, BlockCounter
 from pagelab.hw.ram import PhysMem
+from pagelab.hw.tlbfill import ENABLED as FILL_ENABLED
 from pagelab.hw.tlbfill import FALLBACK_CB, MISS, OUT_PADDR, OUT_PERMS, NativeTlbFill
 
 SCAUSE_ILLEGAL_INSTRUCTION = exc.ILLEGAL_INSTRUCTION
@@ -148,6 +149,7 @@ class Hart:
         self._hooks = (FALLBACK_CB(self._native_tlb_fill), _INTR_CB(self._native_intr))
         self.fill = NativeTlbFill(self.uc, ram, self.code_frames, self._hooks[0])
         self._fill_words = self.fill.words
+        self._quanta_words = self.quanta.words
         h = ctypes.c_size_t()
         cbp = ctypes.cast(self._hooks[1], ctypes.c_void_p)
         if unicorn_lib.uc_hook_add(self.uc._uch, ctypes.byref(h), UC_HOOK_INTR, cbp, None, 1, 0) != 0:
@@ -171,6 +173,7 @@ class Hart:
         self._uc_emu_start = lib.uc_emu_start
         self._uc_emu_stop = lib.uc_emu_stop
         self._start_pc = ctypes.c_uint64()
+        self._start_ref = ctypes.byref(self._start_pc)
         self._zero64 = ctypes.c_uint64(0)
         self._zero_size = ctypes.c_size_t(0)
         # a0-a7 of the system call being served, read with one uc_reg_read_batch and kept
@@ -372,9 +375,14 @@ class Hart:
         self._stop = Stop.QUANTUM
         self._pending = None
         self._args = None
-        self.fill.enable(self._on_fill is None)
-        self._start_pc.value = self._pc()
-        self.quanta.arm(count)
+        # This runs once per quantum: the fill hook's switch, the budget and the start pc
+        # are set with plain stores, the pc read straight into emu_start's argument.
+        self._fill_words[FILL_ENABLED] = 0 if self._on_fill is not None else 1
+        q = self._quanta_words
+        q[EXECUTED] = 0
+        q[BUDGET] = count
+        if self._uc_reg_read(self._handle, PC, self._start_ref) != 0:
+            self._start_pc.value = int(self.uc.reg_read(PC))
         # Straight to the C library: no exit address, no timeout, no count.
         z = self._zero64
         err = self._uc_emu_start(self._handle, self._start_pc, z, z, self._zero_size)
@@ -388,7 +396,7 @@ class Hart:
         trap = self._pending
         if trap is not None:
             self.quanta.trapped_at(trap.sepc, self._insn_length)
-        executed = self.quanta.executed
+        executed = q[EXECUTED]
         if trap is not None:
             if trap.scause in _MEMORY_CAUSES and trap.stval == 0:
                 trap = self._memory_trap(trap)

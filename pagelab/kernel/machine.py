@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pagelab.hw.clock import Clock
-from pagelab.hw.hart import PC, Hart, Trap
+from pagelab.hw.hart import PC, Hart, Stop, Trap
 from pagelab.hw.mmu import SCAUSE_FOR, Access
 from pagelab.hw.ram import PhysMem
 from pagelab.kernel import proc
@@ -301,7 +301,8 @@ class Machine:
             budget -= max(res.executed, 1)
             self.clock.advance(res.executed - self._accounted)
             self._accounted = res.executed
-            usertrap(self, p, res)
+            if res.stop is not Stop.QUANTUM or p.killed:  # else usertrap has nothing to do
+                usertrap(self, p, res)
             if self.clock.ticks != self._scanned_tick:
                 self._wake_sleepers()
             self.reclaim.sample()  # between runs of the CPU: cheap unless a sampling tick is due
