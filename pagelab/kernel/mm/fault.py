@@ -32,7 +32,6 @@ from pagelab.hw.sv39 import (
     SCAUSE_LOAD_PAGE_FAULT,
     SCAUSE_STORE_PAGE_FAULT,
     pa2pte,
-    pgrounddown,
     pte2pa,
 )
 from pagelab.kernel.events import MAJOR_KINDS, FaultEvent
@@ -53,7 +52,7 @@ _NEEDS = {SCAUSE_LOAD_PAGE_FAULT: PROT_READ, SCAUSE_STORE_PAGE_FAULT: PROT_WRITE
 
 def handle_fault(m: Machine, p: Proc, trap: Trap) -> bool:
     """Resolve a page fault of process p, or report it fatal."""
-    va = pgrounddown(trap.stval)
+    va = trap.stval & ~(PGSIZE - 1)  # pgrounddown
     vma = p.vmas.find(va) if va < MAXVA else None
     if vma is None:
         return _fatal(m, p, trap, None, "no VMA")  # above the heap, the guard page, a wild pointer
@@ -62,7 +61,7 @@ def handle_fault(m: Machine, p: Proc, trap: Trap) -> bool:
     pte_pa = vm.walk(m.km, p.pagetable, va, True)  # allocates page-table pages
     if pte_pa is None:
         return _oom(m, p, trap, vma)
-    pte = m.ram.read64(pte_pa)
+    pte = m.ram.words[(pte_pa - m.ram.base) >> 3]
     if pte & PTE_V:
         # Present, so a protection fault the region allows: a store to a COW page.
         if trap.scause == SCAUSE_STORE_PAGE_FAULT and pte & PTE_COW and pte & PTE_U:
