@@ -107,7 +107,10 @@ def uvmunmap(km: Kalloc, pagetable: int, va: int, npages: int, do_free: bool = T
     (the zero frame, which no process owns)."""
     n = 0
     shared_pfn = km.frame(shared) if shared >= 0 else -1
-    for _, _, ptes in _leaf_runs(km, pagetable, va, va + npages * PGSIZE):
+    for _, start, ptes in _leaf_runs(km, pagetable, va, va + npages * PGSIZE):
+        if ptes.size <= _FEW_FRAMES:
+            n += _unmap_few(km, start, ptes.size, do_free, shared_pfn)
+            continue
         valid = (ptes & np.uint64(PTE_V)) != 0
         if valid.any():
             frames = _frames(km, ptes[valid])
@@ -121,6 +124,29 @@ def uvmunmap(km: Kalloc, pagetable: int, va: int, npages: int, do_free: bool = T
                 km.swap.free(swap_slots(ptes[swapped]))
                 ptes[swapped] = 0
     return n
+
+
+def _unmap_few(km: Kalloc, start: int, count: int, do_free: bool, shared_pfn: int) -> int:
+    """uvmunmap's work on the `count` PTEs at km.ptes[start:], word by word: for the few
+    pages of a small region, numpy's per-call cost is most of the time. The same steps in
+    the same order: free the frames (as _kfree_frames), clear their PTEs, then free the
+    swap slots (in PTE order) and clear theirs."""
+    words = km.ram.words
+    pfn0 = km.ram.base >> PGSHIFT
+    mapped = [i for i in range(start, start + count) if words[i] & PTE_V]
+    frames = [(words[i] >> 10) - pfn0 for i in mapped]
+    if frames:
+        if do_free:
+            _kfree_frames(km, np.array(frames, dtype=np.int64))
+        for i in mapped:
+            words[i] = 0
+    if km.swap is not None:
+        swapped = [i for i in range(start, start + count) if is_swap_pte(words[i])]
+        if swapped:
+            km.swap.free(np.array([swp_slot(words[i]) for i in swapped], dtype=np.int64))
+            for i in swapped:
+                words[i] = 0
+    return len(frames) - frames.count(shared_pfn)
 
 
 def _kfree_frames(km: Kalloc, frames: np.ndarray) -> None:
