@@ -415,20 +415,17 @@ def user_page(km: Kalloc, pagetable: int, va: int, access: Access, fault: FaultF
     words = km.ram.words
     base = km.ram.base
     for attempt in (0, 1):
-        # walk(), inlined: this runs for every read() and write() a process makes.
-        a = pagetable
-        for shift in (30, 21):
-            pte = words[((a - base) >> 3) + ((va >> shift) & 0x1FF)]
-            if not pte & PTE_V:
-                break
-            a = (pte >> 10) << 12
-        else:
-            i = ((a - base) >> 3) + ((va >> 12) & 0x1FF)
-            pte = words[i]
-            if pte & need == need:
-                if pte & bits != bits:
-                    words[i] = pte | bits
-                return (pte >> 10) << 12  # pte2pa
+        # walk(), unrolled: this runs for every read() and write() a process makes.
+        pte = words[((pagetable - base) >> 3) + ((va >> 30) & 0x1FF)]
+        if pte & PTE_V:
+            pte = words[((((pte >> 10) << 12) - base) >> 3) + ((va >> 21) & 0x1FF)]
+            if pte & PTE_V:
+                i = ((((pte >> 10) << 12) - base) >> 3) + ((va >> 12) & 0x1FF)
+                pte = words[i]
+                if pte & need == need:
+                    if pte & bits != bits:
+                        words[i] = pte | bits
+                    return (pte >> 10) << 12  # pte2pa
         if attempt == 0 and (fault is None or not fault(va, access)):
             return None
     return None
