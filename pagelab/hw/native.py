@@ -100,3 +100,24 @@ def native_function(ir: str, symbol: str, stem: str) -> int:
 def fn_address(fn: Any) -> int:
     """The address of a ctypes function (a C library function or a callback)."""
     return ctypes.cast(fn, ctypes.c_void_p).value or 0
+
+
+def add_hook(uc: Any, kind: int, address: int, user_data: Any) -> int:
+    """Register native code at `address` as a Unicorn hook of `kind` on every address,
+    with `user_data` (a numpy array, which the caller keeps alive) as its user data.
+    Returns the hook's handle."""
+    from unicorn.unicorn_py3.unicorn import uclib
+
+    hook = ctypes.c_size_t()
+    err = uclib.uc_hook_add(
+        uc._uch,
+        ctypes.byref(hook),
+        kind,
+        ctypes.c_void_p(address),
+        ctypes.c_void_p(user_data.ctypes.data),
+        ctypes.c_uint64(1),
+        ctypes.c_uint64(0),
+    )
+    if err != 0:
+        raise RuntimeError(f"uc_hook_add({kind}) failed: {err}")
+    return hook.value

@@ -21,17 +21,16 @@ On a table miss it jumps to `block_decode` (its address is in the user data), so
 path saves and restores no registers: 9 x86-64 instructions on a hit, against 25 when
 the decode loop was in the same function.
 
-Why llvmlite rather than numba: the hook is about 100 lines of IR, it measured faster (0.45-0.64 of
-raw Unicorn against 0.35-0.43 for a numba cfunc), and with the C functions passed as
-pointers in the user-data array the code has no relocations: its machine code (about 230
-bytes) is cached as plain bytes and later copied into an executable page, with no LLVM
-at all. Cold start, nothing cached: about 0.35 s (importing llvmlite, 0.25 s, and
-compiling); from the cache: under 1 ms.
+Why llvmlite rather than numba: the two functions are about 100 lines of IR, IR measured
+faster (0.45-0.64 of raw Unicorn against 0.35-0.43 for a numba cfunc), and with the C
+functions passed as pointers in the user-data array the code has no relocations: its
+machine code (about 260 bytes) is cached as plain bytes and later copied into an
+executable page, with no LLVM at all (hw/native.py). Cold start, nothing cached: about
+0.3 s (importing llvmlite and compiling); from the cache: under 1 ms.
 """
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Callable
 from typing import Any
 
@@ -39,7 +38,7 @@ import numpy as np
 from unicorn import UC_HOOK_BLOCK
 from unicorn.unicorn_py3.unicorn import uclib
 
-from pagelab.hw.native import fn_address, native_function
+from pagelab.hw.native import add_hook, fn_address, native_function
 
 # Layout of the user-data array (uint64 words).
 EXECUTED = 0  # instructions counted since arm()
@@ -200,20 +199,7 @@ class BlockCounter:
         # memoryview costs a fraction of indexing the numpy array.
         self.words = self.ud.data.cast("B").cast("Q")
         self.ud[DECODE_FN] = native_function(_IR, "block_decode", "blockdecode")
-        address = native_function(_IR, "block_hook", "blockhook")
-        hook = ctypes.c_size_t()
-        err = uclib.uc_hook_add(
-            uc._uch,
-            ctypes.byref(hook),
-            UC_HOOK_BLOCK,
-            ctypes.c_void_p(address),
-            ctypes.c_void_p(self.ud.ctypes.data),
-            ctypes.c_uint64(1),
-            ctypes.c_uint64(0),
-        )
-        if err != 0:
-            raise RuntimeError(f"uc_hook_add(UC_HOOK_BLOCK) failed: {err}")
-        self.hook = hook.value
+        self.hook = add_hook(uc, UC_HOOK_BLOCK, native_function(_IR, "block_hook", "blockhook"), self.ud)
 
     def arm(self, budget: int) -> None:
         """Start a quantum of `budget` instructions."""

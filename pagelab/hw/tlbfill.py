@@ -3,7 +3,7 @@
 Unicorn calls the TLB-fill hook on every TLB miss, and misses are frequent: after each
 context switch (no ASIDs, so a full flush) every page a process touches misses once. Most
 of those walks find a valid 4 KiB leaf that allows the access and needs no A or D update.
-This hook, about 80 lines of LLVM IR compiled like the block hook (hw/native.py), does
+This hook, about 150 lines of LLVM IR compiled like the block hook (hw/native.py), does
 exactly that walk and fills the TLB entry:
 
 - levels 2 and 1 must be pointer PTEs (V set; R, W, X clear; no bits above the PPN);
@@ -25,9 +25,8 @@ from typing import Any
 
 import numpy as np
 from unicorn import UC_HOOK_TLB_FILL
-from unicorn.unicorn_py3.unicorn import uclib
 
-from pagelab.hw.native import fn_address, native_function
+from pagelab.hw.native import add_hook, fn_address, native_function
 from pagelab.hw.ram import PhysMem
 
 # Layout of the user-data array (uint64 words).
@@ -107,6 +106,9 @@ l2.check:
   br i1 %ok2, label %l1.index, label %slow
 
 l1.index:                                   ; the level-1 table's word index in RAM
+                                            ; (levels 2 and 1 are written out twice: a
+                                            ; helper would be a call, and the code is
+                                            ; cut out as one function)
   %ppn2 = lshr i64 %pte2, 10
   %pa2 = shl i64 %ppn2, 12
   %off2 = sub i64 %pa2, %base
@@ -256,19 +258,7 @@ class NativeTlbFill:
         w[CODE_FRAMES] = ctypes.addressof(self._codes)
         w[ROOT] = NO_ROOT
         self._base = ram.base
-        address = native_function(_IR, "tlb_fill", "tlbfill")
-        hook = ctypes.c_size_t()
-        err = uclib.uc_hook_add(
-            uc._uch,
-            ctypes.byref(hook),
-            UC_HOOK_TLB_FILL,
-            ctypes.c_void_p(address),
-            ctypes.c_void_p(self.ud.ctypes.data),
-            ctypes.c_uint64(1),
-            ctypes.c_uint64(0),
-        )
-        if err != 0:
-            raise RuntimeError(f"uc_hook_add(UC_HOOK_TLB_FILL) failed: {err}")
+        self.hook = add_hook(uc, UC_HOOK_TLB_FILL, native_function(_IR, "tlb_fill", "tlbfill"), self.ud)
 
     def set_root(self, root: int) -> None:
         self.words[ROOT] = (root - self._base) >> 3 if root >= self._base else NO_ROOT
