@@ -143,6 +143,13 @@ class Hart:
         # One byte per frame: 1 if Unicorn may hold translated code from it, that is, if a
         # TLB entry with execute permission has mapped it since the last flush_code().
         self.code_frames = bytearray(ram.size >> 12)
+        # True while the fault handler runs inside the TLB-fill hook, that is inside a
+        # translated block (or the translation of one): translated code must not be
+        # dropped then (see flush_code). A flush asked for meanwhile is deferred.
+        self._in_fill: bool | int = False
+        self._flush_pending: bool | int = False
+        self.code_flushes = 0  # translated code dropped: all of it, once per flush
+        self.deferred_flushes = 0  # of those, asked for inside the fill hook
         # The two Python hooks are registered straight with the C library: the binding's
         # own wrappers (which build a Uc object and catch exceptions) cost as much as a
         # short system call. So each hook catches its own exceptions. The TLB-fill hook
@@ -303,6 +310,7 @@ class Hart:
             # page table, then walk again: "restart the instruction".
             trap = Trap(SCAUSE_FOR[access], vaddr, pc, False)
             handler = self.on_fault
+            self._in_fill = access != Access.FETCH or 2  # 2: translating a block (see run)
             try:
                 if handler is not None and handler(trap):
                     got = walk(self.ram, self._root, vaddr, access)
@@ -310,6 +318,8 @@ class Hart:
                 self._hook_error = e
                 self._uc_emu_stop(self._handle)
                 return None
+            finally:
+                self._in_fill = False
             if got is None:
                 self._trapped(trap)
                 return None
@@ -385,9 +395,25 @@ class Hart:
         q[BUDGET] = count
         if self._uc_reg_read(self._handle, PC, self._start_ref) != 0:
             self._start_pc.value = int(self.uc.reg_read(PC))
-        # Straight to the C library: no exit address, no timeout, no count.
         z = self._zero64
-        err = self._uc_emu_start(self._handle, self._start_pc, z, z, self._zero_size)
+        while True:
+            # Straight to the C library: no exit address, no timeout, no count.
+            err = self._uc_emu_start(self._handle, self._start_pc, z, z, self._zero_size)
+            deferred = self._flush_pending
+            if not deferred:
+                break
+            # The fault handler asked for a code flush inside the fill hook and stopped the
+            # CPU: flush here, with no block running, then go on with the same quantum.
+            # A load or store fill (deferred is True) stops at that instruction, which
+            # has not run and is restarted, inside a block already counted whole: count
+            # it up to there, as after a trap. A fetch fill (2) came from translating a
+            # block, which stops before it runs and before it is counted.
+            if deferred is True:
+                self.quanta.trapped_at(self._pc(), self._insn_length)
+            self.flush_code()
+            if err or self._stop != Stop.QUANTUM or self._pending or self._hook_error or q[EXECUTED] >= count:
+                break
+            self._start_pc.value = self._pc()
         if err != 0 and self._hook_error is None and self._pending is None:
             # No Unicorn error escapes the hart: whatever the guest did is a trap of its own.
             self._pending = self._error_trap(err)
@@ -501,7 +527,28 @@ class Hart:
     def flush_code(self) -> None:
         """Forget all translated code: needed when a frame that will run gets new bytes.
         The TLB goes too, so that every later fetch fills again and marks its frame.
-        Also forgets the decoded block lengths and instructions that go with it."""
+        Also forgets the decoded block lengths and instructions that go with it.
+
+        Inside the TLB-fill hook a translated block is running (or being translated), and
+        dropping it under the CPU's feet frees the block the CPU returns into (the cause
+        of a host segfault once, cfc9ad4): QEMU then chains the next block from the freed
+        one. So there the flush is only recorded and the CPU asked to stop; run() flushes
+        once emu_start has returned, before the guest goes on. No stale instruction runs
+        in between: a stop asked for in a load or store fill abandons that instruction (pc
+        stays on it; it runs again after the flush), and one asked for while a block is
+        translated (a fetch fill) takes effect before that block runs, since QEMU checks
+        the exit request at the start of every translated block, chained ones too. The
+        interrupt hook (ecall) runs between blocks, from QEMU's exception path, which
+        looks up the next block without chaining it from the last: a flush there is
+        safe and is done at once."""
+        if self._in_fill:
+            if not self._flush_pending:
+                self._flush_pending = self._in_fill
+                self.deferred_flushes += 1
+                self._uc_emu_stop(self._handle)
+            return
+        self._flush_pending = False
+        self.code_flushes += 1
         self.uc.ctl_flush_tb()
         self._insn_cache.clear()
         self.quanta.forget()
@@ -510,7 +557,11 @@ class Hart:
 
     def flush_code_range(self, va: int, va_end: int) -> None:
         """Forget the translated code of guest-virtual [va, va_end) in the current address
-        space (which must map it): cheaper than flush_code for a page or two."""
+        space (which must map it): cheaper than flush_code for a page or two. Inside the
+        fill hook, a full flush is deferred instead (see flush_code)."""
+        if self._in_fill:
+            self.flush_code()
+            return
         self.uc.ctl_remove_cache(va, va_end)
         self._insn_cache.clear()
         self.quanta.forget()

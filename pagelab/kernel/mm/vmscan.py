@@ -5,12 +5,12 @@ The policy picks the victim among the evictable frames; this module does the res
   mapped it becomes a swap entry holding the slot (mm/swap.py has the encoding);
 - a clean file page is dropped from every mapping and from the page cache;
 - a dirty shared file page is written back to its host file through the page cache first;
-- page-table pages, the zero page, frames the kernel holds an extra reference on (a frame
-  being copied: "pinned") and frames whose translated code the CPU may be running (marked
-  by the hart; unmarked at the next sampling tick if the code has not run since) are never
-  chosen;
-- the TLB is flushed before the frame can be reused, and kalloc drops any translated code
-  of the frame when it hands it out again (kalloc.frame_written).
+- page-table pages, the zero page and frames the kernel holds an extra reference on (a
+  frame being copied: "pinned") are never chosen;
+- the TLB is flushed before the frame can be reused, and evicting a frame that held code
+  drops Unicorn's translated code (the hart defers that flush to the end of the fill hook
+  when reclaim runs inside a page fault: hw/hart.py flush_code), so the page's next fetch
+  faults it back in.
 With nothing left to evict during a page fault, the OOM killer ends the process with the
 most pages in RAM and swap, as Linux's does, and the machine goes on. (A system call that
 runs out of memory fails with -1 instead, as on xv6.)
@@ -77,7 +77,6 @@ class Reclaimer:
         self._by_frame: dict[int, list[int]] | None = None  # likewise
         self._flush_tlb = False
         self._sampled_at = 0
-        self._evicted = False  # since the last sampling tick
         # OPT's view of the future: set (by refstring.Lookahead) when a recorded
         # page-reference string of this same program is replayed.
         self.future: Lookahead | None = None
@@ -170,12 +169,6 @@ class Reclaimer:
         if ticks - self._sampled_at < SAMPLE_TICKS:
             return
         self._sampled_at = ticks
-        if self._evicted:
-            # Frames whose translated code the CPU may be running are never evicted
-            # (Unicorn cannot drop translated code from inside a hook). Forgetting all
-            # translated code here, outside the CPU, unpins the code not run since.
-            self._evicted = False
-            self.m.hart.flush_code()
         if not self.samples:
             return
         self._scan()
@@ -222,8 +215,7 @@ class Reclaimer:
         all_user = np.minimum.reduceat(user, starts)
         # A reference nobody accounts for is the kernel's own: the frame is pinned.
         unpinned = km.ref[frames] == counts + cached
-        code = np.frombuffer(self.m.hart.code_frames, dtype=np.uint8)[frames] != 0
-        ok = all_user & unpinned & ~code & (frames != km.frame(self.m.zero_frame))
+        ok = all_user & unpinned & (frames != km.frame(self.m.zero_frame))
         if self.swap is None or not self.swap._free:
             ok &= cached  # anonymous pages have nowhere to go
         return set(frames[ok].tolist())
@@ -276,8 +268,11 @@ class Reclaimer:
             for _ in ptes:
                 km.kfree(pa)
         self.evictions[kind] += 1
-        self._evicted = True
         self._flush_tlb = True
+        # Code translated from the page must go too (the call is a byte lookup unless the
+        # frame ran code): Unicorn chains translated blocks of one page without a fetch,
+        # so the page could go on running while out of memory instead of faulting back.
+        m.hart.code_written(pa)
         if m.listeners:
             for p, va in zip(owners, rm.vas[sl].tolist(), strict=True):
                 m.emit(EvictEvent(p.pid, va, pa, kind, where, m.clock.ticks))
