@@ -20,6 +20,10 @@ def _no_code(pa: int) -> None:
     return None
 
 
+def _no_release(frame: int, left: int) -> None:
+    return None
+
+
 class Unreferenced(LookupError):
     """drop_refs met an item with fewer references than it was asked to drop."""
 
@@ -72,6 +76,13 @@ class Kalloc:
         # The swap area, if any (mm/swap.py): unmapping and fork free and share the slots
         # that swapped-out pages' PTEs hold, as they do frames.
         self.swap: SwapArea | None = None
+        # Frames a replacement policy holds as resident, one byte each (mm/vmscan.py keeps
+        # it). When the count of such a frame drops to 1 or 0, `released(frame, count)` is
+        # called at once: its last mapping may be gone, and the policy must hear `freed`
+        # before the frame can be handed out again. A byte lookup on every kfree.
+        self.watched = bytearray(self.nframes)
+        self._watched = np.frombuffer(self.watched, dtype=np.uint8)
+        self.released: Callable[[int, int], None] = _no_release
 
     def frame(self, pa: int) -> int:
         """The index of the frame holding pa."""
@@ -113,6 +124,8 @@ class Kalloc:
         if n == 0:
             raise AssertionError(f"kfree of free frame {pa:#x}")
         self.ref[f] = n - 1
+        if n <= 2 and self.watched[f]:
+            self.released(f, n - 1)
         if n == 1:
             self._free.append(f)
             return True
@@ -121,10 +134,17 @@ class Kalloc:
     def kfree_frames(self, frames: np.ndarray) -> int:
         """Drop one reference per entry of `frames` (frame numbers; repeats allowed), all
         at once. Returns how many frames became free."""
+        watched = frames[self._watched[frames] != 0]
         try:
-            return drop_refs(self.ref, self._free, frames)
+            freed = drop_refs(self.ref, self._free, frames)
         except Unreferenced as e:
             raise AssertionError(f"kfree of free frame {self.pa(e.args[0]):#x}") from None
+        if watched.size:
+            for f in np.unique(watched).tolist():
+                left = int(self.ref[f])
+                if left <= 1:
+                    self.released(f, left)
+        return freed
 
     def refcount(self, pa: int) -> int:
         return int(self.ref[self.frame(pa)])

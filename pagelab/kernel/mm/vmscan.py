@@ -65,7 +65,8 @@ class Reclaimer:
         self.policy: Policy = policy_class(m.config.policy)(self, m.config.seed)
         self.swap = SwapArea(m.config.swap) if m.config.swap >= PGSIZE else None
         m.km.swap = self.swap
-        self.known: set[int] = set()  # frames the policy holds as resident
+        self.known: set[int] = set()  # frames the policy holds as resident (km.watched too)
+        m.km.released = self._released
         self.evictions = dict.fromkeys(EVICT_KINDS, 0)
         self.oom_kills = 0
         # Set while a guest page fault is being served: only then does running out of
@@ -133,12 +134,31 @@ class Reclaimer:
     # --- events from the fault path -------------------------------------------------------
 
     def page_mapped(self, pa: int) -> None:
-        """A fault put a new page into frame pa."""
+        """A fault put a page into frame pa (a new one, or a cached page that others may
+        map already: then the policy holds it already and hears nothing)."""
         f = self.m.km.frame(pa)
-        if f in self.known:
-            self.policy.freed(f)  # the frame's old page left without our seeing it
+        if f not in self.known:
+            self._know(f)
+            self.policy.mapped(f)
+
+    def _released(self, f: int, left: int) -> None:
+        """kalloc: the count of frame f, which the policy holds as resident, dropped to
+        `left` (0 or 1). The frame's last mapping is gone if nothing is left, or if what
+        is left is a cache's reference: the policy hears `freed` now, before the frame can
+        be handed out again. (One reference left that is not a cache's is a mapping, or
+        the kernel's pin: then the last kfree, or the next scan, tells.)"""
+        if left and self.m.pagecache.page_of(self.m.km.pa(f)) is None:
+            return
+        self._forget(f)
+        self.policy.freed(f)
+
+    def _know(self, f: int) -> None:
         self.known.add(f)
-        self.policy.mapped(f)
+        self.m.km.watched[f] = 1
+
+    def _forget(self, f: int) -> None:
+        self.known.discard(f)
+        self.m.km.watched[f] = 0
 
     # --- reclaim ------------------------------------------------------------------------------
 
@@ -188,10 +208,10 @@ class Reclaimer:
         mapped = set(np.unique(rm.frames).tolist())
         mapped.discard(self.m.km.frame(self.m.zero_frame))
         for f in sorted(self.known - mapped):
-            self.known.discard(f)
+            self._forget(f)
             self.policy.freed(f)
         for f in sorted(mapped - self.known):
-            self.known.add(f)
+            self._know(f)
             self.policy.mapped(f)
         return rm
 
@@ -248,6 +268,7 @@ class Reclaimer:
                 self.swapped_out[p.pid] = self.swapped_out.get(p.pid, 0) + 1
             kind, where = "anon", f"swap:{slot}"
             self._disk_io()
+            self._forget(f)  # before the kfrees: the policy hears `unmapped`, not `freed`
         else:
             a, index = owner
             dirty = any(pte & PTE_D for pte in ptes)
@@ -255,15 +276,16 @@ class Reclaimer:
                 m.pagecache.set_page_dirty(a, index)
             dirty = dirty or index in a.dirty
             km.ptes[words] = 0
+            self._forget(f)
             for _ in ptes:
                 km.kfree(pa)
             if not m.pagecache.drop_page(a, index):
-                return False  # unmapped, still cached (writeback failed): nothing lost
+                self.policy.freed(f)  # unmapped, still cached (writeback failed): nothing lost
+                return False
             kind, where = ("file-dirty", "file") if dirty else ("file-clean", "dropped")
             if dirty:
                 self._disk_io()
         self.policy.unmapped(f)
-        self.known.discard(f)
         if owner is None:
             for _ in ptes:
                 km.kfree(pa)

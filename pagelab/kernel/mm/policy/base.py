@@ -44,7 +44,8 @@ class Policy:
     Event order for one reference in replay, and for one fault in the kernel:
     a hit calls `referenced`; a miss with memory full calls `victim`, then `unmapped` for
     the page it chose, then `mapped` and `referenced` for the new page. `tick` is called
-    every sampling period. A frame released by its owner (exit, munmap) gets `freed`.
+    every sampling period. A frame whose last mapping goes (exit, munmap, exec, COW) gets
+    `freed` at once, before the kernel can reuse it.
     """
 
     name: ClassVar[str] = "policy"
