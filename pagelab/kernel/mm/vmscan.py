@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pagelab.hw.sv39 import PGSHIFT, PGSIZE, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X, pa2pte
+from pagelab.hw.hart import PC
+from pagelab.hw.sv39 import PGSHIFT, PGSIZE, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X, pa2pte, pte2pa
 from pagelab.kernel import proc
 from pagelab.kernel.events import EvictEvent
 from pagelab.kernel.mm import rmap
 from pagelab.kernel.mm.policy import BadVictim, Policy, policy_class
 from pagelab.kernel.mm.swap import PTE_COW, PTE_SWAP, SwapArea, SwapFull, swp_entry, swp_slot
+from pagelab.kernel.mm.vm import walkpte
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
@@ -169,7 +171,7 @@ class Reclaimer:
             return freed
         rm = self._scan()
         try:
-            candidates = self._evictable(rm)
+            candidates = self._evictable(rm) - self._restarting()
             while freed < n and candidates:
                 victim = self.policy.victim(Evictable(candidates))
                 if victim not in candidates:
@@ -239,6 +241,24 @@ class Reclaimer:
         if self.swap is None or not self.swap._free:
             ok &= cached  # anonymous pages have nowhere to go
         return set(frames[ok].tolist())
+
+    def _restarting(self) -> set[int]:
+        """During a guest page fault, the frames of the page (or two) holding the faulting
+        instruction. Evicting one would flush translated code, which stops the CPU and
+        abandons that instruction; its restart would fault the page back in, evicting the
+        page this fault brought: with one frame to spare, forever. Kept, the fault ends in
+        the OOM killer instead, as it did when no code frame was ever evicted."""
+        p = self.m.current
+        if not self.oom_ok or p is None or not p.pagetable:
+            return set()
+        km = self.m.km
+        pc = self.m.hart.reg(PC)
+        out = set()
+        for va in {pc & ~0xFFF, (pc + 2) & ~0xFFF}:  # a 4-byte instruction may straddle
+            pte = walkpte(km, p.pagetable, va)
+            if pte & PTE_V:
+                out.add(km.frame(pte2pa(pte)))
+        return out
 
     def _evict(self, rm: rmap.Rmap, f: int) -> bool:
         """Unmap frame f everywhere and free it. False if it could not be (swap full, or a
