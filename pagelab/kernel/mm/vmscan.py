@@ -243,13 +243,15 @@ class Reclaimer:
         return set(frames[ok].tolist())
 
     def _restarting(self) -> set[int]:
-        """During a guest page fault, the frames of the page (or two) holding the faulting
-        instruction. Evicting one would flush translated code, which stops the CPU and
-        abandons that instruction; its restart would fault the page back in, evicting the
-        page this fault brought: with one frame to spare, forever. Kept, the fault ends in
-        the OOM killer instead, as it did when no code frame was ever evicted."""
+        """The frames of the page (or two) holding the current process's next
+        instruction, kept while reclaim runs on its behalf. In a page fault that is the
+        faulting instruction: evicting its page would flush translated code, which stops
+        the CPU and abandons the instruction; its restart would fault the page back in,
+        evicting the page this fault brought: with one frame to spare, forever. In a
+        system call it is where the call returns: evicted, the process could not even
+        see its call fail for want of memory without being killed at its next fetch."""
         p = self.m.current
-        if not self.oom_ok or p is None or not p.pagetable:
+        if p is None or not p.pagetable:
             return set()
         km = self.m.km
         pc = self.m.hart.reg(PC)
