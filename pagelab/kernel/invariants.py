@@ -2,12 +2,12 @@
 
 - every frame's reference count equals the number of PTEs (and page-table links)
   pointing at it, plus the kernel's own hold on the zero frame, plus one if the page
-  cache holds it;
+  cache holds it, plus one if the swap cache does;
 - no frame is both free and mapped;
 - with no processes left, the free count plus the cache-only frames is back to the free
   count at boot (free_end + cache == boot_free);
 - every swap slot's reference count equals the number of swap entries holding it, and with
-  no processes left no slot is in use.
+  no processes left no slot is in use; the swap cache holds only slots in use.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ def count_references(m: Machine) -> np.ndarray:
     refs[m.km.frame(m.zero_frame)] += 1  # the kernel's own reference
     for pa in m.pagecache.cached_frames():
         refs[m.km.frame(pa)] += 1  # the page cache's reference
+    if m.reclaim.swap is not None:
+        for pa in m.reclaim.swap.cached_slot:
+            refs[m.km.frame(pa)] += 1  # the swap cache's reference
 
     for p in m.procs:
         if p is None or not p.pagetable:
@@ -93,3 +96,6 @@ def check_swap(m: Machine, expect_empty: bool) -> None:
         raise InvariantError("swap free list disagrees with the slot counts")
     if expect_empty and swap.used:
         raise InvariantError(f"leak: {swap.used} swap slots not freed")
+    for slot, pa in swap.cache.items():
+        if not swap.ref[slot] or swap.cached_slot.get(pa) != slot:
+            raise InvariantError(f"swap cache: slot {slot} (frame {pa:#x}) is free or not its frame's")

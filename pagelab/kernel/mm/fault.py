@@ -34,7 +34,7 @@ from pagelab.hw.sv39 import (
     pa2pte,
     pte2pa,
 )
-from pagelab.kernel.events import MAJOR_KINDS, FaultEvent
+from pagelab.kernel.events import FaultEvent
 from pagelab.kernel.mm import vm
 from pagelab.kernel.mm.kalloc import OutOfFrames
 from pagelab.kernel.mm.swap import is_swap_pte
@@ -177,12 +177,13 @@ def file_runs(vma: Vma, va: int) -> list[tuple[int, int, int]]:
 
 
 def do_swap_page(m: Machine, p: Proc, trap: Trap, vma: Vma, pte_pa: int, pte: int) -> bool:
-    """The page was evicted to swap: read it back (a major fault). See mm/vmscan.py."""
+    """The page was evicted to swap: read it back (a major fault), or map it from the swap
+    cache (shared anonymous memory another process swapped in: minor). See mm/vmscan.py."""
     try:
-        mem = m.reclaim.swap_in(p, pte_pa, pte)
+        mem, major = m.reclaim.swap_in(p, pte_pa, pte, vma.shared and vma.file is None)
     except OutOfFrames:
         return _oom(m, p, trap, vma)
-    return _resolved(m, p, trap, vma, "swap_in", "swap-in", mem, major=True)
+    return _resolved(m, p, trap, vma, "swap_in", "swap-in", mem, major=major)
 
 
 def do_wp_page(m: Machine, p: Proc, trap: Trap, vma: Vma, pte_pa: int, pte: int) -> bool:
@@ -253,7 +254,7 @@ def _count(
     st = m.vmstat
     st.faults[kind] += 1
     if kind not in ("fatal", "efault"):
-        if major or (kind in MAJOR_KINDS and kind != "file"):
+        if major:
             st.major += 1
         else:
             st.minor += 1

@@ -14,12 +14,20 @@ faults, and records the slot in the bits where a valid PTE keeps its PPN:
 SWP (bit 9, the second RSW bit) says "this is a swap entry"; R, W, X, U and COW are the
 page's permissions before it left, restored when it comes back. A and D are dropped: the
 page is clean and unused when it returns.
+
+The swap cache (Linux: mm/swap_state.c) keeps one page of shared anonymous memory
+(MAP_SHARED|MAP_ANONYMOUS, shared by fork) one page: when one of its mappers swaps it in
+while other PTEs still hold the slot, the frame stays in the cache (slot -> frame, with a
+frame reference of its own), and every later swap-in of that slot maps the same frame. The
+entry goes when the slot's last reference does; a frame evicted again while cached goes
+back to the same slot.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 
 import numpy as np
 
@@ -70,6 +78,29 @@ class SwapArea:
         os.unlink(path)  # nameless from the start: nothing to clean up, ever
         self.fd = fd
         os.ftruncate(fd, self.nslots * PGSIZE)  # sparse: costs nothing until written
+        self.cache: dict[int, int] = {}  # the swap cache: slot -> frame (pa)
+        self.cached_slot: dict[int, int] = {}  # and back: frame (pa) -> slot
+        # Drops the cache's reference on a frame (km.kfree), when its slot is freed.
+        self.uncache: Callable[[int], object] = lambda pa: None
+        self.cache_hits = 0  # swap-ins served from the cache: no read
+
+    def add_cache(self, slot: int, pa: int) -> None:
+        """Frame pa (which holds one reference for the cache) is slot's page in RAM."""
+        self.cache[slot] = pa
+        self.cached_slot[pa] = slot
+
+    def forget_cache(self, pa: int) -> int:
+        """Take frame pa out of the cache (its caller drops the cache's reference).
+        Returns its slot."""
+        slot = self.cached_slot.pop(pa)
+        del self.cache[slot]
+        return slot
+
+    def _freed(self, slot: int) -> None:
+        pa = self.cache.pop(slot, None)
+        if pa is not None:
+            del self.cached_slot[pa]
+            self.uncache(pa)
 
     @property
     def used(self) -> int:
@@ -91,6 +122,12 @@ class SwapArea:
         data = os.pread(self.fd, PGSIZE, slot * PGSIZE)
         return data + bytes(PGSIZE - len(data))
 
+    def get(self, slot: int, n: int) -> None:
+        """n more PTEs hold `slot` (a cached page evicted again goes back to it)."""
+        if self.ref[slot] == 0:
+            raise AssertionError(f"swap_get of free slot {slot}")
+        self.ref[slot] += n
+
     def dup(self, slots: np.ndarray) -> None:
         """One more PTE holds each of `slots` (repeats allowed): fork copied them."""
         if slots.size:
@@ -104,15 +141,21 @@ class SwapArea:
         self.ref[slot] = n - 1
         if n == 1:
             self._free.append(slot)
+            if self.cache:
+                self._freed(slot)
 
     def free(self, slots: np.ndarray) -> int:
         """One PTE fewer holds each of `slots`; returns how many slots became free."""
         if not slots.size:
             return 0
         try:
-            return drop_refs(self.ref, self._free, slots)
+            freed = drop_refs(self.ref, self._free, slots)
         except Unreferenced as e:
             raise AssertionError(f"swap_free of free slot {e.args[0]}") from None
+        if self.cache and freed:
+            for slot in self._free[len(self._free) - freed :]:
+                self._freed(slot)
+        return freed
 
     def close(self) -> None:
         if self.fd >= 0:

@@ -67,6 +67,8 @@ class Reclaimer:
         self.policy: Policy = policy_class(m.config.policy)(self, m.config.seed)
         self.swap = SwapArea(m.config.swap) if m.config.swap >= PGSIZE else None
         m.km.swap = self.swap
+        if self.swap is not None:
+            self.swap.uncache = m.km.kfree
         self.known: set[int] = set()  # frames the policy holds as resident (km.watched too)
         m.km.released = self._released
         self.evictions = dict.fromkeys(EVICT_KINDS, 0)
@@ -149,10 +151,16 @@ class Reclaimer:
         is left is a cache's reference: the policy hears `freed` now, before the frame can
         be handed out again. (One reference left that is not a cache's is a mapping, or
         the kernel's pin: then the last kfree, or the next scan, tells.)"""
-        if left and self.m.pagecache.page_of(self.m.km.pa(f)) is None:
+        if left and not self._cache_holds(self.m.km.pa(f)):
             return
         self._forget(f)
         self.policy.freed(f)
+
+    def _cache_holds(self, pa: int) -> bool:
+        """Does the page cache or the swap cache hold a reference on frame pa?"""
+        if self.swap is not None and pa in self.swap.cached_slot:
+            return True
+        return self.m.pagecache.page_of(pa) is not None
 
     def _know(self, f: int) -> None:
         self.known.add(f)
@@ -167,6 +175,8 @@ class Reclaimer:
     def shrink(self, n: int) -> int:
         """kalloc's reclaim hook: free up to n frames. Returns how many were freed."""
         freed = self.m.pagecache.shrink(n)
+        if freed < n and self.swap is not None and self.swap.cache:
+            freed += self._shrink_swap_cache(n - freed)
         if freed >= n:
             return freed
         rm = self._scan()
@@ -230,6 +240,8 @@ class Reclaimer:
         if not frames.size:
             return set()
         cache = self.m.pagecache.cached_frames()
+        if self.swap is not None:
+            cache = cache + list(self.swap.cached_slot)  # a swap-cached frame: one more reference
         cached = np.isin(frames, [km.frame(pa) for pa in cache]) if cache else np.zeros(frames.size, bool)
         # Every mapping must be a user page (the stack guard page is not).
         user = (km.ptes[rm.words] & np.uint64(PTE_U)) != 0
@@ -239,7 +251,7 @@ class Reclaimer:
         unpinned = km.ref[frames] == counts + cached
         ok = all_user & unpinned & (frames != km.frame(self.m.zero_frame))
         if self.swap is None or not self.swap._free:
-            ok &= cached  # anonymous pages have nowhere to go
+            ok &= cached  # anonymous pages have nowhere to go (a swap-cached one has its slot)
         return set(frames[ok].tolist())
 
     def _restarting(self) -> set[int]:
@@ -273,15 +285,20 @@ class Reclaimer:
         ptes = km.ptes[words].tolist()
         owners = [rm.procs[i] for i in rm.owners[sl].tolist()]
         owner = m.pagecache.page_of(pa)
+        cached_slot = None if self.swap is None else self.swap.cached_slot.get(pa)
         if owner is None:
-            if self.swap is None or any(_shared_anon(p, va) for p, va in zip(owners, rm.vas[sl].tolist(), strict=True)):
-                # Shared anonymous memory would come back as one private copy per
-                # process: it stays resident (Linux keeps it in shmem's swap cache).
+            if self.swap is None:
                 return False
-            try:
-                slot = self.swap.alloc(len(ptes))
-            except SwapFull:
-                return False
+            if cached_slot is not None:
+                # Shared anonymous memory, in RAM again for some of its mappers: it goes
+                # back to its slot, which the others' swap entries still hold.
+                slot = cached_slot
+                self.swap.get(slot, len(ptes))
+            else:
+                try:
+                    slot = self.swap.alloc(len(ptes))
+                except SwapFull:
+                    return False
             self.swap.write(slot, m.ram.read(pa, PGSIZE))
             for w, pte in zip(words.tolist(), ptes, strict=True):
                 km.ptes[w] = swp_entry(slot, pte)
@@ -309,6 +326,10 @@ class Reclaimer:
                 self._disk_io()
         self.policy.unmapped(f)
         if owner is None:
+            if cached_slot is not None:
+                assert self.swap is not None
+                self.swap.forget_cache(pa)
+                km.kfree(pa)  # the swap cache's reference
             for _ in ptes:
                 km.kfree(pa)
         self.evictions[kind] += 1
@@ -326,26 +347,61 @@ class Reclaimer:
         self.m.vmstat.page_outs += 1
         self.m.clock.now += self.m.config.disk_latency_us * INSNS_PER_US
 
-    def swap_in(self, p: Proc, pte_pa: int, pte: int) -> int:
+    def swap_in(self, p: Proc, pte_pa: int, pte: int, shared: bool = False) -> tuple[int, bool]:
         """do_swap_page's work: read the page back from its slot into a new frame, map it
-        where the swap entry was, release the slot. Returns the frame. Raises
-        OutOfFrames. A slot shared after fork gives each process its own copy, so the page
-        comes back private and writable if it was (COW meant "writable once private")."""
+        where the swap entry was, release the slot. Returns (the frame, whether it was
+        read: a major fault). Raises OutOfFrames.
+
+        A private page's slot shared after fork gives each process its own copy, so the
+        page comes back private and writable if it was (COW meant "writable once
+        private"). A page of shared anonymous memory (`shared`) is one page for all: the
+        first swap-in whose slot other PTEs still hold puts the frame in the swap cache,
+        and the others map that frame (a minor fault, no read)."""
         m = self.m
-        assert self.swap is not None
+        swap = self.swap
+        assert swap is not None
         slot = swp_slot(pte)
-        mem = m.km.kalloc()  # may evict others; this PTE is a swap entry, never a victim
-        m.ram.write(mem, self.swap.read(slot))
-        m.vmstat.page_ins += 1
-        m.clock.now += m.config.disk_latency_us * INSNS_PER_US
+        mem = swap.cache.get(slot) if shared else None
+        major = mem is None
+        if mem is not None:
+            m.km.incref(mem)
+            swap.cache_hits += 1
+        else:
+            mem = m.km.kalloc()  # may evict others; this PTE is a swap entry, never a victim
+            m.ram.write(mem, swap.read(slot))
+            m.vmstat.page_ins += 1
+            m.clock.now += m.config.disk_latency_us * INSNS_PER_US
+            if shared and swap.ref[slot] > 1:
+                swap.add_cache(slot, mem)
+                m.km.incref(mem)  # the swap cache's reference
         flags = pte & (PTE_R | PTE_W | PTE_X | PTE_U)
         if pte & PTE_COW:
             flags |= PTE_W
         m.ram.write64(pte_pa, pa2pte(mem) | flags | PTE_V)
-        self.swap.put(slot)
+        swap.put(slot)  # the last holder: the cache lets go of the frame too
         # (kalloc already dropped any translated code of the frame's previous contents.)
         p.grow_rss(1)
-        return mem
+        return mem, major
+
+    def _shrink_swap_cache(self, n: int) -> int:
+        """Free up to n frames that only the swap cache holds (their mappers unmapped
+        them; others still hold the slot): written back to their slot, which may be
+        newer than what it holds, then dropped."""
+        swap = self.swap
+        assert swap is not None
+        km = self.m.km
+        freed = 0
+        for slot, pa in sorted(swap.cache.items()):
+            if freed >= n:
+                break
+            if km.refcount(pa) == 1:
+                swap.write(slot, self.m.ram.read(pa, PGSIZE))
+                self._disk_io()
+                swap.forget_cache(pa)
+                km.kfree(pa)
+                self.m.hart.code_written(pa)
+                freed += 1
+        return freed
 
     def _oom_kill(self, rm: rmap.Rmap) -> int:
         """Nothing can be evicted: kill the process with the most pages in RAM plus swap.
@@ -379,11 +435,6 @@ class Reclaimer:
             self.swap.close()
 
 
-def _shared_anon(p: Proc, va: int) -> bool:
-    vma = p.vmas.find(va)
-    return vma is not None and vma.shared and vma.file is None
-
-
 def swap_entries(m: Machine, p: Proc) -> int:
     """How many of p's pages are in swap now."""
     n = 0
@@ -400,6 +451,7 @@ def stats(r: Reclaimer) -> dict[str, object]:
             "total": s.nslots if s else 0,
             "used": s.used if s else 0,
             "peak": s.peak if s else 0,
+            "cache_hits": s.cache_hits if s else 0,
         },
         "evictions": dict(r.evictions),
         "oom_kills": r.oom_kills,
