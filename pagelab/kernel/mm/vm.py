@@ -310,20 +310,44 @@ def _incref_all(km: Kalloc, frames: np.ndarray) -> None:
 
 def uvmshare(km: Kalloc, old: int, new: int, va: int, end: int) -> None:
     """After uvmcopy, make [va, end) shared again between parent and child: a MAP_SHARED
-    region must reach the same frames, writable, in both (undo COW, or an eager copy)."""
-    for a, pte_pa in present(km, old, va, end):
-        pte = km.ram.read64(pte_pa)
-        if pte & PTE_COW:  # fork just made it COW: give W back
-            pte = pte & ~PTE_COW | PTE_W
-            km.ram.write64(pte_pa, pte)
-        child = walk(km, new, a, False)
-        if child is None:
-            continue
-        cpte = km.ram.read64(child)
-        if cpte & PTE_V and pte2pa(cpte) != pte2pa(pte):  # an eager copy: share instead
-            km.kfree(pte2pa(cpte))
-            km.incref(pte2pa(pte))
-        km.ram.write64(child, pte & ~(PTE_A | PTE_D))
+    region must reach the same frames, writable, in both (undo COW, or an eager copy).
+
+    Reclaim may have run during the copy (kalloc) and turned either side's page into a
+    swap entry: the child then gets whatever the parent has, the parent's frame or its
+    swap entry (one slot for both, shared anonymous memory comes back through the swap
+    cache), and what the child held instead (a private copy, or its own slot) is
+    released."""
+    for run_va, _, ptes in _leaf_runs(km, old, va, end):
+        for i in np.flatnonzero(ptes).tolist():
+            a = run_va + (i << PGSHIFT)
+            pte = int(ptes[i])
+            if pte & PTE_COW:  # fork made it COW: give W back (to a swap entry too)
+                pte = pte & ~PTE_COW | PTE_W
+                ptes[i] = pte
+            child = walk(km, new, a, False)
+            if child is None:
+                continue
+            cpte = km.ram.read64(child)
+            swapped = is_swap_pte(pte)
+            if swapped and cpte == pte:
+                continue  # evicted while shared: already one slot
+            if pte & PTE_V and cpte & PTE_V and pte2pa(cpte) == pte2pa(pte):
+                km.ram.write64(child, pte & ~(PTE_A | PTE_D))
+                continue
+            # The child holds something else: its own copy or slot, or nothing.
+            if cpte & PTE_V:
+                km.kfree(pte2pa(cpte))
+            elif km.swap is not None and is_swap_pte(cpte):
+                km.swap.free(np.array([swp_slot(cpte)], dtype=np.int64))
+            if swapped:
+                assert km.swap is not None
+                km.swap.get(swp_slot(pte), 1)
+                km.ram.write64(child, pte)
+            elif pte & PTE_V:
+                km.incref(pte2pa(pte))
+                km.ram.write64(child, pte & ~(PTE_A | PTE_D))
+            else:
+                km.ram.write64(child, 0)
 
 
 def _leaf_pairs(km: Kalloc, old: int, new: int, end: int) -> list[tuple[int, int]] | None:
