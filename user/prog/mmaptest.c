@@ -252,6 +252,7 @@ static void t_inherit(void)
     sh[0] = 's';   /* shared: the parent sees it */
     pr[0] = 'c';   /* private: copy-on-write, nobody else sees it */
     an[0] = 'a';   /* anonymous shared: the parent sees it */
+    an[4096] = 'n'; /* a shared page nobody touched before the fork: shared too */
     ap[0] = 'b';   /* anonymous private: only here */
     munmap(sh, 4096);  /* each process unmaps its own copy */
     exit(0);
@@ -259,7 +260,7 @@ static void t_inherit(void)
   int status = -1;
   wait(&status);
   CHECK(status == 0);
-  CHECK(sh[0] == 's' && an[0] == 'a');
+  CHECK(sh[0] == 's' && an[0] == 'a' && an[4096] == 'n');
   CHECK((uchar)pr[0] == pattern(0, 8) && ap[0] == 0);
   CHECK(file_byte("m.inh", 0) == 's');
   CHECK(file_byte("m.inh", 1) == pattern(1, 8));  /* private stores never reach the file */

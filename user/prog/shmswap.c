@@ -92,9 +92,8 @@ int main(int argc, char **argv)
     exit(1);
   }
   nwords = size / sizeof(unsigned long);
-  /* Every page is touched before the fork: pagelab shares a MAP_SHARED|MAP_ANONYMOUS
-   * page between parent and child only if it had a frame (or a swap slot) when
-   * they forked (no shmem object behind the region yet). */
+  /* Every page is written before the fork, so that the exchange starts from known
+   * contents; fork shares the region's pages whether or not they were touched. */
   fill(0, -1);
   int down[2], up[2];  /* parent -> child, child -> parent */
   if (pipe(down) < 0 || pipe(up) < 0) {

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pagelab.hw.sv39 import PGSHIFT, PGSIZE, PTE_D, pgroundup
+from pagelab.hw.sv39 import PGSHIFT, PGSIZE, PTE_D, PTE_V, pa2pte, pgroundup
 from pagelab.kernel.mm import vm
+from pagelab.kernel.mm.fault import pte_perm
+from pagelab.kernel.mm.kalloc import OutOfFrames
 from pagelab.kernel.mm.vma import (
     MAP_ANONYMOUS,
     MAP_PRIVATE,
@@ -92,7 +94,7 @@ def dup_mmap(m: Machine, p: Proc, c: Proc) -> bool:
     c.heap = next((v for v in c.vmas if v.kind == "heap"), None)
     c.sz = p.sz
     end = max([pgroundup(p.sz), *(v.end for v in p.vmas)])
-    ok = vm.uvmcopy(m.km, p.pagetable, c.pagetable, end, m.config.cow, m.zero_frame)
+    ok = _populate_shared_anon(m, p) and vm.uvmcopy(m.km, p.pagetable, c.pagetable, end, m.config.cow, m.zero_frame)
     if ok:
         for v in p.vmas:
             if v.shared:
@@ -100,6 +102,31 @@ def dup_mmap(m: Machine, p: Proc, c: Proc) -> bool:
     # The parent's writable pages just lost PTE_W: drop stale TLB entries (sfence.vma).
     m.hart.flush_tlb()
     return ok
+
+
+def _populate_shared_anon(m: Machine, p: Proc) -> bool:
+    """Give every untouched page of p's shared anonymous regions a zeroed frame before a
+    fork, so that parent and child share it (uvmshare) and a store by either after the
+    fork is seen by both. Linux keeps such a region in a shmem object that later faults
+    find; pagelab has none, so a page left untouched would get one private frame per
+    process at its first fault. False if memory ran out (fork then fails, as on xv6)."""
+    for v in p.vmas:
+        if not v.shared or v.file is not None:
+            continue
+        for va in range(v.start, v.end, PGSIZE):
+            pte_pa = vm.walk(m.km, p.pagetable, va, True)
+            if pte_pa is None:
+                return False
+            if m.ram.read64(pte_pa):
+                continue  # a frame, or a swap entry (one slot for both after the fork)
+            try:
+                mem = m.km.kalloc()  # zeroed: the page reads as zero, as it would at a fault
+            except OutOfFrames:
+                return False
+            m.ram.write64(pte_pa, pa2pte(mem) | pte_perm(v.prot) | PTE_V)
+            p.grow_rss(1)
+            m.reclaim.page_mapped(mem)
+    return True
 
 
 # --- the system calls ---------------------------------------------------------------------
