@@ -94,6 +94,7 @@ void *memmove(void *dst, const void *src, unsigned long n);
 void *memcpy(void *dst, const void *src, unsigned long n);
 int memcmp(const void *a, const void *b, unsigned long n);
 int atoi(const char *s);
+unsigned long parse_size(const char *s);  /* digits, then K, M or G */
 char *gets(char *buf, int max);
 int stat(const char *path, struct stat *st);
 

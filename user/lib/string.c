@@ -105,6 +105,21 @@ int atoi(const char *s)
   return neg ? -n : n;
 }
 
+/* A size such as "64", "300K", "16M" or "1G": digits, then an optional
+ * binary suffix (K, M or G, either case).  Used by the memory test programs. */
+unsigned long parse_size(const char *s)
+{
+  unsigned long n = 0;
+  for (; *s >= '0' && *s <= '9'; s++)
+    n = n * 10 + (*s - '0');
+  switch (*s) {
+  case 'k': case 'K': n <<= 10; break;
+  case 'm': case 'M': n <<= 20; break;
+  case 'g': case 'G': n <<= 30; break;
+  }
+  return n;
+}
+
 /* Read one line (including its '\n') from fd 0, at most max-1 bytes.
  * Returns buf; buf[0] == 0 means end of input. */
 char *gets(char *buf, int max)

@@ -3,20 +3,8 @@
  * stores a new value in every word (word w = w * 0x9E3779B97F4A7C15 ^ 0x5555),
  * checks them all again, and unmaps.  With little RAM the dirty pages are
  * evicted, written back through the page cache, and read again on the next
- * touch; the host then checks the file byte for byte.  N may end in K or M. */
+ * touch; the host then checks the file byte for byte.  N may end in K, M or G. */
 #include "user.h"
-
-static unsigned long parse_size(const char *s)
-{
-  unsigned long n = 0;
-  for (; *s >= '0' && *s <= '9'; s++)
-    n = n * 10 + (*s - '0');
-  if (*s == 'k' || *s == 'K')
-    n <<= 10;
-  else if (*s == 'm' || *s == 'M')
-    n <<= 20;
-  return n;
-}
 
 static void fail(const char *what)
 {

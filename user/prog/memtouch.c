@@ -4,19 +4,6 @@
  * heap memory must read as zero.  Prints how many pages were touched. */
 #include "user.h"
 
-static unsigned long parse_size(const char *s)
-{
-  unsigned long n = 0;
-  for (; *s >= '0' && *s <= '9'; s++)
-    n = n * 10 + (*s - '0');
-  switch (*s) {
-  case 'k': case 'K': n <<= 10; break;
-  case 'm': case 'M': n <<= 20; break;
-  case 'g': case 'G': n <<= 30; break;
-  }
-  return n;
-}
-
 static void fail(const char *what)
 {
   fprintf(2, "memtouch: %s\n", what);

@@ -7,20 +7,8 @@
  * writes every page once before the fork, so that all of them are shared.  Pipes carry
  * only "your turn" bytes: the data itself goes through the shared memory.
  * Prints the sum of the final contents so the host can compare runs.
- * N may end in K or M. */
+ * N may end in K, M or G. */
 #include "user.h"
-
-static unsigned long parse_size(const char *s)
-{
-  unsigned long n = 0;
-  for (; *s >= '0' && *s <= '9'; s++)
-    n = n * 10 + (*s - '0');
-  if (*s == 'k' || *s == 'K')
-    n <<= 10;
-  else if (*s == 'm' || *s == 'M')
-    n <<= 20;
-  return n;
-}
 
 static unsigned long value(unsigned long word, unsigned long gen)
 {
@@ -81,7 +69,7 @@ static void receive(int fd)
 int main(int argc, char **argv)
 {
   if (argc < 2) {
-    fprintf(2, "usage: shmswap N[K|M] [rounds]\n");
+    fprintf(2, "usage: shmswap N[K|M|G] [rounds]\n");
     exit(1);
   }
   unsigned long size = parse_size(argv[1]);

@@ -7,20 +7,8 @@
  *   oom:   a child does "plain" while this parent holds almost nothing, and
  *          the parent reports how the child ended (the OOM killer's victim
  *          must be the child, the larger process, and the parent lives on).
- * Prints a checksum so the host can compare runs.  N may end in K or M. */
+ * Prints a checksum so the host can compare runs.  N may end in K, M or G. */
 #include "user.h"
-
-static unsigned long parse_size(const char *s)
-{
-  unsigned long n = 0;
-  for (; *s >= '0' && *s <= '9'; s++)
-    n = n * 10 + (*s - '0');
-  if (*s == 'k' || *s == 'K')
-    n <<= 10;
-  else if (*s == 'm' || *s == 'M')
-    n <<= 20;
-  return n;
-}
 
 static unsigned long value(unsigned long word, unsigned long gen)
 {
@@ -55,7 +43,7 @@ static unsigned long check(const char *who, unsigned long gen, unsigned long str
 int main(int argc, char **argv)
 {
   if (argc < 2) {
-    fprintf(2, "usage: swaptest N[K|M] [plain|fork|loop]\n");
+    fprintf(2, "usage: swaptest N[K|M|G] [plain|fork|loop]\n");
     exit(1);
   }
   unsigned long size = parse_size(argv[1]);
