@@ -126,27 +126,37 @@ def run_guest(
                         f.leaks.append(f"{label}: mid-run: {e}")
 
         m.listeners.append(watch)
-        try:
+
+        def start() -> None:
             init_image = bundled("init")
             if init_image is None or m.boot_init(init_image) is None:
                 raise RuntimeError("init does not load")
-            first = m.spawn(SYSFUZZ, argv, "sysfuzz")  # init's child, as in a real run
-            if first is None:
+            if m.spawn(SYSFUZZ, argv, "sysfuzz") is None:  # init's child, as in a real run
                 raise RuntimeError("sysfuzz does not load")
-            run_capped(m, max_insns)
-            check_invariants(m, expect_empty=True)
-        except InvariantError as e:
-            f.leaks.append(f"{label}: {e}")
-        except Exception:
-            f.exceptions.append(f"{label}:\n{traceback.format_exc()}")
-        finally:
-            f.calls += calls[0]
-            f.oopses += m.oopses
-            m.close()
+
+        examine(f, label, m, start, max_insns)
+        f.calls += calls[0]
     finally:
         remove_tree(root)
         gc.collect()  # a machine's RAM goes only with its cycles (see api.run)
     return f
+
+
+def examine(f: Findings, label: str, m: Machine, start: Callable[[], None], max_insns: int) -> None:
+    """Start the guest, run it for at most max_insns instructions, check that the machine
+    ends with everything free, and note in f what went wrong: a leak, a host exception,
+    the kernel's oopses. The machine is closed afterwards whatever happened."""
+    try:
+        start()
+        run_capped(m, max_insns)
+        check_invariants(m, expect_empty=True)
+    except InvariantError as e:
+        f.leaks.append(f"{label}: {e}")
+    except Exception:
+        f.exceptions.append(f"{label}:\n{traceback.format_exc()}")
+    finally:
+        f.oopses += m.oopses
+        m.close()
 
 
 def run_capped(m: Machine, max_insns: int) -> None:

@@ -20,16 +20,14 @@ import io
 import random
 import sys
 import time
-import traceback
 from collections import Counter
 
 from pagelab.kernel.config import Config
 from pagelab.kernel.events import Event, ExitEvent
-from pagelab.kernel.invariants import InvariantError, check_invariants
 from pagelab.kernel.machine import Machine
 from pagelab.programs import bundled
 from pagelab.tmproot import make_root, remove_tree
-from tests.fuzz.harness import Findings, Sink, run_capped
+from tests.fuzz.harness import Findings, Sink, examine
 
 NSLOTS = 512
 SLOT = 16
@@ -119,20 +117,14 @@ def fuzz_seed(seed: int, count: int = NSLOTS, outcomes: Counter[str] | None = No
                 kills["killed" if ev.killed else "exited"] += 1
 
         m.listeners.append(watch)
-        try:
+
+        def start() -> None:
             if m.spawn(patched(image, words), [b"insnfuzz", b"0", str(count).encode()], "insnfuzz") is None:
                 raise RuntimeError("insnfuzz does not load")
-            # Each slot costs at most a fork, a tick of a looping child and a wait.
-            run_capped(m, (count + 2) * 4 * config.tick_insns)
-            check_invariants(m, expect_empty=True)
-        except InvariantError as e:
-            f.leaks.append(f"{label}: {e}")
-        except Exception:
-            f.exceptions.append(f"{label}:\n{traceback.format_exc()}")
-        finally:
-            f.calls += count  # here: words executed
-            f.oopses += m.oopses
-            m.close()
+
+        # Each slot costs at most a fork, a tick of a looping child and a wait.
+        examine(f, label, m, start, (count + 2) * 4 * config.tick_insns)
+        f.calls += count  # here: words executed
     finally:
         remove_tree(root)
     return f
