@@ -5,12 +5,16 @@ from __future__ import annotations
 import io
 import itertools
 import json
+from pathlib import Path
 
 import pytest
 from conftest import run_prog
 from unicorn import UC_HOOK_CODE, UC_HOOK_INTR
 
 from pagelab.bench import bare_unicorn
+from pagelab.hw.hart import Hart
+from pagelab.hw.native import executable_mappings
+from pagelab.hw.ram import PhysMem
 from pagelab.kernel.config import Config
 from pagelab.programs import bundled
 
@@ -85,3 +89,18 @@ def test_two_cpu_bound_processes_run_identically_twice() -> None:
     assert set(pids) >= {3, 4} and turns >= 4  # both children (pid 2 is sysbench) faulted, taking turns
     ticks = [json.loads(line)["tick"] for line in trace.splitlines()]
     assert ticks == sorted(ticks) and ticks[-1] > 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="placement reads /proc/self/maps")
+def test_the_block_hook_sits_within_a_direct_call_of_the_code_buffer() -> None:
+    # Translated code calls the hook before every block: TCG makes that a direct call
+    # only if the hook is within 2 GiB of every call site in the engine's code buffer.
+    harts = [Hart(PhysMem(1 << 20)) for _ in range(3)]  # each engine has a buffer of its own
+    mappings = dict(executable_mappings())
+    for hart in harts:
+        start = hart.code_buffer
+        assert start is not None and start in mappings
+        hook = hart.quanta.hook_address
+        assert hook < start and mappings[start] - hook < 1 << 31
+    for hart in harts:
+        hart.close()

@@ -30,6 +30,7 @@ from unicorn.unicorn_py3.unicorn import uclib as unicorn_lib
 from pagelab.hw import exc
 from pagelab.hw.decode import access_address
 from pagelab.hw.mmu import SCAUSE_FOR, Access, walk
+from pagelab.hw.native import code_buffer, executable_mappings
 from pagelab.hw.quanta import BUDGET, EXECUTED, BlockCounter
 from pagelab.hw.ram import PhysMem
 from pagelab.hw.tlbfill import ENABLED as FILL_ENABLED
@@ -120,9 +121,10 @@ class Hart:
 
     def __init__(self, ram: PhysMem) -> None:
         self.ram = ram
+        mappings = executable_mappings()
         # Any: unicorn's bundled type hints lack the ctl_* methods used here.
         self.uc: Any = cast(Any, Uc(UC_ARCH_RISCV, UC_MODE_RISCV64))
-        self.uc.mem_map_ptr(ram.base, ram.size, UC_PROT_ALL, ram.host_address())
+        self.uc.mem_map_ptr(ram.base, ram.size, UC_PROT_ALL, ram.host_address())  # makes the code buffer
         self.uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
         # No exit address: emulation stops only on emu_stop, the count, or an error.
         self.uc.ctl_exits_enabled(True)
@@ -139,7 +141,8 @@ class Hart:
         self._insn_cache: dict[int, int] = {}
         # The native block counter first: blocks translated before it is registered
         # would never call it.
-        self.quanta = BlockCounter(self.uc)
+        self.code_buffer = code_buffer(mappings)  # where Unicorn puts translated code
+        self.quanta = BlockCounter(self.uc, self.code_buffer)
         # One byte per frame: 1 if Unicorn may hold translated code from it, that is, if a
         # TLB entry with execute permission has mapped it since the last flush_code().
         self.code_frames = bytearray(ram.size >> 12)

@@ -60,20 +60,27 @@ def _compile(ir: str, symbol: str) -> bytes:
     return bytes(text[sym["st_value"] : sym["st_value"] + sym["st_size"]])
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long)
+    libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    return libc
+
+
 def _executable(code: bytes) -> tuple[mmap.mmap, int]:
     """Copy machine code into a fresh page and make it executable (W^X: never both)."""
     page = mmap.mmap(-1, max(len(code), mmap.PAGESIZE), prot=mmap.PROT_READ | mmap.PROT_WRITE)
     page.write(code)
     address = ctypes.addressof(ctypes.c_char.from_buffer(page))
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-    if libc.mprotect(address, len(page), mmap.PROT_READ | mmap.PROT_EXEC) != 0:
+    if _libc().mprotect(address, len(page), mmap.PROT_READ | mmap.PROT_EXEC) != 0:
         raise OSError(ctypes.get_errno(), "mprotect of a native hook failed")
     return page, address
 
 
 @functools.cache
-def _loaded(ir: str, symbol: str, stem: str) -> tuple[mmap.mmap, int]:
+def _machine_code(ir: str, symbol: str, stem: str) -> bytes:
     tag = hashlib.sha256(f"{ir}{platform.machine()}".encode()).hexdigest()[:16]
     cache = _cache_dir() / f"{stem}-{platform.machine()}-{tag}.bin"
     try:
@@ -87,7 +94,12 @@ def _loaded(ir: str, symbol: str, stem: str) -> tuple[mmap.mmap, int]:
             tmp.replace(cache)
         except OSError:
             pass  # no cache: the next start compiles again
-    return _executable(code)
+    return code
+
+
+@functools.cache
+def _loaded(ir: str, symbol: str, stem: str) -> tuple[mmap.mmap, int]:
+    return _executable(_machine_code(ir, symbol, stem))
 
 
 def native_function(ir: str, symbol: str, stem: str) -> int:
@@ -95,6 +107,60 @@ def native_function(ir: str, symbol: str, stem: str) -> int:
     process. Loaded from the cache file `<stem>-<arch>-<hash>.bin` when it is there, else
     compiled and cached. The page stays mapped for the life of the process."""
     return _loaded(ir, symbol, stem)[1]
+
+
+def executable_mappings() -> set[tuple[int, int]]:
+    """This process's anonymous executable mappings, as (start, end): where JIT code
+    buffers are. Empty where /proc/self/maps does not exist."""
+    found = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 5 and "x" in fields[1] and fields[4] == "0":
+                    start, end = fields[0].split("-")
+                    found.add((int(start, 16), int(end, 16)))
+    except OSError:
+        pass
+    return found
+
+
+def code_buffer(before: set[tuple[int, int]]) -> int | None:
+    """The start of the largest executable mapping made since `before` was taken
+    (executable_mappings): a Unicorn engine's translated-code buffer."""
+    new = executable_mappings() - before
+    return max(new, key=lambda r: r[1] - r[0])[0] if new else None
+
+
+# Pages already placed, by (machine code, target): engines made one after another in a
+# process usually get their code buffer at the same address, so they share one page.
+_near_pages: dict[tuple[bytes, int], int] = {}
+_MAX_NEAR_PAGES = 256  # then the shared page: slower, never wrong
+
+
+def near_code(ir: str, symbol: str, stem: str, target: int | None) -> int:
+    """Like native_function, but in a page of its own just below `target` (a code
+    buffer's start), as near as the kernel allows: translated code then reaches it with
+    a direct call. Without a target, the shared page. The page is kept for the process:
+    an engine may still hold translated calls into it."""
+    code = _machine_code(ir, symbol, stem)
+    if target is None or len(code) > mmap.PAGESIZE or len(_near_pages) >= _MAX_NEAR_PAGES:
+        return native_function(ir, symbol, stem)
+    key = (code, target)
+    address = _near_pages.get(key)
+    if address is None:
+        libc = _libc()
+        # A hint, not MAP_FIXED: if that page is taken the kernel picks another.
+        hint = target - mmap.PAGESIZE
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+        got = libc.mmap(hint, mmap.PAGESIZE, mmap.PROT_READ | mmap.PROT_WRITE, flags, -1, 0)
+        if got is None or got == ctypes.c_void_p(-1).value:
+            return native_function(ir, symbol, stem)
+        ctypes.memmove(got, code, len(code))
+        if libc.mprotect(got, mmap.PAGESIZE, mmap.PROT_READ | mmap.PROT_EXEC) != 0:
+            raise OSError(ctypes.get_errno(), "mprotect of a native hook failed")
+        address = _near_pages[key] = got
+    return address
 
 
 def fn_address(fn: Any) -> int:

@@ -38,7 +38,7 @@ import numpy as np
 from unicorn import UC_HOOK_BLOCK
 from unicorn.unicorn_py3.unicorn import uclib
 
-from pagelab.hw.native import add_hook, fn_address, native_function
+from pagelab.hw.native import add_hook, fn_address, native_function, near_code
 
 # Layout of the user-data array (uint64 words).
 EXECUTED = 0  # instructions counted since arm()
@@ -188,7 +188,7 @@ done:
 class BlockCounter:
     """The native instruction counter of one Unicorn engine."""
 
-    def __init__(self, uc: Any) -> None:
+    def __init__(self, uc: Any, code_buffer: int | None = None) -> None:
         self.ud = np.zeros(TABLE + 2 * SLOTS, dtype=np.uint64)
         self.ud[EMU_STOP] = fn_address(uclib.uc_emu_stop)
         self.ud[VMEM_READ] = fn_address(uclib.uc_vmem_read)
@@ -199,7 +199,10 @@ class BlockCounter:
         # memoryview costs a fraction of indexing the numpy array.
         self.words = self.ud.data.cast("B").cast("Q")
         self.ud[DECODE_FN] = native_function(_IR, "block_decode", "blockdecode")
-        self.hook = add_hook(uc, UC_HOOK_BLOCK, native_function(_IR, "block_hook", "blockhook"), self.ud)
+        # Every block calls the hook: put it beside the engine's code buffer, where a
+        # direct call reaches it (hw/native.py).
+        self.hook_address = near_code(_IR, "block_hook", "blockhook", code_buffer)
+        self.hook = add_hook(uc, UC_HOOK_BLOCK, self.hook_address, self.ud)
 
     def arm(self, budget: int) -> None:
         """Start a quantum of `budget` instructions."""
