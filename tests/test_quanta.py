@@ -11,11 +11,13 @@ import pytest
 from conftest import run_prog
 from unicorn import UC_HOOK_CODE, UC_HOOK_INTR
 
+from pagelab.api import run
 from pagelab.bench import bare_unicorn
 from pagelab.hw.hart import Hart
 from pagelab.hw.native import executable_mappings
 from pagelab.hw.ram import PhysMem
 from pagelab.kernel.config import Config
+from pagelab.kernel.machine import Machine
 from pagelab.programs import bundled
 
 # Host time: the only things allowed to differ between two runs of the same program.
@@ -96,11 +98,38 @@ def test_the_block_hook_sits_within_a_direct_call_of_the_code_buffer() -> None:
     # Translated code calls the hook before every block: TCG makes that a direct call
     # only if the hook is within 2 GiB of every call site in the engine's code buffer.
     harts = [Hart(PhysMem(1 << 20)) for _ in range(3)]  # each engine has a buffer of its own
-    mappings = dict(executable_mappings())
+    mappings = executable_mappings()
     for hart in harts:
-        start = hart.code_buffer
-        assert start is not None and start in mappings
+        buffer = hart.code_buffer
+        assert buffer is not None and buffer in mappings
+        start, end = buffer
         hook = hart.quanta.hook_address
-        assert hook < start and mappings[start] - hook < 1 << 31
+        assert max(abs(hook - start), abs(end - hook)) < 1 << 31
     for hart in harts:
         hart.close()
+
+
+@pytest.mark.parametrize(
+    ("program", "args", "config"),
+    [
+        ("spin", ("300000",), Config(quantum=97)),  # thousands of quantum ends, alone
+        ("sleeptest", (), Config(quantum=1000)),  # sleep(ticks) wake-ups while a child spins
+        ("swaptest", ("3M", "plain"), Config(mem=1 << 20, swap=8 << 20, policy="aging")),  # sampling ticks
+        ("swaptest", ("2M", "fork"), Config(mem=1 << 20, swap=8 << 20, policy="lru", quantum=3000)),
+    ],
+)
+def test_going_past_quantum_ends_changes_nothing(program: str, args: tuple[str, ...], config: Config) -> None:
+    # The block hook goes on past a quantum end only where the scheduler would just pick
+    # the same process again. An observer of quanta makes every end a real stop: the two
+    # runs must agree on everything but host time.
+    machines: list[Machine] = []
+
+    def ran(trace: io.StringIO | None) -> tuple[str, str, str]:
+        out, err = io.BytesIO(), io.BytesIO()
+        rep = run(program, list(args), config, stdout=out, stderr=err, trace=trace, check=True, _setup=machines.append)
+        assert rep.stats["kernel_oopses"] == 0
+        return out.getvalue().decode(), err.getvalue().decode(), _strip(rep.stats)
+
+    assert ran(None) == ran(io.StringIO())
+    passed, observed = (m.hart.quantum_ends_passed for m in machines)
+    assert passed > 0 and observed == 0

@@ -31,7 +31,7 @@ from pagelab.hw import exc
 from pagelab.hw.decode import access_address
 from pagelab.hw.mmu import SCAUSE_FOR, Access, walk
 from pagelab.hw.native import code_buffer, executable_mappings
-from pagelab.hw.quanta import BUDGET, EXECUTED, BlockCounter
+from pagelab.hw.quanta import BUDGET, ELIDE_BELOW, ELIDED, EXECUTED, QUANTUM, QUANTUM_START, BlockCounter
 from pagelab.hw.ram import PhysMem
 from pagelab.hw.tlbfill import ENABLED as FILL_ENABLED
 from pagelab.hw.tlbfill import FALLBACK_CB, MISS, OUT_PADDR, OUT_PERMS, NativeTlbFill
@@ -77,6 +77,8 @@ class RunResult:
     stop: Stop
     executed: int
     trap: Trap | None = None
+    elided: int = 0  # quantum ends the CPU went past (see Hart.run)
+    quantum_start: int = 0  # `executed` at the last of them: where the current quantum began
 
 
 FaultHandler = Callable[[Trap], bool]
@@ -151,6 +153,7 @@ class Hart:
         # dropped then (see flush_code). A flush asked for meanwhile is deferred.
         self._in_fill: bool | int = False
         self._flush_pending: bool | int = False
+        self.quantum_ends_passed = 0  # quantum ends the block hook went past (see run)
         self.code_flushes = 0  # translated code dropped: all of it, once per flush
         self.deferred_flushes = 0  # of those, asked for inside the fill hook
         # The two Python hooks are registered straight with the C library: the binding's
@@ -249,6 +252,7 @@ class Hart:
 
     def _native_intr(self, _uc: int, intno: int, _ud: int) -> None:
         self._args = None  # the guest ran since the last look at its registers
+        self._quanta_words[ELIDE_BELOW] = 0  # the kernel runs: no more quantum ends passed
         if intno == SCAUSE_ECALL_U and self.on_ecall is not None:
             # The system call runs right here, inside emu_start: a call that neither
             # blocks nor switches costs no stop and restart of the emulator. (The common
@@ -313,6 +317,7 @@ class Hart:
             # page table, then walk again: "restart the instruction".
             trap = Trap(SCAUSE_FOR[access], vaddr, pc, False)
             handler = self.on_fault
+            self._quanta_words[ELIDE_BELOW] = 0  # the kernel runs: no more quantum ends passed
             self._in_fill = access != Access.FETCH or 2  # 2: translating a block (see run)
             try:
                 if handler is not None and handler(trap):
@@ -381,11 +386,16 @@ class Hart:
 
     # --- running -------------------------------------------------------------------
 
-    def run(self, count: int) -> RunResult:
+    def run(self, count: int, elide_below: int = 0, quantum: int = 0) -> RunResult:
         """Run from the current pc until a trap, or until `count` instructions have run.
 
         The quantum ends at the first block boundary at or past `count` (the block hook
         stops there), so it may run a few instructions more: exactly as many each time.
+
+        With `elide_below`, the caller says that a quantum end met before that many
+        instructions would change nothing but the budget: the block hook then starts the
+        next quantum (`quantum` instructions) at that boundary and goes on, with no stop.
+        Only while no Python hook has run: the kernel may have changed anything there.
         """
         self._stop = Stop.QUANTUM
         self._pending = None
@@ -396,6 +406,9 @@ class Hart:
         q = self._quanta_words
         q[EXECUTED] = 0
         q[BUDGET] = count
+        q[ELIDE_BELOW] = elide_below if quantum > 0 else 0
+        q[QUANTUM] = quantum
+        q[ELIDED] = 0
         if self._uc_reg_read(self._handle, PC, self._start_ref) != 0:
             self._start_pc.value = int(self.uc.reg_read(PC))
         z = self._zero64
@@ -414,7 +427,7 @@ class Hart:
             if deferred is True:
                 self.quanta.trapped_at(self._pc(), self._insn_length)
             self.flush_code()
-            if err or self._stop != Stop.QUANTUM or self._pending or self._hook_error or q[EXECUTED] >= count:
+            if err or self._stop != Stop.QUANTUM or self._pending or self._hook_error or q[EXECUTED] >= q[BUDGET]:
                 break
             self._start_pc.value = self._pc()
         if err != 0 and self._hook_error is None and self._pending is None:
@@ -428,11 +441,14 @@ class Hart:
         if trap is not None:
             self.quanta.trapped_at(trap.sepc, self._insn_length)
         executed = q[EXECUTED]
+        elided = q[ELIDED]
+        self.quantum_ends_passed += elided
+        start = q[QUANTUM_START] if elided else 0
         if trap is not None:
             if trap.scause in _MEMORY_CAUSES and trap.stval == 0:
                 trap = self._memory_trap(trap)
-            return RunResult(Stop.TRAP, executed, trap)
-        return RunResult(self._stop, executed)
+            return RunResult(Stop.TRAP, executed, trap, elided, start)
+        return RunResult(self._stop, executed, None, elided, start)
 
     def _error_trap(self, errno: int) -> Trap:
         """The trap behind a UcError: emulation stopped with pc at the instruction."""
@@ -576,4 +592,11 @@ class Hart:
             self.flush_code()
 
     def close(self) -> None:
+        """Free the engine now (its 1 GiB code buffer, its TLB), not whenever the cyclic
+        collector gets to it: the next engine then reuses the buffer's address, and the
+        block hook's page beside it. The hart must not be used after this."""
         self.uc.emu_stop()
+        # The binding's own finalizer calls uc_close, once (never again at collection).
+        release = getattr(self.uc, "_Uc__finalizer", None)
+        if release is not None:
+            release()

@@ -125,42 +125,45 @@ def executable_mappings() -> set[tuple[int, int]]:
     return found
 
 
-def code_buffer(before: set[tuple[int, int]]) -> int | None:
-    """The start of the largest executable mapping made since `before` was taken
-    (executable_mappings): a Unicorn engine's translated-code buffer."""
+def code_buffer(before: set[tuple[int, int]]) -> tuple[int, int] | None:
+    """The largest executable mapping made since `before` was taken (executable_mappings),
+    as (start, end): a Unicorn engine's translated-code buffer."""
     new = executable_mappings() - before
-    return max(new, key=lambda r: r[1] - r[0])[0] if new else None
+    return max(new, key=lambda r: r[1] - r[0]) if new else None
 
 
-# Pages already placed, by (machine code, target): engines made one after another in a
-# process usually get their code buffer at the same address, so they share one page.
-_near_pages: dict[tuple[bytes, int], int] = {}
+# Pages already placed, as (machine code, page address).
+_near_pages: list[tuple[bytes, int]] = []
 _MAX_NEAR_PAGES = 256  # then the shared page: slower, never wrong
+_REACH = (1 << 31) - (1 << 24)  # a rel32 call, with a margin for the call's own length
 
 
-def near_code(ir: str, symbol: str, stem: str, target: int | None) -> int:
-    """Like native_function, but in a page of its own just below `target` (a code
-    buffer's start), as near as the kernel allows: translated code then reaches it with
-    a direct call. Without a target, the shared page. The page is kept for the process:
-    an engine may still hold translated calls into it."""
+def near_code(ir: str, symbol: str, stem: str, target: tuple[int, int] | None) -> int:
+    """Like native_function, but where a direct call from anywhere in `target` (a code
+    buffer's (start, end)) reaches it: an earlier page if one is near enough, else a page
+    of its own just below the buffer, as near as the kernel allows. Without a target,
+    the shared page. Pages are kept for the process: an engine may still hold translated
+    calls into one."""
     code = _machine_code(ir, symbol, stem)
-    if target is None or len(code) > mmap.PAGESIZE or len(_near_pages) >= _MAX_NEAR_PAGES:
+    if target is None or len(code) > mmap.PAGESIZE:
         return native_function(ir, symbol, stem)
-    key = (code, target)
-    address = _near_pages.get(key)
-    if address is None:
-        libc = _libc()
-        # A hint, not MAP_FIXED: if that page is taken the kernel picks another.
-        hint = target - mmap.PAGESIZE
-        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
-        got = libc.mmap(hint, mmap.PAGESIZE, mmap.PROT_READ | mmap.PROT_WRITE, flags, -1, 0)
-        if got is None or got == ctypes.c_void_p(-1).value:
-            return native_function(ir, symbol, stem)
-        ctypes.memmove(got, code, len(code))
-        if libc.mprotect(got, mmap.PAGESIZE, mmap.PROT_READ | mmap.PROT_EXEC) != 0:
-            raise OSError(ctypes.get_errno(), "mprotect of a native hook failed")
-        address = _near_pages[key] = got
-    return address
+    lo, hi = target
+    for placed, address in _near_pages:
+        if placed == code and hi - address < _REACH and address - lo < _REACH:
+            return address
+    if len(_near_pages) >= _MAX_NEAR_PAGES:
+        return native_function(ir, symbol, stem)
+    libc = _libc()
+    # A hint, not MAP_FIXED: if that page is taken the kernel picks another.
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+    got = libc.mmap(lo - mmap.PAGESIZE, mmap.PAGESIZE, mmap.PROT_READ | mmap.PROT_WRITE, flags, -1, 0)
+    if got is None or got == ctypes.c_void_p(-1).value:
+        return native_function(ir, symbol, stem)
+    ctypes.memmove(got, code, len(code))
+    if libc.mprotect(got, mmap.PAGESIZE, mmap.PROT_READ | mmap.PROT_EXEC) != 0:
+        raise OSError(ctypes.get_errno(), "mprotect of a native hook failed")
+    _near_pages.append((code, got))
+    return got
 
 
 def fn_address(fn: Any) -> int:

@@ -16,6 +16,11 @@ entry's key carries a generation number, so forgetting every entry is one store:
 generation. The hart forgets on every TLB flush (a mapping may have changed: another
 address space, munmap, exec) and every code flush (a frame's code was rewritten).
 
+A quantum end costs a stop and a restart of the CPU (5-9 us). When the scheduler would
+only pick the same process again, the kernel says so (`elide_below`, see
+Machine._elide_below) and the hook starts the next quantum at that block boundary
+instead: the same boundaries, the same counts, no stop.
+
 The hook is two functions. `block_hook` runs before every block: compare, look up, add.
 On a table miss it jumps to `block_decode` (its address is in the user data), so the hot
 path saves and restores no registers: 9 x86-64 instructions on a hit, against 25 when
@@ -52,7 +57,12 @@ DECODE_FAILS = 7  # blocks whose code could not be read: counted as size/4 (not 
 LAST_BLOCK = 8  # start address of the block that ran last
 BEFORE_LAST = 9  # `executed` before that block
 DECODE_FN = 10  # &block_decode: a miss in the table
-SCRATCH = 11  # SCRATCH_WORDS words where a block's code is read
+# Quantum ends the scheduler would only pass through (see arm): the hook goes on.
+ELIDE_BELOW = 11  # go on past a quantum end met before this count; 0 = always stop
+QUANTUM = 12  # the length of the next quantum, when going on
+ELIDED = 13  # quantum ends gone past since arm()
+QUANTUM_START = 14  # `executed` at the last of them
+SCRATCH = 15  # SCRATCH_WORDS words where a block's code is read
 SCRATCH_WORDS = 1024  # 8 KiB: a Unicorn block is at most 512 instructions
 TABLE = SCRATCH + SCRATCH_WORDS  # SLOTS pairs (key, count)
 SLOTS = 1 << 14
@@ -70,9 +80,28 @@ entry:
   %budget.p = getelementptr i64, ptr %ud, i64 {BUDGET}
   %budget = load i64, ptr %budget.p
   %over = icmp uge i64 %executed, %budget
-  br i1 %over, label %stop, label %lookup
+  br i1 %over, label %over.q, label %lookup
 
-stop:                                       ; quantum over: stop before this block
+over.q:                                     ; quantum over: may the next one start here?
+  %below.p = getelementptr i64, ptr %ud, i64 {ELIDE_BELOW}
+  %below = load i64, ptr %below.p
+  %goes.on = icmp ult i64 %executed, %below
+  br i1 %goes.on, label %next.q, label %stop
+
+next.q:                                     ; yes: a new budget, no stop, count the block
+  %len.p = getelementptr i64, ptr %ud, i64 {QUANTUM}
+  %len = load i64, ptr %len.p
+  %next.budget = add i64 %executed, %len
+  store i64 %next.budget, ptr %budget.p
+  %start.p = getelementptr i64, ptr %ud, i64 {QUANTUM_START}
+  store i64 %executed, ptr %start.p
+  %elided.p = getelementptr i64, ptr %ud, i64 {ELIDED}
+  %elided = load i64, ptr %elided.p
+  %elided1 = add i64 %elided, 1
+  store i64 %elided1, ptr %elided.p
+  br label %lookup
+
+stop:                                       ; no: stop before this block
   %stop.pp = getelementptr i64, ptr %ud, i64 {EMU_STOP}
   %stop.fn = load ptr, ptr %stop.pp
   %ignored = tail call i32 %stop.fn(ptr %uc)
@@ -188,7 +217,7 @@ done:
 class BlockCounter:
     """The native instruction counter of one Unicorn engine."""
 
-    def __init__(self, uc: Any, code_buffer: int | None = None) -> None:
+    def __init__(self, uc: Any, code_buffer: tuple[int, int] | None = None) -> None:
         self.ud = np.zeros(TABLE + 2 * SLOTS, dtype=np.uint64)
         self.ud[EMU_STOP] = fn_address(uclib.uc_emu_stop)
         self.ud[VMEM_READ] = fn_address(uclib.uc_vmem_read)
@@ -204,11 +233,18 @@ class BlockCounter:
         self.hook_address = near_code(_IR, "block_hook", "blockhook", code_buffer)
         self.hook = add_hook(uc, UC_HOOK_BLOCK, self.hook_address, self.ud)
 
-    def arm(self, budget: int) -> None:
-        """Start a quantum of `budget` instructions."""
+    def arm(self, budget: int, elide_below: int = 0, quantum: int = 0) -> None:
+        """Start a quantum of `budget` instructions. With `elide_below`, a quantum that
+        ends before that many instructions does not stop: the next one, of `quantum`
+        instructions, starts at the same block boundary, just as if the CPU had stopped
+        there and been started again."""
         w = self.words
         w[EXECUTED] = 0
         w[BUDGET] = budget
+        w[ELIDE_BELOW] = elide_below if quantum > 0 else 0
+        w[QUANTUM] = quantum
+        w[ELIDED] = 0
+        w[QUANTUM_START] = 0
 
     @property
     def executed(self) -> int:

@@ -197,12 +197,12 @@ class Reclaimer:
 
     def sample(self) -> None:
         """The periodic sampling tick, called by the scheduler between runs of the CPU."""
+        if not self.samples:
+            return
         ticks = self.m.clock.ticks
         if ticks - self._sampled_at < SAMPLE_TICKS:
             return
         self._sampled_at = ticks
-        if not self.samples:
-            return
         self._scan()
         try:
             self.policy.tick()
@@ -210,6 +210,13 @@ class Reclaimer:
                 self._flush_tlb = True  # every page's next use fills the TLB again
         finally:
             self._done()
+
+    def next_sample(self) -> int | None:
+        """The clock time (in instructions) at which sample() will next do anything, or
+        None if the policy never samples."""
+        if not self.samples:
+            return None
+        return (self._sampled_at + SAMPLE_TICKS) * self.m.clock.tick_insns
 
     def _scan(self) -> rmap.Rmap:
         """Build the reverse map and tell the policy about frames it has not seen (mapped
