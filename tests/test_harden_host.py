@@ -157,3 +157,22 @@ def test_runs_in_a_loop_do_not_pile_up_guest_ram() -> None:
     for _ in range(4):
         pagelab.api.run("echo", ["hi"], Config(), stdout=io.BytesIO(), stderr=io.BytesIO())  # type: ignore[arg-type]
     assert rss_mib() - before < 128  # not even one more 128 MiB RAM is held
+
+
+def test_a_reader_that_goes_away_stops_the_cli_quietly() -> None:
+    # `pagelab ... | head`: the pipe's reader is gone before the first write.
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        p = subprocess.run(
+            [sys.executable, "-m", "pagelab", "demo"],
+            cwd=ROOT,
+            stdout=w,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(w)
+    assert p.returncode == 128 + signal.SIGPIPE
+    assert "Traceback" not in p.stderr, p.stderr
