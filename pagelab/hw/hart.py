@@ -31,7 +31,7 @@ from pagelab.hw import exc
 from pagelab.hw.decode import access_address
 from pagelab.hw.mmu import SCAUSE_FOR, Access, walk
 from pagelab.hw.native import code_buffer, executable_mappings
-from pagelab.hw.quanta import BUDGET, ELIDE_BELOW, ELIDED, EXECUTED, QUANTUM, QUANTUM_START, BlockCounter
+from pagelab.hw.quanta import BUDGET, ELIDE_BELOW, ELIDED, EXECUTED, QUANTUM_START, BlockCounter
 from pagelab.hw.ram import PhysMem
 from pagelab.hw.tlbfill import ENABLED as FILL_ENABLED
 from pagelab.hw.tlbfill import FALLBACK_CB, MISS, OUT_PADDR, OUT_PERMS, NativeTlbFill
@@ -400,15 +400,11 @@ class Hart:
         self._stop = Stop.QUANTUM
         self._pending = None
         self._args = None
-        # This runs once per quantum: the fill hook's switch, the budget and the start pc
-        # are set with plain stores, the pc read straight into emu_start's argument.
+        # This runs once per quantum: the fill hook's switch is set with a plain store, the
+        # pc read straight into emu_start's argument.
         self._fill_words[FILL_ENABLED] = 0 if self._on_fill is not None else 1
+        self.quanta.arm(count, elide_below, quantum)
         q = self._quanta_words
-        q[EXECUTED] = 0
-        q[BUDGET] = count
-        q[ELIDE_BELOW] = elide_below if quantum > 0 else 0
-        q[QUANTUM] = quantum
-        q[ELIDED] = 0
         if self._uc_reg_read(self._handle, PC, self._start_ref) != 0:
             self._start_pc.value = int(self.uc.reg_read(PC))
         z = self._zero64

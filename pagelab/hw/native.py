@@ -132,7 +132,8 @@ def code_buffer(before: set[tuple[int, int]]) -> tuple[int, int] | None:
     return max(new, key=lambda r: r[1] - r[0]) if new else None
 
 
-# Pages already placed, as (machine code, page address).
+# Pages already placed, as (machine code, page address): a per-process cache of read-only
+# code, like _loaded's (the pages must outlive any one engine or Machine).
 _near_pages: list[tuple[bytes, int]] = []
 _MAX_NEAR_PAGES = 256  # then the shared page: slower, never wrong
 _REACH = (1 << 31) - (1 << 24)  # a rel32 call, with a margin for the call's own length
