@@ -104,6 +104,7 @@ class Machine:
         self._rr = 0
         self._accounted = 0  # instructions of the current hart.run already on the clock
         self._scanned_tick = -1  # the tick at which sleepers were last checked
+        self._used_up: Proc | None = None  # whose last run of the CPU ran out its quantum
         self.restarts: set[Proc] = set()  # asleep inside a system call, to finish on waking
 
     # --- observation -------------------------------------------------------------
@@ -302,7 +303,11 @@ class Machine:
         budget = quantum
         while budget > 0 and p.state == State.RUNNING:
             self._accounted = 0
-            res = self.hart.run(budget, self._elide_below(p), quantum)
+            # Worth working out only for a process that used up its last quantum: one
+            # that just woke up in a system call will most likely make another soon.
+            elide = self._elide_below(p) if p is self._used_up else 0
+            res = self.hart.run(budget, elide, quantum)
+            self._used_up = p if res.stop is Stop.QUANTUM else None
             if res.elided:
                 # The CPU went on past quantum ends (see _elide_below): p is in a later
                 # quantum, which began at res.quantum_start.
