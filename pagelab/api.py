@@ -28,6 +28,7 @@ from pagelab.kernel.machine import Machine
 from pagelab.kernel.mm.policy import PolicyError, policy_class
 from pagelab.kernel.mm.refstring import Lookahead, Recorder, RefString
 from pagelab.kernel.param import MAXARG
+from pagelab.kernel.proc import Proc
 from pagelab.kernel.quota import DiskQuota
 from pagelab.obs.framemap import FrameMap
 from pagelab.obs.recorder import Recording, as_table
@@ -292,6 +293,8 @@ def run(
     opened: list[BinaryIO] = []
     m: Machine | None = None
     session: Session | None = None
+    lookahead: Lookahead | None = None
+    first: Proc | None = None
     watch = replace(watch or Watch(), record=True) if record else watch or Watch()
     try:
         if own_root:
@@ -369,7 +372,9 @@ def run(
             # The machine is a web of cycles (hart hooks <-> kernel), so only the cyclic
             # collector frees its guest RAM; without this, runs in a loop held several
             # 128 MiB RAMs at once (seen: 314 MiB after four runs of echo).
-            m = None
+            # Every reference to it, the program's Proc too, before collecting: else its
+            # RAM outlives the call, and a loop of runs holds two machines at once.
+            m = session = lookahead = first = None
             gc.collect()
         for f in opened:
             f.close()

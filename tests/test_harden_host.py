@@ -3,18 +3,21 @@ closed standard streams never leave a mess or a traceback."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import pytest
 
 import pagelab.api
 from pagelab.cli import main
+from pagelab.kernel.machine import Machine
 from pagelab.tmproot import make_root, remove_tree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,3 +179,17 @@ def test_a_reader_that_goes_away_stops_the_cli_quietly() -> None:
         os.close(w)
     assert p.returncode == 128 + signal.SIGPIPE
     assert "Traceback" not in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("program", ["echo", "sysbench"])
+def test_a_run_frees_its_machine_before_returning(program: str) -> None:
+    # A loop of runs (demo, sweeps, the bench, any API user) must hold one machine's RAM
+    # at a time, not two: nothing may keep the last machine alive past run().
+    machines: list[weakref.ref[Machine]] = []
+    args = ["hi"] if program == "echo" else ["pipe", "10"]
+    for _ in range(2):
+        rep = pagelab.api.run(
+            program, args, stdout=io.BytesIO(), stderr=io.BytesIO(), _setup=lambda m: machines.append(weakref.ref(m))
+        )
+        assert rep.status == 0
+        assert machines[-1]() is None
