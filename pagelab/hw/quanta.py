@@ -73,6 +73,24 @@ SIZE_SHIFT = 40
 GEN_SHIFT = 54
 UC_PROT_EXEC = 4
 
+# A block's table key, (addr + 1) | size | generation, and the address of its slot's key
+# word (%key.p, word %kidx): the same IR in block_hook and block_decode.
+_KEY = f"""  %gen.p = getelementptr i64, ptr %ud, i64 {GEN}
+  %gen = load i64, ptr %gen.p
+  %addr1 = add i64 %addr, 1
+  %size64 = zext i32 %size to i64
+  %size.s = shl i64 %size64, {SIZE_SHIFT}
+  %key.a = or i64 %addr1, %size.s
+  %key = or i64 %key.a, %gen
+  %mask.p = getelementptr i64, ptr %ud, i64 {MASK}
+  %mask = load i64, ptr %mask.p
+  %half = lshr i64 %addr, 1
+  %slot = and i64 %half, %mask
+  %slot2 = shl i64 %slot, 1
+  %kidx = add i64 %slot2, {TABLE}
+  %key.p = getelementptr i64, ptr %ud, i64 %kidx
+"""
+
 _IR = f"""
 define void @block_hook(ptr %uc, i64 %addr, i32 %size, ptr %ud) {{
 entry:
@@ -112,21 +130,7 @@ lookup:                                     ; key = (addr + 1) | size | generati
   store i64 %addr, ptr %last.p
   %before.p = getelementptr i64, ptr %ud, i64 {BEFORE_LAST}
   store i64 %executed, ptr %before.p
-  %gen.p = getelementptr i64, ptr %ud, i64 {GEN}
-  %gen = load i64, ptr %gen.p
-  %addr1 = add i64 %addr, 1
-  %size.k = zext i32 %size to i64
-  %size.s = shl i64 %size.k, {SIZE_SHIFT}
-  %key.a = or i64 %addr1, %size.s
-  %key = or i64 %key.a, %gen
-  %mask.p = getelementptr i64, ptr %ud, i64 {MASK}
-  %mask = load i64, ptr %mask.p
-  %half = lshr i64 %addr, 1
-  %slot = and i64 %half, %mask
-  %slot2 = shl i64 %slot, 1
-  %kidx = add i64 %slot2, {TABLE}
-  %key.p = getelementptr i64, ptr %ud, i64 %kidx
-  %cached = load i64, ptr %key.p
+{_KEY}  %cached = load i64, ptr %key.p
   %hit = icmp eq i64 %cached, %key
   br i1 %hit, label %add.hit, label %miss
 
@@ -148,21 +152,7 @@ miss:                                       ; first time: block_decode, a functi
 define void @block_decode(ptr %uc, i64 %addr, i32 %size, ptr %ud) {{
 entry:                                      ; the same key and slot as block_hook's
   %executed = load i64, ptr %ud
-  %gen.p = getelementptr i64, ptr %ud, i64 {GEN}
-  %gen = load i64, ptr %gen.p
-  %addr1 = add i64 %addr, 1
-  %size64 = zext i32 %size to i64
-  %size.s = shl i64 %size64, {SIZE_SHIFT}
-  %key.a = or i64 %addr1, %size.s
-  %key = or i64 %key.a, %gen
-  %mask.p = getelementptr i64, ptr %ud, i64 {MASK}
-  %mask = load i64, ptr %mask.p
-  %half = lshr i64 %addr, 1
-  %slot = and i64 %half, %mask
-  %slot2 = shl i64 %slot, 1
-  %kidx = add i64 %slot2, {TABLE}
-  %key.p = getelementptr i64, ptr %ud, i64 %kidx
-  %cidx = add i64 %kidx, 1
+{_KEY}  %cidx = add i64 %kidx, 1
   %count.p = getelementptr i64, ptr %ud, i64 %cidx
   %dec.p = getelementptr i64, ptr %ud, i64 {DECODES}
   %dec = load i64, ptr %dec.p

@@ -63,6 +63,40 @@ class TlbEntry(ctypes.Structure):
     _fields_ = (("paddr", ctypes.c_uint64), ("perms", ctypes.c_uint32))
 
 
+def _pointer_level(n: int) -> str:
+    """The IR of Sv39 level n (2 or 1), whose PTE must point to the next table, then that
+    table's word index in RAM. A Python template, not an IR function: the hook is cut out
+    as one function, with no calls."""
+    m = n - 1
+    return f"""l{n}:                                         ; level {n}: must point to a level-{m} table
+  %pte{n}.p = getelementptr i64, ptr %words, i64 %i{n}
+  %pte{n} = load i64, ptr %pte{n}.p
+  %v{n} = and i64 %pte{n}, {_V}
+  %inv{n} = icmp eq i64 %v{n}, 0
+  br i1 %inv{n}, label %miss, label %l{n}.check
+
+l{n}.check:
+  %flags{n} = and i64 %pte{n}, {_V | _R | _W | _X}
+  %ptr{n} = icmp eq i64 %flags{n}, {_V}
+  %high{n} = lshr i64 %pte{n}, 54
+  %clean{n} = icmp eq i64 %high{n}, 0
+  %ok{n} = and i1 %ptr{n}, %clean{n}
+  br i1 %ok{n}, label %l{m}.index, label %slow
+
+l{m}.index:                                   ; the level-{m} table's word index in RAM
+  %ppn{n} = lshr i64 %pte{n}, 10
+  %pa{n} = shl i64 %ppn{n}, 12
+  %off{n} = sub i64 %pa{n}, %base
+  %t{m} = lshr i64 %off{n}, 3
+  %vpn{m} = lshr i64 %va, {12 + 9 * m}
+  %i{m}.o = and i64 %vpn{m}, 511
+  %i{m} = add i64 %t{m}, %i{m}.o
+  %in{m} = icmp ult i64 %i{m}, %nwords
+  br i1 %in{m}, label %l{m}, label %slow
+
+"""
+
+
 _IR = f"""
 define zeroext i1 @tlb_fill(ptr %uc, i64 %va, i32 %access, ptr %slot, ptr %ud) {{
 entry:
@@ -90,62 +124,7 @@ setup:
   %in2 = icmp ult i64 %i2, %nwords
   br i1 %in2, label %l2, label %slow
 
-l2:                                         ; level 2: must point to a level-1 table
-  %pte2.p = getelementptr i64, ptr %words, i64 %i2
-  %pte2 = load i64, ptr %pte2.p
-  %v2 = and i64 %pte2, {_V}
-  %inv2 = icmp eq i64 %v2, 0
-  br i1 %inv2, label %miss, label %l2.check
-
-l2.check:
-  %flags2 = and i64 %pte2, {_V | _R | _W | _X}
-  %ptr2 = icmp eq i64 %flags2, {_V}
-  %high2 = lshr i64 %pte2, 54
-  %clean2 = icmp eq i64 %high2, 0
-  %ok2 = and i1 %ptr2, %clean2
-  br i1 %ok2, label %l1.index, label %slow
-
-l1.index:                                   ; the level-1 table's word index in RAM
-                                            ; (levels 2 and 1 are written out twice: a
-                                            ; helper would be a call, and the code is
-                                            ; cut out as one function)
-  %ppn2 = lshr i64 %pte2, 10
-  %pa2 = shl i64 %ppn2, 12
-  %off2 = sub i64 %pa2, %base
-  %t1 = lshr i64 %off2, 3
-  %vpn1 = lshr i64 %va, 21
-  %i1.o = and i64 %vpn1, 511
-  %i1 = add i64 %t1, %i1.o
-  %in1 = icmp ult i64 %i1, %nwords
-  br i1 %in1, label %l1, label %slow
-
-l1:                                         ; level 1: must point to a leaf table
-  %pte1.p = getelementptr i64, ptr %words, i64 %i1
-  %pte1 = load i64, ptr %pte1.p
-  %v1 = and i64 %pte1, {_V}
-  %inv1 = icmp eq i64 %v1, 0
-  br i1 %inv1, label %miss, label %l1.check
-
-l1.check:
-  %flags1 = and i64 %pte1, {_V | _R | _W | _X}
-  %ptr1 = icmp eq i64 %flags1, {_V}
-  %high1 = lshr i64 %pte1, 54
-  %clean1 = icmp eq i64 %high1, 0
-  %ok1 = and i1 %ptr1, %clean1
-  br i1 %ok1, label %l0.index, label %slow
-
-l0.index:
-  %ppn1 = lshr i64 %pte1, 10
-  %pa1 = shl i64 %ppn1, 12
-  %off1 = sub i64 %pa1, %base
-  %t0 = lshr i64 %off1, 3
-  %vpn0 = lshr i64 %va, 12
-  %i0.o = and i64 %vpn0, 511
-  %i0 = add i64 %t0, %i0.o
-  %in0 = icmp ult i64 %i0, %nwords
-  br i1 %in0, label %l0, label %slow
-
-l0:                                         ; the leaf: V, U, A and the access's bits
+{_pointer_level(2)}{_pointer_level(1)}l0:                                         ; the leaf: V, U, A and the access's bits
   %pte0.p = getelementptr i64, ptr %words, i64 %i0
   %pte0 = load i64, ptr %pte0.p
   %v0 = and i64 %pte0, {_V}
