@@ -189,6 +189,11 @@ def lazy_sparse_frames_ratio() -> float:
     return round(peak(Config()) / peak(Config.eager(mem=1 << 30)), 4)
 
 
+def _python(code: str) -> str:
+    """What `python -c code` prints, run in a fresh host process."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+
 def host_memory_over_guest_mib(mem_mib: int = 128) -> float:
     """Peak host memory of a whole `pagelab run` that fills guest RAM, minus guest RAM.
 
@@ -200,7 +205,7 @@ def host_memory_over_guest_mib(mem_mib: int = 128) -> float:
         f"run('memtouch', ['{mem_mib * 3 // 4}M'], Config(mem={mem_mib} << 20), stdout=io.BytesIO());"
         "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = _python(code)
     return round(int(out.split()[-1]) / 1024 - mem_mib, 1)
 
 
@@ -217,7 +222,7 @@ def measure_mips_processes(iterations: int, rounds: int, processes: int) -> dict
     )
     runs = []
     for _ in range(processes):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        out = _python(code)
         runs.append(json.loads(out.splitlines()[-1]))
     runs.sort(key=lambda r: r["mips_ratio"])
     ratios = [r["mips_ratio"] for r in runs]

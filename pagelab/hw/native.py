@@ -69,14 +69,21 @@ def _libc() -> ctypes.CDLL:
     return libc
 
 
-def _executable(code: bytes) -> tuple[mmap.mmap, int]:
-    """Copy machine code into a fresh page and make it executable (W^X: never both)."""
-    page = mmap.mmap(-1, max(len(code), mmap.PAGESIZE), prot=mmap.PROT_READ | mmap.PROT_WRITE)
-    page.write(code)
-    address = ctypes.addressof(ctypes.c_char.from_buffer(page))
-    if _libc().mprotect(address, len(page), mmap.PROT_READ | mmap.PROT_EXEC) != 0:
+def _map_code(code: bytes, hint: int = 0) -> int | None:
+    """Copy machine code into a fresh page and make it executable (W^X: never both); the
+    page's address, or None if no page could be mapped. `hint` asks for an address (not
+    MAP_FIXED: if that page is taken the kernel picks another). Pages are never unmapped:
+    an engine may still hold translated calls into one."""
+    libc = _libc()
+    size = -(-len(code) // mmap.PAGESIZE) * mmap.PAGESIZE
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+    got = libc.mmap(hint or None, size, mmap.PROT_READ | mmap.PROT_WRITE, flags, -1, 0)
+    if got is None or got == ctypes.c_void_p(-1).value:
+        return None
+    ctypes.memmove(got, code, len(code))
+    if libc.mprotect(got, size, mmap.PROT_READ | mmap.PROT_EXEC) != 0:
         raise OSError(ctypes.get_errno(), "mprotect of a native hook failed")
-    return page, address
+    return int(got)
 
 
 @functools.cache
@@ -98,15 +105,18 @@ def _machine_code(ir: str, symbol: str, stem: str) -> bytes:
 
 
 @functools.cache
-def _loaded(ir: str, symbol: str, stem: str) -> tuple[mmap.mmap, int]:
-    return _executable(_machine_code(ir, symbol, stem))
+def _loaded(ir: str, symbol: str, stem: str) -> int:
+    address = _map_code(_machine_code(ir, symbol, stem))
+    if address is None:
+        raise OSError(ctypes.get_errno(), "mmap of a native hook failed")
+    return address
 
 
 def native_function(ir: str, symbol: str, stem: str) -> int:
     """The address of `symbol` from the IR module `ir`, ready to call, once per host
     process. Loaded from the cache file `<stem>-<arch>-<hash>.bin` when it is there, else
     compiled and cached. The page stays mapped for the life of the process."""
-    return _loaded(ir, symbol, stem)[1]
+    return _loaded(ir, symbol, stem)
 
 
 def executable_mappings() -> set[tuple[int, int]]:
@@ -154,15 +164,9 @@ def near_code(ir: str, symbol: str, stem: str, target: tuple[int, int] | None) -
             return address
     if len(_near_pages) >= _MAX_NEAR_PAGES:
         return native_function(ir, symbol, stem)
-    libc = _libc()
-    # A hint, not MAP_FIXED: if that page is taken the kernel picks another.
-    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
-    got = libc.mmap(lo - mmap.PAGESIZE, mmap.PAGESIZE, mmap.PROT_READ | mmap.PROT_WRITE, flags, -1, 0)
-    if got is None or got == ctypes.c_void_p(-1).value:
+    got = _map_code(code, lo - mmap.PAGESIZE)
+    if got is None:
         return native_function(ir, symbol, stem)
-    ctypes.memmove(got, code, len(code))
-    if libc.mprotect(got, mmap.PAGESIZE, mmap.PROT_READ | mmap.PROT_EXEC) != 0:
-        raise OSError(ctypes.get_errno(), "mprotect of a native hook failed")
     _near_pages.append((code, got))
     return got
 

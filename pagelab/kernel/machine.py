@@ -345,9 +345,9 @@ class Machine:
         # A bound, so that signals (^C, SIGTERM), which Python handles only between
         # runs of the CPU, still act within a few milliseconds.
         until = clock.now + ELIDE_MAX
-        for q in self.sleepers:
-            if q.state is State.SLEEPING and q.chan is clock:
-                until = min(until, q.wake_tick * clock.tick_insns)
+        wake = self._next_wake_tick()
+        if wake is not None:
+            until = min(until, wake * clock.tick_insns)
         sampling = self.reclaim.next_sample()
         if sampling is not None:
             until = min(until, sampling)
@@ -380,16 +380,21 @@ class Machine:
 
     def _idle(self) -> bool:
         """Nobody can run. Jump the clock to the next sleep(ticks) wake-up, if any."""
-        wakes = [q.wake_tick for q in self.sleepers if q.state is State.SLEEPING and q.chan is self.clock]
-        if not wakes:
+        wake = self._next_wake_tick()
+        if wake is None:
             if self.console.interactive and self._console_readers():
                 self._poll_console(0.1)  # a person may type: wait for them, a little at a time
                 return True
             self.log("pagelab: every process is blocked forever; stopping")
             return False
-        self.clock.jump_to_tick(min(wakes))
+        self.clock.jump_to_tick(wake)
         self._wake_sleepers()
         return True
+
+    def _next_wake_tick(self) -> int | None:
+        """The earliest tick a sleep(ticks) caller waits for, or None if nobody does."""
+        wakes = [q.wake_tick for q in self.sleepers if q.state is State.SLEEPING and q.chan is self.clock]
+        return min(wakes) if wakes else None
 
     def _console_readers(self) -> bool:
         return any(q.state is State.SLEEPING and q.chan is self.console for q in self.sleepers)

@@ -197,12 +197,10 @@ class Reclaimer:
 
     def sample(self) -> None:
         """The periodic sampling tick, called by the scheduler between runs of the CPU."""
-        if not self.samples:
+        due = self.next_sample()
+        if due is None or self.m.clock.now < due:
             return
-        ticks = self.m.clock.ticks
-        if ticks - self._sampled_at < SAMPLE_TICKS:
-            return
-        self._sampled_at = ticks
+        self._sampled_at = self.m.clock.ticks
         self._scan()
         try:
             self.policy.tick()
