@@ -15,6 +15,7 @@ import pytest
 
 from pagelab.hw.hart import A0, A1, A2
 from pagelab.hw.sv39 import PGSIZE, PTE_W
+from pagelab.kernel.abi.xv6.sysfile import SYSCALLS
 from pagelab.kernel.config import Config
 from pagelab.kernel.console import Console
 from pagelab.kernel.file import FileTable, console_files, filedup
@@ -38,7 +39,6 @@ from pagelab.kernel.mm import vm
 from pagelab.kernel.param import DIRSIZ, MAXPATH, NOFILE, PIPESIZE
 from pagelab.kernel.proc import Proc, State, allocproc
 from pagelab.kernel.syscall import RESTART, Result
-from pagelab.kernel.sysfile import SYSCALLS
 
 PIPE, READ, FSTAT, CHDIR, DUP, OPEN, WRITE, MKNOD, UNLINK, LINK, MKDIR, CLOSE = (
     4, 5, 8, 9, 10, 15, 16, 17, 18, 19, 20, 21,

@@ -19,6 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from pagelab.hw.hart import A0, A1, A2
 from pagelab.hw.sv39 import PGSIZE, PTE_W
+from pagelab.kernel.abi.xv6.sysfile import SYSCALLS
 from pagelab.kernel.config import Config
 from pagelab.kernel.fs import DIRENT, O_CREATE, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, STAT, T_DIR, T_FILE
 from pagelab.kernel.machine import Machine
@@ -26,7 +27,6 @@ from pagelab.kernel.mm import vm
 from pagelab.kernel.param import NOFILE
 from pagelab.kernel.proc import State, allocproc
 from pagelab.kernel.syscall import RESTART
-from pagelab.kernel.sysfile import SYSCALLS
 
 READ, FSTAT, DUP, OPEN, WRITE, UNLINK, LINK, MKDIR, CLOSE = 5, 8, 10, 15, 16, 18, 19, 20, 21
 BUF = 4 * PGSIZE

@@ -16,12 +16,12 @@ from pagelab.hw.hart import A0
 from pagelab.hw.mmu import Access
 from pagelab.hw.sv39 import PGSIZE, PTE_V, pte2pa
 from pagelab.kernel import proc
+from pagelab.kernel.abi.xv6.sysproc import sys_sbrk
 from pagelab.kernel.config import Config
 from pagelab.kernel.invariants import check_invariants
 from pagelab.kernel.machine import Machine
 from pagelab.kernel.mm import vm
 from pagelab.kernel.proc import Proc
-from pagelab.kernel.sysproc import sys_sbrk
 from pagelab.programs import bundled
 
 MAX_PAGES = 8  # a small heap, so processes keep touching the same pages

@@ -35,7 +35,7 @@ def imports(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 def test_imports_only_go_down(layer: str) -> None:
-    files = sorted((PKG / layer).glob("*.py"))
+    files = sorted((PKG / layer).rglob("*.py"))
     assert files
     for f in files:
         for name in imports(f):

@@ -7,9 +7,9 @@ import io
 import pytest
 from conftest import run_prog
 
+import pagelab.kernel.abi.xv6 as xv6abi
 import pagelab.kernel.machine as machine
 from pagelab.api import run
-from pagelab.kernel import sysfile
 from pagelab.kernel.invariants import InvariantError
 
 
@@ -18,7 +18,7 @@ def broken(*_args: object) -> int:
 
 
 def test_syscall_bug_kills_only_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sysfile.SYSCALLS, 16, broken)  # write
+    monkeypatch.setitem(xv6abi.SYSCALLS, 16, broken)  # write
     err = io.BytesIO()
     rep = run("echo", ["hi"], stdout=io.BytesIO(), stderr=err)
     assert rep.killed and rep.stats["kernel_oopses"] == 1

@@ -27,6 +27,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from pagelab.hw.hart import A0, A1, A2, A3, A4, A5
 from pagelab.hw.sv39 import PGSIZE
 from pagelab.kernel import proc
+from pagelab.kernel.abi.xv6.sysproc import sys_sbrk
 from pagelab.kernel.config import Config
 from pagelab.kernel.fs import O_CREATE, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY
 from pagelab.kernel.invariants import check_invariants
@@ -34,7 +35,6 @@ from pagelab.kernel.machine import Machine
 from pagelab.kernel.param import NOFILE
 from pagelab.kernel.proc import Proc
 from pagelab.kernel.syscall import copyin, copyout
-from pagelab.kernel.sysproc import sys_sbrk
 from pagelab.programs import bundled
 
 READ, OPEN, WRITE, UNLINK, CLOSE, MMAP, MUNMAP = 5, 15, 16, 18, 21, 22, 23

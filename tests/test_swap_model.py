@@ -19,6 +19,7 @@ from pagelab.hw.hart import A0
 from pagelab.hw.mmu import Access
 from pagelab.hw.sv39 import PGSIZE
 from pagelab.kernel import proc
+from pagelab.kernel.abi.xv6.sysproc import sys_sbrk
 from pagelab.kernel.config import Config
 from pagelab.kernel.invariants import check_invariants
 from pagelab.kernel.machine import Machine
@@ -26,7 +27,6 @@ from pagelab.kernel.mm import vm
 from pagelab.kernel.mm.mmap import do_mmap, do_munmap
 from pagelab.kernel.mm.vma import MAP_ANONYMOUS, MAP_SHARED, PROT_READ, PROT_WRITE
 from pagelab.kernel.proc import Proc
-from pagelab.kernel.sysproc import sys_sbrk
 from pagelab.programs import bundled
 
 PAGES = 40  # heap pages per process; RAM is 96 frames, so two or three processes overflow it

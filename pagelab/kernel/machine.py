@@ -15,6 +15,7 @@ from pagelab.hw.hart import PC, Hart, Stop, Trap
 from pagelab.hw.mmu import SCAUSE_FOR, Access
 from pagelab.hw.ram import PhysMem
 from pagelab.kernel import proc
+from pagelab.kernel.abi.xv6 import SYSCALLS as XV6_SYSCALLS
 from pagelab.kernel.acct import ExitLog
 from pagelab.kernel.config import Config
 from pagelab.kernel.console import Console
@@ -30,8 +31,6 @@ from pagelab.kernel.mm.vmstat import VmStat
 from pagelab.kernel.param import NPROC
 from pagelab.kernel.proc import Proc, State
 from pagelab.kernel.syscall import OUTSIDE_EMULATION, Handler
-from pagelab.kernel.sysfile import SYSCALLS as FILE_SYSCALLS
-from pagelab.kernel.sysproc import SYSCALLS as PROC_SYSCALLS
 from pagelab.kernel.trap import serve_syscall, usertrap
 
 # The most instructions the CPU runs past quantum ends without coming back (_elide_below):
@@ -98,7 +97,7 @@ class Machine:
         self.km.reclaim = self.reclaim.shrink
         self.console = Console(stdin, stdout, stderr, interactive)
         self.intr = False  # ^C at the host terminal, not yet handled (see interrupt)
-        self.syscalls: dict[int, Handler] = {**PROC_SYSCALLS, **FILE_SYSCALLS}
+        self.syscalls: dict[int, Handler] = dict(XV6_SYSCALLS)
         self.hart.on_fault = self._guest_fault
         self.hart.on_ecall = self._ecall
         self._rr = 0
