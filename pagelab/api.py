@@ -22,7 +22,7 @@ from elftools.elf.elffile import ELFFile
 from pagelab.hw.sv39 import MAXVA
 from pagelab.kernel.config import Config
 from pagelab.kernel.elf import ElfError, parse
-from pagelab.kernel.events import Listener, SampleEvent, StopRun
+from pagelab.kernel.events import Listener, ListenerError, SampleEvent, StopRun
 from pagelab.kernel.fs import MAX_FILE_SIZE, FileSystem
 from pagelab.kernel.machine import Machine
 from pagelab.kernel.mm.policy import PolicyError, policy_class
@@ -364,6 +364,10 @@ def run(
                     f"{st['opt']['diverged_at']}: later evictions were not chosen from the true future"
                 )
         return RunReport(status, first.killed, st, stopped=stopped, recording=session.recording)
+    except ListenerError as e:
+        # An observer raised, maybe deep inside a page fault or a system call: that is the
+        # caller's error, raised as the listener raised it, never a kernel oops.
+        raise e.error from None
     finally:
         if session is not None:
             session.close()

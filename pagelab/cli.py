@@ -216,7 +216,17 @@ def _open(path: Path | None, files: ExitStack, flag: str) -> IO[str] | None:
     if path is None:
         return None
     try:
-        return files.enter_context(open(path, "w", encoding="utf-8"))
+        f = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by files, below
+    except OSError as e:
+        raise UsageError(f"{flag} {path}: {e.strerror}") from None
+    files.callback(_close, f, flag, path)
+    return f
+
+
+def _close(f: IO[str], flag: str, path: Path) -> None:
+    """Close an output file; its last writes may fail here (a full disk): one line."""
+    try:
+        f.close()
     except OSError as e:
         raise UsageError(f"{flag} {path}: {e.strerror}") from None
 
@@ -310,8 +320,8 @@ def cmd_run(ns: argparse.Namespace, host: bool = True, interruptible: bool = Fal
             if ns.stats and e.report is not None:
                 write_stats(ns.stats, e.report)
             return 128 + e.signum
-        except OSError as e:
-            raise UsageError(f"{e.filename}: {e.strerror}") from None
+        except OSError as e:  # an output file, written by an observer as the guest ran
+            raise UsageError(f"{e.filename or 'cannot write output'}: {e.strerror}") from None
     if ns.stats:
         write_stats(ns.stats, report)
     return report.exit_code

@@ -116,6 +116,16 @@ class StopRun(BaseException):
     safety nets (which turn a Python error into a killed process) let it through."""
 
 
+class ListenerError(BaseException):
+    """A listener raised: an observer's bug is its caller's error, not the kernel's. A
+    BaseException, so that the kernel's safety nets (which turn a Python error into an oops
+    and a killed process) let it through; api.run raises the listener's own exception."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 Event = FaultEvent | ExitEvent | ExecEvent | EvictEvent | TeardownEvent | SyscallEvent | QuantumEvent | SampleEvent
 Listener = Callable[[Event], None]
 Ticker = Callable[[Callable[[], SampleEvent]], None]  # called with Machine.sample

@@ -19,7 +19,7 @@ from pagelab.kernel.abi.xv6 import SYSCALLS as XV6_SYSCALLS
 from pagelab.kernel.acct import ExitLog
 from pagelab.kernel.config import Config
 from pagelab.kernel.console import Console
-from pagelab.kernel.events import Event, FaultEvent, Listener, QuantumEvent, SampleEvent, Ticker
+from pagelab.kernel.events import Event, FaultEvent, Listener, ListenerError, QuantumEvent, SampleEvent, Ticker
 from pagelab.kernel.exec import exec_bytes
 from pagelab.kernel.file import FileTable, console_files, filedup
 from pagelab.kernel.fs import FileSystem
@@ -113,7 +113,10 @@ class Machine:
             # The faulting process's page table is the hart's right now: read its code.
             ev.insn = self.hart.fetch_insn(ev.sepc)
         for fn in self.listeners:
-            fn(ev)
+            try:
+                fn(ev)
+            except Exception as e:  # the observer's error, wherever the kernel was
+                raise ListenerError(e) from e
 
     def now(self) -> int:
         """The clock, counting the instructions of the hart.run in progress: the time of a
