@@ -20,8 +20,9 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from pagelab.hw.sv39 import MAXVA
+from pagelab.kernel.abi.linux.startup import default_env
 from pagelab.kernel.config import Config
-from pagelab.kernel.elf import ElfError, parse
+from pagelab.kernel.elf import DYN_BASE, ElfError, parse
 from pagelab.kernel.events import Listener, ListenerError, SampleEvent, StopRun
 from pagelab.kernel.fs import MAX_FILE_SIZE, FileSystem
 from pagelab.kernel.machine import Machine
@@ -96,7 +97,10 @@ class RunReport:
         """What `pagelab run` exits with: 128 + the signal, as a shell reports it."""
         if self.signal:
             return 128 + self.signal
-        return KILLED_STATUS if self.killed else self.status & 0xFF
+        if self.killed:
+            # A Linux program killed by a trap's signal exited with 128 + N (its status).
+            return self.status if 128 < self.status < 128 + 65 else KILLED_STATUS
+        return self.status & 0xFF
 
 
 class Interrupted(KeyboardInterrupt):
@@ -213,21 +217,30 @@ def check_elf(data: bytes, label: str) -> None:
         raise UsageError(f"{label}: corrupt ELF file ({type(e).__name__})") from None
     if machine != "EM_RISCV" or cls != 64:
         raise UsageError(f"{label}: ELF is for {machine}/{cls}-bit, not 64-bit RISC-V")
-    if etype != "ET_EXEC":
+    if etype not in ("ET_EXEC", "ET_DYN"):
         raise UsageError(f"{label}: not a static executable ({etype})")
     try:
-        parse(data, MAXVA)  # the kernel's own checks, so exec cannot fail later
+        image = parse(data, MAXVA, DYN_BASE)  # the kernel's own checks, so exec cannot fail later
     except ElfError as e:
         raise UsageError(f"{label}: {e}") from None
+    if image.interp is not None:
+        interp = image.interp.decode(errors="replace")
+        raise UsageError(
+            f"{label}: dynamically linked (it asks for {interp}); pagelab runs static programs: build with -static"
+        )
 
 
 def _spawn(m: Machine, program: str, image: bytes, argv: list[bytes], name: str) -> Any:
     """The first process; a usage error in one line if it cannot be loaded. What the kernel
-    logs while loading it (exec's reason for failing) is held back and becomes that line."""
+    logs while loading it (exec's reason for failing) is held back and becomes that line.
+    A Linux program gets the default environment (TERM only when stdout is a terminal)
+    with the configuration's --env entries."""
+    term = os.environ.get("TERM") if _is_terminal(sys.stdout) and m.console.interactive else None
+    envp = default_env(term, m.config.env)
     host_err, held = m.stderr, io.BytesIO()
     m.stderr = held
     try:
-        init = m.spawn(image, argv, name)
+        init = m.spawn(image, argv, name, envp)
     finally:
         m.stderr = host_err
     said = held.getvalue()

@@ -92,6 +92,19 @@ def add_run_options(r: argparse.ArgumentParser) -> None:
         default=0,
         help="seed of the random replacement policy (runs are deterministic for a seed)",
     )
+    r.add_argument(
+        "--abi",
+        choices=("auto", "linux", "xv6"),
+        default="auto",
+        help="system-call personality of the programs run (default: chosen per ELF file)",
+    )
+    r.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="add to a Linux program's environment (repeatable; default PATH=/bin HOME=/ LANG=C)",
+    )
     r.add_argument("--swap", default="0", help="swap area, e.g. 64M (default 0: no swap, OOM kills)")
     r.add_argument(
         "--policy",
@@ -180,7 +193,15 @@ def config_from(ns: argparse.Namespace) -> Config:
         swap=parse_swap(ns.swap),
         policy=check_policy(ns.policy),
         disk_latency_us=check_latency(ns.disk_latency),
+        abi=ns.abi,
+        env=tuple(check_env(e) for e in ns.env),
     )
+
+
+def check_env(kv: str) -> str:
+    if "=" not in kv or kv.startswith("=") or "\0" in kv:
+        raise UsageError(f"bad --env {kv!r}: expected K=V")
+    return kv
 
 
 def parse_swap(text: str) -> int:

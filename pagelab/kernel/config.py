@@ -23,6 +23,8 @@ class Config:
     quantum: int = 100_000  # instructions a process runs before the scheduler steps in
     tick_insns: int = 100_000  # instructions per clock tick
     seed: int = 0
+    abi: str = "auto"  # system-call personality: "auto" (chosen per ELF), "linux" or "xv6"
+    env: tuple[str, ...] = ()  # K=V pairs added to a Linux program's default environment
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

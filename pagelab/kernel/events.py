@@ -42,6 +42,8 @@ class ExitEvent:
     rss_peak_pages: int
     swap_pages: int = 0  # pages written to swap for this process over its life
     mappings: tuple[dict[str, object], ...] = ()  # the process's regions as it exited
+    abi: str = ""  # the personality it last ran ("xv6", "linux")
+    signal: int = 0  # the signal that killed it (Linux personality), else 0
 
 
 @dataclass(slots=True)
@@ -52,6 +54,7 @@ class ExecEvent:
     name: str
     pagetable: int
     sz: int
+    abi: str = "xv6"  # the personality the new image speaks
 
 
 @dataclass(slots=True)

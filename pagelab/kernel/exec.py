@@ -17,7 +17,8 @@ import itertools
 from typing import TYPE_CHECKING
 
 from pagelab.hw.sv39 import MAXVA, PGSIZE, PTE_V, PTE_W, pgrounddown, pgroundup
-from pagelab.kernel.elf import PF_W, PF_X, ElfError, ElfImage, Segment, parse_from
+from pagelab.kernel.binfmt import ExecError, Image, Layout
+from pagelab.kernel.elf import DYN_BASE, ELFOSABI_GNU, ET_DYN, PF_W, PF_X, ElfError, ElfImage, Segment, parse_from
 from pagelab.kernel.events import ExecEvent
 from pagelab.kernel.fs import O_RDONLY, T_FILE
 from pagelab.kernel.mm import vm
@@ -25,16 +26,12 @@ from pagelab.kernel.mm.fault import fill_private, pte_perm
 from pagelab.kernel.mm.kalloc import OutOfFrames
 from pagelab.kernel.mm.mmap import free_image, new_vmas
 from pagelab.kernel.mm.vma import MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Piece, Vma, VmaList
-from pagelab.kernel.param import MAXARG
 
 if TYPE_CHECKING:
+    from pagelab.kernel.abi import Abi
     from pagelab.kernel.machine import Machine
     from pagelab.kernel.mm.filemap import AddressSpace
     from pagelab.kernel.proc import Proc
-
-
-class ExecError(Exception):
-    pass
 
 
 def open_exec(m: Machine, cwd: str, path: bytes) -> AddressSpace | None:
@@ -55,28 +52,60 @@ def open_exec(m: Machine, cwd: str, path: bytes) -> AddressSpace | None:
         m.fs.close(ip)
 
 
-def exec_bytes(m: Machine, p: Proc, data: bytes, argv: list[bytes], name: str) -> int:
+def exec_bytes(
+    m: Machine, p: Proc, data: bytes, argv: list[bytes], name: str, envp: list[bytes] | None = None, abi: str = ""
+) -> int:
     """exec_image of a program held in memory (the first process, tests): its pages are
     served by the page cache from these bytes."""
     a = m.pagecache.mapping_for_bytes(("program", name), data)
     try:
-        return exec_image(m, p, a, argv, name)
+        return exec_image(m, p, a, argv, name, envp, abi)
     finally:
         m.pagecache.put(a)  # the image's regions hold their own references
 
 
-def exec_image(m: Machine, p: Proc, a: AddressSpace, argv: list[bytes], name: str) -> int:
-    """Load the ELF file cached in `a` into p with the xv6 layout; returns argc, or -1
-    with p unchanged. Each file region takes its own reference on `a`."""
-    if len(argv) > MAXARG:
-        return -1
+def detect_abi(elf: ElfImage) -> str:
+    """The personality an ELF file was built for. Every Linux binary seen (zig/musl,
+    Debian glibc-static) has PT_PHDR, PT_TLS or EI_OSABI 3 (GNU); xv6 programs have none
+    of these (PT_GNU_STACK does not tell them apart)."""
+    return "linux" if elf.phdr is not None or elf.tls or elf.osabi == ELFOSABI_GNU else "xv6"
+
+
+def exec_image(
+    m: Machine,
+    p: Proc,
+    a: AddressSpace,
+    argv: list[bytes],
+    name: str,
+    envp: list[bytes] | None = None,
+    abi: str = "",
+    execfn: bytes = b"",
+) -> int:
+    """Load the ELF file cached in `a` into p; returns argc, or -1 with p unchanged.
+    Each file region takes its own reference on `a`.
+
+    The ELF chooses the personality (detect_abi), unless `abi` or the configuration
+    forces one; the personality lays out the stack and heap (Abi.start)."""
     try:
-        elf = parse_from(lambda off, n: m.pagecache.read(a, off, n), m.pagecache.size(a), MAXVA)
+        elf = parse_from(lambda off, n: m.pagecache.read(a, off, n), m.pagecache.size(a), MAXVA, DYN_BASE)
     except ElfError as e:
         m.log(f"exec {name}: {e}")
         return -1
     except OSError as e:
         m.log(f"exec {name}: {e.strerror}")
+        return -1
+    if elf.interp is not None:
+        interp = elf.interp.decode(errors="replace")
+        m.log(
+            f"exec {name}: dynamically linked (it asks for {interp}); pagelab runs static programs: build with -static"
+        )
+        return -1
+    forced = abi or m.config.abi
+    personality = m.abis[detect_abi(elf) if forced == "auto" else forced]
+    if elf.bias and personality.name == "xv6":
+        m.log(f"exec {name}: not a static executable (e_type {ET_DYN})")
+        return -1
+    if len(argv) > personality.maxarg:
         return -1
     try:
         pagetable = vm.uvmcreate(m.km)
@@ -86,6 +115,7 @@ def exec_image(m: Machine, p: Proc, a: AddressSpace, argv: list[bytes], name: st
     vmas = new_vmas(m)
     sz = 0
     rss = 0
+    img: Image | None = None
     try:
         for v in image_vmas(elf):
             if v.kind != "bss":
@@ -93,8 +123,6 @@ def exec_image(m: Machine, p: Proc, a: AddressSpace, argv: list[bytes], name: st
                 m.pagecache.get(a)
             vmas.insert(v)
         sz = pgroundup(max(s.vaddr + s.memsz for s in elf.segments))
-        if sz + 3 * PGSIZE > MAXVA:
-            raise ExecError("no room for the stack")
         # Refuse an image that cannot fit before spending time on it: the pages loaded now
         # and their page-table pages. (Frames only the page cache holds can be reclaimed.)
         eager = sum(v.pages() for v in eager_regions(m, vmas))
@@ -102,35 +130,64 @@ def exec_image(m: Machine, p: Proc, a: AddressSpace, argv: list[bytes], name: st
             raise ExecError("image larger than memory")
         for v in eager_regions(m, vmas):
             rss += _prefault(m, pagetable, v)
-        # One guard page (no PTE_U, no region), then one stack page, as xv6 lays them out.
-        if vm.uvmalloc(m.km, pagetable, sz, sz + 2 * PGSIZE, PTE_W) is None:
-            raise ExecError("out of memory")
-        vm.uvmclear(m.km, pagetable, sz)
-        rss += 1
-        stack_base = sz + PGSIZE
-        sz += 2 * PGSIZE
-        vmas.insert(Vma(stack_base, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE, "stack"))
-        heap = Vma(sz, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE, "heap")  # empty until sbrk
-        sp, uargv = _push_args(m, pagetable, sz, stack_base, argv)
+        img = Image(pagetable, vmas, elf, sz, sz)
+        lay = personality.start(m, img, argv, envp or [], execfn or name.encode())
+        sz = lay.sz
     except (ExecError, OutOfFrames, OSError) as e:
         m.log(f"exec {name}: {e or 'out of memory'}")
-        free_image(m, pagetable, vmas, sz)
+        free_image(m, pagetable, vmas, img.sz if img is not None else sz)
         return -1
-    vmas.insert(heap)
+    vmas.insert(lay.heap)
     # Commit: the old image goes away only now.
     if p.pagetable:
         free_image(m, p.pagetable, p.vmas, p.sz)
-    p.pagetable, p.vmas, p.heap = pagetable, vmas, heap
-    p.sz, p.heap_base, p.stack_base = sz, sz, stack_base
+    p.pagetable, p.vmas, p.heap = pagetable, vmas, lay.heap
+    p.sz, p.heap_base, p.stack_base = sz, lay.heap.start, lay.stack_base
     p.rss = 0
-    p.grow_rss(rss)
+    p.grow_rss(rss + lay.rss)
     p.name = name[:15]
+    _switch_abi(m, p, personality)
     m.hart.root = pagetable
     m.hart.flush_tlb()
-    m.hart.fresh_context(elf.entry, sp, len(argv), uargv)
+    m.hart.fresh_context(elf.entry, lay.sp, lay.a0, lay.a1)
     if m.listeners:
-        m.emit(ExecEvent(p.pid, p.name, pagetable, sz))
+        m.emit(ExecEvent(p.pid, p.name, pagetable, sz, personality.name))
     return len(argv)
+
+
+def _switch_abi(m: Machine, p: Proc, abi: Abi) -> None:
+    """The process speaks `abi` from now on: descriptors marked close-on-exec are closed,
+    and the descriptor table grows to the ABI's size (xv6 16, Linux more)."""
+    from pagelab.kernel.file import fileclose  # here: file.py imports proc, which imports abi
+
+    for fd in sorted(p.cloexec):
+        f = p.ofile[fd] if fd < len(p.ofile) else None
+        if f is not None:
+            p.ofile[fd] = None
+            fileclose(m, f)
+    p.cloexec.clear()
+    if len(p.ofile) < abi.nofile:
+        p.ofile.extend([None] * (abi.nofile - len(p.ofile)))
+    p.abi = abi
+
+
+def xv6_start(m: Machine, img: Image, argv: list[bytes], envp: list[bytes], execfn: bytes) -> Layout:
+    """xv6's layout above the segments: one guard page (no PTE_U, no region), then one
+    stack page holding the arguments, then the heap, empty until sbrk. (xv6 has no
+    environment: envp is ignored.)"""
+    sz = img.end
+    if sz + 3 * PGSIZE > MAXVA:
+        raise ExecError("no room for the stack")
+    if vm.uvmalloc(m.km, img.pagetable, sz, sz + 2 * PGSIZE, PTE_W) is None:
+        raise ExecError("out of memory")
+    img.sz = sz + 2 * PGSIZE
+    vm.uvmclear(m.km, img.pagetable, sz)
+    stack_base = sz + PGSIZE
+    sz += 2 * PGSIZE
+    img.vmas.insert(Vma(stack_base, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE, "stack"))
+    heap = Vma(sz, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE, "heap")  # empty until sbrk
+    sp, uargv = _push_args(m, img.pagetable, sz, stack_base, argv)
+    return Layout(sp, len(argv), uargv, sz, stack_base, heap, 1)
 
 
 # --- program headers to regions ------------------------------------------------------

@@ -5,8 +5,10 @@ Everything mutable lives in one Machine, so two machines never share state.
 
 from __future__ import annotations
 
+import random
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -15,7 +17,9 @@ from pagelab.hw.hart import PC, Hart, Stop, Trap
 from pagelab.hw.mmu import SCAUSE_FOR, Access
 from pagelab.hw.ram import PhysMem
 from pagelab.kernel import proc
-from pagelab.kernel.abi.xv6 import SYSCALLS as XV6_SYSCALLS
+from pagelab.kernel.abi import Abi
+from pagelab.kernel.abi.linux import LINUX
+from pagelab.kernel.abi.xv6 import XV6
 from pagelab.kernel.acct import ExitLog
 from pagelab.kernel.config import Config
 from pagelab.kernel.console import Console
@@ -30,7 +34,7 @@ from pagelab.kernel.mm.vmscan import Reclaimer
 from pagelab.kernel.mm.vmstat import VmStat
 from pagelab.kernel.param import NPROC
 from pagelab.kernel.proc import Proc, State
-from pagelab.kernel.syscall import OUTSIDE_EMULATION, Handler
+from pagelab.kernel.syscall import Handler
 from pagelab.kernel.trap import serve_syscall, usertrap
 
 # The most instructions the CPU runs past quantum ends without coming back (_elide_below):
@@ -97,7 +101,13 @@ class Machine:
         self.km.reclaim = self.reclaim.shrink
         self.console = Console(stdin, stdout, stderr, interactive)
         self.intr = False  # ^C at the host terminal, not yet handled (see interrupt)
-        self.syscalls: dict[int, Handler] = dict(XV6_SYSCALLS)
+        # The personalities, each with this machine's own copy of its table; exec gives
+        # each process one of them (Proc.abi). `syscalls` is the xv6 table.
+        self.abis: dict[str, Abi] = {a.name: replace(a, syscalls=dict(a.syscalls)) for a in (XV6, LINUX)}
+        self.syscalls: dict[int, Handler] = self.abis["xv6"].syscalls
+        self.enosys: dict[int, int] = {}  # Linux calls answered -ENOSYS, by number
+        # The run's entropy (AT_RANDOM, getrandom): from the seed, so runs repeat.
+        self.entropy = random.Random(config.seed)
         self.hart.on_fault = self._guest_fault
         self.hart.on_ecall = self._ecall
         self._rr = 0
@@ -168,7 +178,7 @@ class Machine:
         must run outside emu_start (exec flushes translated code; a killed process exits);
         go on running the caller unless it slept, exited or was killed."""
         p = self.current
-        if p is None or p.killed or self.hart.syscall_args()[7] in OUTSIDE_EMULATION:
+        if p is None or p.killed or self.hart.syscall_args()[7] in p.abi.outside:
             return None
         # Put the instructions run so far in this quantum on the clock (uptime, sleep).
         executed = self.hart.quanta.executed
@@ -203,26 +213,39 @@ class Machine:
     def boot_init(self, image: bytes) -> Proc | None:
         """Start init, pid 1, from ELF bytes, as xv6's userinit does. Its descriptors 0, 1
         and 2 are the console; it only waits, reaping the orphans that exit_proc gives it."""
-        p = self._start(image, [b"init"], "init", None)
+        p = self._start(image, [b"init"], "init", None, abi="auto")
         if p is not None:
             self.init = p
         return p
 
-    def spawn(self, image: bytes, argv: list[bytes], name: str) -> Proc | None:
+    def spawn(
+        self, image: bytes, argv: list[bytes], name: str, envp: list[bytes] | None = None, exe: str = ""
+    ) -> Proc | None:
         """Start a program from ELF bytes: init's child, with init's console descriptors, as
         if init had forked and exec'd it. The first one spawned is the run's program: its
-        exit ends the run."""
-        p = self._start(image, argv, name, self.init)
+        exit ends the run. `envp` is a Linux program's environment, `exe` its absolute path
+        in the guest (/proc/self/exe), by default /NAME."""
+        p = self._start(image, argv, name, self.init, envp=envp)
+        if p is not None:
+            p.exe = exe or "/" + name
         if p is not None and self.first is None:
             self.first = p
         return p
 
-    def _start(self, image: bytes, argv: list[bytes], name: str, parent: Proc | None) -> Proc | None:
+    def _start(
+        self,
+        image: bytes,
+        argv: list[bytes],
+        name: str,
+        parent: Proc | None,
+        envp: list[bytes] | None = None,
+        abi: str = "",
+    ) -> Proc | None:
         p = proc.allocproc(self, name)
         if p is None:
             return None
         self._load(p)
-        if exec_bytes(self, p, image, argv, name) < 0:
+        if exec_bytes(self, p, image, argv, name, envp, abi) < 0:
             self.loaded = None
             proc.freeproc(self, p)
             return None

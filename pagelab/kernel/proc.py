@@ -7,6 +7,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from pagelab.hw.hart import A0
+from pagelab.kernel.abi import NOABI, Abi
 from pagelab.kernel.events import ExitEvent, TeardownEvent
 from pagelab.kernel.mm import vm
 from pagelab.kernel.mm.kalloc import OutOfFrames
@@ -48,6 +49,10 @@ class Proc:
     chan: object = None  # what a sleeping process waits for
     wake_tick: int = 0  # for sleep(ticks)
     restart_state: Any = None  # progress of a blocking syscall that will be re-executed
+    abi: Abi = NOABI  # the system-call personality of the program it runs (set by exec)
+    termsig: int = 0  # the signal that killed it (Linux personality), for wait4 and the exit status
+    cloexec: set[int] = field(default_factory=set)  # descriptors that exec closes (FD_CLOEXEC)
+    exe: str = ""  # the absolute guest path of the program it runs (/proc/self/exe)
     faults: int = 0
     rss: int = 0  # private frames mapped (the shared zero frame is not counted)
     rss_peak: int = 0
@@ -108,6 +113,9 @@ def fork(m: Machine, p: Proc) -> int:
     from pagelab.kernel.file import filedup  # here: file.py imports proc
 
     np_.ofile = [filedup(f) if f is not None else None for f in p.ofile]
+    np_.abi = p.abi
+    np_.cloexec = set(p.cloexec)
+    np_.exe = p.exe
     saved = m.hart.reg(A0)
     m.hart.set_reg(A0, 0)
     np_.ctx = m.hart.save()
@@ -149,7 +157,18 @@ def exit_proc(m: Machine, p: Proc, status: int) -> None:
     p.state = State.ZOMBIE
     if p.parent is not None:
         wakeup(m, p.parent)
-    ev = ExitEvent(p.pid, p.name, status, p.killed, p.faults, p.rss_peak, m.reclaim.swapped_out.pop(p.pid, 0), maps)
+    ev = ExitEvent(
+        p.pid,
+        p.name,
+        status,
+        p.killed,
+        p.faults,
+        p.rss_peak,
+        m.reclaim.swapped_out.pop(p.pid, 0),
+        maps,
+        p.abi.name,
+        p.termsig,
+    )
     m.exits.append(ev)  # the kernel's own accounting record, as BSD's acct keeps
     m.emit(ev)
     if p.parent is None and p is not m.init and p is not m.first:

@@ -35,11 +35,6 @@ NORETURN: Final = _Marker("NORETURN")
 Result = int | _Marker
 Handler = Callable[["Machine", "Proc"], Result]
 
-# System calls served with emulation stopped rather than inside the interrupt hook:
-# exec replaces the code being run (it flushes Unicorn's translated code).
-SYS_EXEC = 7
-OUTSIDE_EMULATION = frozenset((SYS_EXEC,))
-
 U64 = (1 << 64) - 1
 
 
@@ -86,13 +81,14 @@ def copyin(m: Machine, p: Proc, src: int, n: int) -> bytes | None:
     return vm.copyin(m.km, p.pagetable, src, n, m.uaccess_fault)
 
 
-def syscall(m: Machine, p: Proc, table: dict[int, Handler]) -> None:
-    """Run the call named in a7 and put its result in a0."""
+def syscall(m: Machine, p: Proc, table: dict[int, Handler] | None = None) -> None:
+    """Run the call named in a7 and put its result in a0. The call is looked up in the
+    table of p's ABI (or in `table`); a number with no handler gets the ABI's answer to
+    unknown calls (xv6: a message and -1; Linux: -ENOSYS)."""
     num = m.hart.syscall_args()[7]
-    handler = table.get(num)
+    handler = (p.abi.syscalls if table is None else table).get(num)
     if handler is None:
-        m.log(f"{p.pid} {p.name}: unknown sys call {num}")
-        m.hart.set_reg(A0, -1)
+        m.hart.set_reg(A0, p.abi.unknown(m, p, num))
         return
     ret = _observed(m, p, num, handler) if m.listeners else handler(m, p)
     if ret.__class__ is int:

@@ -21,6 +21,8 @@ def process_record(ev: ExitEvent) -> dict[str, Any]:
         "rss_peak_pages": ev.rss_peak_pages,
         "swap_pages": ev.swap_pages,
         "mappings": list(ev.mappings),
+        "abi": ev.abi,
+        "signal": ev.signal,
     }
 
 
@@ -57,6 +59,8 @@ def stats(m: Machine, wall_seconds: float) -> dict[str, Any]:
             "used_at_boot": m.fs.quota.used_at_boot,
             "refused": m.fs.quota.refused,
         },
+        # Linux calls this kernel does not have: answered -ENOSYS, counted by number.
+        "syscalls": {"enosys": {str(k): v for k, v in sorted(m.enosys.items())}},
         "processes_summary": {
             "count": m.exits.total,
             "killed": m.exits.killed,

@@ -37,6 +37,7 @@ class VmPrinter:
 
     def __call__(self, ev: Event) -> None:
         if isinstance(ev, ExecEvent):
-            self.out.write(f"vmprint: pid {ev.pid} exec {ev.name}, size {ev.sz:#x}\n")
+            abi = "" if ev.abi == "xv6" else f", abi {ev.abi}"  # no mark: xv6, as before there were two
+            self.out.write(f"vmprint: pid {ev.pid} exec {ev.name}, size {ev.sz:#x}{abi}\n")
             self.out.write("\n".join(vmprint(self.ram, ev.pagetable)) + "\n")
             self.out.flush()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pagelab.hw.sv39 import MAXVA, PGSHIFT, PTE_W, pgroundup
 from pagelab.kernel import proc
 from pagelab.kernel.exec import exec_image, open_exec
-from pagelab.kernel.mm import vm
+from pagelab.kernel.mm.brk import do_brk
 from pagelab.kernel.mm.mmap import do_mmap, do_munmap
 from pagelab.kernel.param import MAXARG, MAXPATH
 from pagelab.kernel.proc import State
@@ -27,6 +26,10 @@ from pagelab.kernel.syscall import (
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
     from pagelab.kernel.proc import Proc
+
+# exec is served with emulation stopped (it replaces the code being run and flushes
+# Unicorn's translated code), not inside the interrupt hook.
+SYS_EXEC = 7
 
 # Exec argument strings are copied to the one stack page, so each must fit in it.
 MAXARGLEN = 4096
@@ -67,31 +70,8 @@ def sys_getpid(m: Machine, p: Proc) -> Result:
 
 def sys_sbrk(m: Machine, p: Proc) -> Result:
     """Grow or shrink the heap by n bytes; returns the old size, or -1 with nothing changed."""
-    n = argint(m, 0)
     old = p.sz
-    new = old + n
-    heap = p.heap
-    if heap is None:
-        return -1
-    if n > 0:
-        # The heap's region grows first; it may not run into an mmap.
-        if new >= MAXVA or not p.vmas.set_end(heap, pgroundup(new)):
-            return -1
-        if not m.config.lazy:
-            if vm.uvmalloc(m.km, p.pagetable, old, new, PTE_W) is None:
-                p.vmas.set_end(heap, pgroundup(old))
-                return -1
-            p.grow_rss((pgroundup(new) - pgroundup(old)) >> PGSHIFT)
-        # (lazily, pages arrive on first touch, in the fault handler)
-    elif n < 0:
-        if new < p.heap_base:
-            return -1
-        lo, hi = pgroundup(new), pgroundup(old)
-        p.rss -= vm.uvmunmap(m.km, p.pagetable, lo, (hi - lo) >> PGSHIFT, True, m.zero_frame)
-        p.vmas.set_end(heap, lo)
-        m.hart.flush_tlb()  # those pages lost validity
-    p.sz = new
-    return old
+    return old if do_brk(m, p, old + argint(m, 0)) else -1
 
 
 def sys_sleep(m: Machine, p: Proc) -> Result:
@@ -154,7 +134,7 @@ SYSCALLS: dict[int, Handler] = {
     2: sys_exit,
     3: sys_wait,
     6: sys_kill,
-    7: sys_exec,
+    SYS_EXEC: sys_exec,
     11: sys_getpid,
     12: sys_sbrk,
     13: sys_sleep,
