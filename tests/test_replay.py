@@ -101,6 +101,10 @@ def test_formats_detected_and_parsed() -> None:
     assert t.fmt == "lackey"
     assert t.pages.tolist() == [0x4000, 0x1FFEFFF, 1, 2]
     assert t.writes.tolist() == [False, False, True, True]
+    # Every 64-bit address is held (x86-64's vsyscall page shows up in lackey traces).
+    t = parse(b"0xffffffffffffffff W\n000000000000000000ffffffffff600000 R\n")
+    assert t.pages.tolist() == [(1 << 52) - 1, 0xFFFFFFFFFF600]
+    assert parse(b"4611686018427387903\n").pages.tolist() == [(1 << 62) - 1]
 
 
 @pytest.mark.parametrize(
@@ -111,6 +115,12 @@ def test_formats_detected_and_parsed() -> None:
         (b"I  0400,3\n\n Q 1,2\n", "t:3: not a lackey trace line: ' Q 1,2'"),
         (b"99999999999999999999999\n", "t:1: not a plain trace line"),
         (b"1 -2\n", "t:1: not a plain trace line"),
+        # Numbers too large to hold are bad lines, never wrapped (once pages [1 1], or -1).
+        (b"1 18446744073709551617\n", "t:1: not a plain trace line: '1 18446744073709551617'"),
+        (b"2\n4611686018427387904\n", "t:2: not a plain trace line"),
+        (b"0x1000 R\n0x1ffffffffffffffff R\n", "t:2: not a vmsim trace line: '0x1ffffffffffffffff R'"),
+        (b" L 1000,4\n S 1ffffffffffffffff,8\n", "t:2: not a lackey trace line: ' S 1ffffffffffffffff,8'"),
+        (b"I  10000000000000000,4\n", "t:1: not a lackey trace line"),
     ],
 )
 def test_bad_lines_are_named(data: bytes, message: str) -> None:

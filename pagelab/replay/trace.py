@@ -6,6 +6,9 @@ Three formats, detected from the first line that carries data:
 - lackey: valgrind --tool=lackey --trace-mem=yes output: `I  ADDR,SIZE`, ` L ...`, ` S ...`,
   ` M ...` (one reference per line, at ADDR's page; S and M are writes; `==` lines skipped).
 Lines starting with `#` are comments in every format.
+A number that does not fit is a bad line, never a wrapped value: plain page numbers must be
+below 2^62, vmsim and lackey addresses must fit in 64 bits (at most 16 hex digits after
+leading zeros).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from numba import njit
 PAGE_SHIFT = 12
 FORMATS = ("plain", "vmsim", "lackey")
 _PLAIN, _VMSIM, _LACKEY = range(3)
-_LIMIT = 1 << 62  # larger numbers are an error, not a silent wrap-around
+_LIMIT = 1 << 62  # plain page numbers from here up are an error, not a silent wrap-around
+_VPN_LIMIT = 1 << (64 - PAGE_SHIFT)  # a 64-bit address's page number is below this
 
 
 class TraceError(ValueError):
@@ -136,6 +140,8 @@ def _scan(buf: np.ndarray, fmt: int, pages: np.ndarray, writes: np.ndarray, stor
                         return 0, line
                     v = 0
                     while k < end and 48 <= buf[k] <= 57:
+                        if v > _LIMIT // 10:  # checked before the multiply, which could wrap
+                            return 0, line
                         v = v * 10 + (buf[k] - 48)
                         if v >= _LIMIT:
                             return 0, line
@@ -164,11 +170,15 @@ def _scan(buf: np.ndarray, fmt: int, pages: np.ndarray, writes: np.ndarray, stor
                 elif k + 1 < end and buf[k] == 48 and (buf[k + 1] == 120 or buf[k + 1] == 88):
                     k += 2
                 start = k
-                v = 0
+                # The address as page number `vpn` and page offset `off`, so that every 64-bit
+                # address is held in int64 arithmetic; a 65th bit is a bad line.
+                vpn = 0
+                off = 0
                 while k < end and _hexval(buf[k]) >= 0:
-                    v = v * 16 + _hexval(buf[k])
-                    if v >= _LIMIT:
+                    if vpn >= _VPN_LIMIT >> 4:
                         return 0, line
+                    vpn = vpn * 16 + (off >> (PAGE_SHIFT - 4))
+                    off = (off * 16 + _hexval(buf[k])) & ((1 << PAGE_SHIFT) - 1)
                     k += 1
                 if k == start:
                     return 0, line
@@ -195,7 +205,7 @@ def _scan(buf: np.ndarray, fmt: int, pages: np.ndarray, writes: np.ndarray, stor
                 if k != end:
                     return 0, line
                 if store:
-                    pages[n] = v >> PAGE_SHIFT
+                    pages[n] = vpn
                     writes[n] = w
                 n += 1
         i = end + 1

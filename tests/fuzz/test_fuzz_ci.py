@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests.fuzz` under plain pytest too
 
-from tests.fuzz import elfs, syscalls
+from tests.fuzz import elfs, syscalls, traces
 from tests.fuzz.harness import CONFIGS, Findings
 
 
@@ -33,3 +33,21 @@ def test_elf_mutator_short_run_is_clean(tmp_path: Path) -> None:
     assert total.clean, "\n".join(total.exceptions + total.leaks) + f"\noopses={total.oopses}"
     assert total.elfs == 25
     assert outcomes.get("refused", 0) > 0 and outcomes.get("ran", 0) > 0  # both paths are exercised
+
+
+def test_trace_corpus_agrees_with_the_reference_reader() -> None:
+    seeds = traces.corpus()
+    assert len(seeds) >= 8
+    for data in seeds:
+        assert traces.check(data) is None, data
+    # The overflowing numbers are in the corpus, and each is a bad line, not a wrapped page.
+    text = b"".join(seeds)
+    for wrapped in (b"1 18446744073709551617", b"0x1ffffffffffffffff R", b" S 1ffffffffffffffff,8"):
+        assert wrapped in text
+        assert isinstance(traces.reference(wrapped + b"\n", traces.detect(wrapped)), int)
+
+
+def test_trace_fuzzer_short_run_is_clean() -> None:
+    got = traces.fuzz_seed(0, 3000)
+    assert not got.found, "\n".join(got.found[:10])
+    assert got.cases == 3000 and 0 < got.errors < got.cases  # both outcomes are exercised
