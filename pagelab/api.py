@@ -26,7 +26,7 @@ from pagelab.kernel.elf import DYN_BASE, ElfError, parse
 from pagelab.kernel.events import Listener, ListenerError, SampleEvent, StopRun
 from pagelab.kernel.fs import MAX_FILE_SIZE, FileSystem
 from pagelab.kernel.machine import Machine
-from pagelab.kernel.mm.policy import PolicyError, policy_class
+from pagelab.kernel.mm.policy import PolicyError, PolicyFailed, policy_class
 from pagelab.kernel.mm.refstring import Lookahead, Recorder, RefString
 from pagelab.kernel.param import MAXARG
 from pagelab.kernel.proc import Proc
@@ -111,6 +111,16 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signum: int, report: RunReport | None = None) -> None:
         super().__init__(signum)
         self.signum = signum
+        self.report = report
+
+
+class PolicyFailure(UsageError):
+    """The replacement policy failed (a method raised, or victim() gave a non-candidate):
+    the message is one line naming the policy, the method and what it did; `report`
+    holds the stats up to then (`"policy_failed"` is the message), if the machine booted."""
+
+    def __init__(self, message: str, report: RunReport | None = None) -> None:
+        super().__init__(message)
         self.report = report
 
 
@@ -309,6 +319,7 @@ def run(
     lookahead: Lookahead | None = None
     first: Proc | None = None
     watch = replace(watch or Watch(), record=True) if record else watch or Watch()
+    t0 = time.perf_counter()
     try:
         if own_root:
             root = make_root()  # inside the try: a signal while copying still removes it
@@ -361,6 +372,8 @@ def run(
             st = stats(m, time.perf_counter() - t0)
             st["interrupted"] = signal.Signals(sig).name
             raise Interrupted(sig, RunReport(-1, True, st, sig)) from None
+        except PolicyFailed as e:
+            raise _policy_failure(m, e, t0) from None
         wall = time.perf_counter() - t0
         if check and not stopped:  # a stopped machine is mid-flight: frames are in use
             from pagelab.kernel.invariants import check_invariants
@@ -368,6 +381,7 @@ def run(
             check_invariants(m)
         st = stats(m, wall)
         st["interrupted"] = None
+        st["policy_failed"] = None
         st["stopped"] = stopped
         if lookahead is not None:
             st["opt"] = lookahead.summary(st["instructions"])
@@ -381,6 +395,8 @@ def run(
         # An observer raised, maybe deep inside a page fault or a system call: that is the
         # caller's error, raised as the listener raised it, never a kernel oops.
         raise e.error from None
+    except PolicyFailed as e:  # while booting init or loading the program
+        raise _policy_failure(m, e, t0) from None
     finally:
         if session is not None:
             session.close()
@@ -400,6 +416,16 @@ def run(
                 remove_tree(root)
             else:
                 print(f"pagelab: root kept at {root}", file=sys.stderr)
+
+
+def _policy_failure(m: Machine | None, e: PolicyFailed, t0: float) -> PolicyFailure:
+    """The policy stopped the run: its one line, and the stats of what ran."""
+    if m is None:
+        return PolicyFailure(str(e))
+    st = stats(m, time.perf_counter() - t0)
+    st["interrupted"] = None
+    st["policy_failed"] = str(e)
+    return PolicyFailure(str(e), RunReport(-1, True, st))
 
 
 def needs_future(policy: str) -> bool:

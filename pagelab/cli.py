@@ -17,7 +17,17 @@ from types import FrameType
 from typing import IO
 
 from pagelab import __version__
-from pagelab.api import Interrupted, RunReport, UsageError, needs_future, record_refs, refs_label, replayable_input, run
+from pagelab.api import (
+    Interrupted,
+    PolicyFailure,
+    RunReport,
+    UsageError,
+    needs_future,
+    record_refs,
+    refs_label,
+    replayable_input,
+    run,
+)
 from pagelab.kernel.config import DEFAULT_MEM, Config
 from pagelab.kernel.mm.policy import PolicyError, policy_class
 from pagelab.kernel.mm.refstring import RefString
@@ -341,6 +351,10 @@ def cmd_run(ns: argparse.Namespace, host: bool = True, interruptible: bool = Fal
             if ns.stats and e.report is not None:
                 write_stats(ns.stats, e.report)
             return 128 + e.signum
+        except PolicyFailure as e:  # one line (exit 2), after the stats of what ran
+            if ns.stats and e.report is not None:
+                write_stats(ns.stats, e.report)
+            raise
         except OSError as e:  # an output file, written by an observer as the guest ran
             raise UsageError(f"{e.filename or 'cannot write output'}: {e.strerror}") from None
     if ns.stats:

@@ -21,7 +21,7 @@ from typing import Any
 from pagelab.api import UsageError, load_program, run
 from pagelab.hw.sv39 import PGSIZE
 from pagelab.kernel.config import Config
-from pagelab.kernel.mm.policy import PolicyError, policy_class
+from pagelab.kernel.mm.policy import PolicyError, PolicyFailed, policy_class
 
 COLUMNS = ("workload", "kind", "policy", "frames", "seed", "refs", "faults", "hits", "page_ins", "exit", "error")
 
@@ -45,7 +45,11 @@ def run_task(task: Task, trace: Any = None) -> dict[str, Any]:
     if task.kind == "trace":
         from pagelab.replay.core import replay
 
-        r = replay(trace, cls, [task.frames], task.seed)[0]
+        try:
+            r = replay(trace, cls, [task.frames], task.seed)[0]
+        except PolicyFailed as e:  # a user's policy that fails: a row that says how
+            row.update(refs=len(trace), faults=None, hits=None, page_ins=None, exit=None, error=str(e))
+            return row
         row.update(refs=r.refs, faults=r.faults, hits=r.hits, page_ins=None, exit=None, error=None)
         return row
     argv = shlex.split(task.workload)

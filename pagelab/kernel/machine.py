@@ -275,6 +275,8 @@ class Machine:
         first, init = self.first, self.init
         if first is None:
             raise RuntimeError("no process to run")
+        if self.reclaim.failure is not None:  # the policy's __init__ failed
+            raise self.reclaim.failure
         while first.state != State.ZOMBIE and (init is None or init.state != State.ZOMBIE):
             if self.intr:
                 self._kill_foreground()

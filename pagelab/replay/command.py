@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pagelab.kernel.mm.policy import DEFAULT, BadVictim, PolicyError, policy_class
+from pagelab.kernel.mm.policy import DEFAULT, PolicyError, PolicyFailed, policy_class
 from pagelab.replay.engine import DEFAULT_TICK
 
 
@@ -42,10 +42,8 @@ def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> in
         raise ReplayError(str(e)) from None
     try:
         results = replay(trace, cls, frames, ns.seed, ns.tick, use_fast=not ns.plain)
-    except BadVictim as e:
+    except PolicyFailed as e:  # a user's policy may fail in any way: one line, no traceback
         raise ReplayError(str(e)) from None
-    except Exception as e:  # a user's policy may fail in any way: one line, no traceback
-        raise ReplayError(f"policy {ns.policy} failed: {type(e).__name__}: {e}") from None
     pages = len(np.unique(trace.pages))
     if ns.json:
         faults = [r.faults for r in results]

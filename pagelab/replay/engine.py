@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pagelab.kernel.mm.policy import BadVictim, Policy
+from pagelab.kernel.mm.policy import POLICY_RAISES, Policy, check_victim, policy_failure
 from pagelab.replay.trace import Trace
 
 DEFAULT_TICK = 32  # references per sampling tick (NRU and aging clear A bits there)
@@ -66,9 +66,23 @@ def next_positions(pages: np.ndarray) -> np.ndarray:
 
 
 def simulate(trace: Trace, cls: type[Policy], frames: int, seed: int = 0, tick: int = DEFAULT_TICK) -> Result:
-    """Replay `trace` in `frames` frames, one reference at a time."""
+    """Replay `trace` in `frames` frames, one reference at a time. A policy that fails (a
+    method raises, victim() answers what is not resident) raises PolicyFailed."""
     if frames < 1:
         raise ValueError("frames must be at least 1")
+    try:
+        return _simulate(trace, cls, frames, seed, tick)
+    except POLICY_RAISES as e:
+        # The frame below _simulate's is the policy method it called (no cost per call).
+        tb = e.__traceback__
+        while tb is not None and tb.tb_frame.f_code is not _simulate.__code__:
+            tb = tb.tb_next
+        called = tb.tb_next if tb is not None else None
+        method = called.tb_frame.f_code.co_name if called is not None else "a method"
+        raise policy_failure(cls, method, e) from None
+
+
+def _simulate(trace: Trace, cls: type[Policy], frames: int, seed: int, tick: int) -> Result:
     bits = TraceBits(trace)
     policy = cls(bits, seed)
     resident: dict[int, None] = {}
@@ -82,9 +96,7 @@ def simulate(trace: Trace, cls: type[Policy], frames: int, seed: int = 0, tick: 
             if page not in resident:
                 faults += 1
                 if len(resident) >= frames:
-                    victim = policy.victim(resident.keys())
-                    if victim not in resident:
-                        raise BadVictim(f"{cls.__name__}.victim returned {victim!r}, not a resident page")
+                    victim = check_victim(policy, policy.victim(resident.keys()), resident)
                     del resident[victim]
                     young.discard(victim)
                     dirty.discard(victim)

@@ -28,7 +28,7 @@ from pagelab.hw.sv39 import PGSHIFT, PGSIZE, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, 
 from pagelab.kernel import proc
 from pagelab.kernel.events import EvictEvent
 from pagelab.kernel.mm import rmap
-from pagelab.kernel.mm.policy import BadVictim, Policy, policy_class
+from pagelab.kernel.mm.policy import POLICY_RAISES, Policy, PolicyFailed, check_victim, policy_class, policy_failure
 from pagelab.kernel.mm.swap import PTE_COW, PTE_SWAP, SwapArea, SwapFull, swp_entry, swp_slot
 from pagelab.kernel.mm.vm import walkpte
 
@@ -64,7 +64,20 @@ class Reclaimer:
 
     def __init__(self, m: Machine) -> None:
         self.m = m
-        self.policy: Policy = policy_class(m.config.policy)(self, m.config.seed)
+        # A policy that fails (a method raises, victim() answers a non-candidate) stops the
+        # run: PolicyFailed goes up to the front end, which writes the stats and one line.
+        # From then on the policy is replaced by the inert base class, so that tearing the
+        # machine down asks nothing more of it. A failing __init__ is raised by Machine.run.
+        self.failure: PolicyFailed | None = None
+        cls = policy_class(m.config.policy)
+        try:
+            self.policy: Policy = cls(self, m.config.seed)
+        except POLICY_RAISES as e:
+            self.policy = Policy(self, m.config.seed)
+            failure = policy_failure(cls, "__init__", e)
+            if not isinstance(failure, PolicyFailed):
+                raise failure from None
+            self.failure = failure
         self.swap = SwapArea(m.config.swap) if m.config.swap >= PGSIZE else None
         m.km.swap = self.swap
         if self.swap is not None:
@@ -94,7 +107,10 @@ class Reclaimer:
         """A TLB fill: the page at pa is being used (only for wants_references)."""
         f = (pa - self.m.ram.base) >> PGSHIFT
         if f in self.known:
-            self.policy.referenced(f)
+            try:
+                self.policy.referenced(f)
+            except POLICY_RAISES as e:
+                raise self._failed("referenced", e) from None
 
     # --- AccessBits: what the policy may ask ------------------------------------------
 
@@ -143,7 +159,10 @@ class Reclaimer:
         f = self.m.km.frame(pa)
         if f not in self.known:
             self._know(f)
-            self.policy.mapped(f)
+            try:
+                self.policy.mapped(f)
+            except POLICY_RAISES as e:
+                raise self._failed("mapped", e) from None
 
     def _released(self, f: int, left: int) -> None:
         """kalloc: the count of frame f, which the policy holds as resident, dropped to
@@ -154,7 +173,10 @@ class Reclaimer:
         if left and not self._cache_holds(self.m.km.pa(f)):
             return
         self._forget(f)
-        self.policy.freed(f)
+        try:
+            self.policy.freed(f)
+        except POLICY_RAISES as e:
+            raise self._failed("freed", e) from None
 
     def _cache_holds(self, pa: int) -> bool:
         """Does the page cache or the swap cache hold a reference on frame pa?"""
@@ -183,9 +205,14 @@ class Reclaimer:
         try:
             candidates = self._evictable(rm) - self._restarting()
             while freed < n and candidates:
-                victim = self.policy.victim(Evictable(candidates))
-                if victim not in candidates:
-                    raise BadVictim(f"{type(self.policy).__name__}.victim returned {victim!r}, not a candidate")
+                try:
+                    got = self.policy.victim(Evictable(candidates))
+                except POLICY_RAISES as e:
+                    raise self._failed("victim", e) from None
+                try:
+                    victim = check_victim(self.policy, got, candidates)
+                except PolicyFailed as e:
+                    raise self._failed("victim", e) from None
                 candidates.discard(victim)
                 if self._evict(rm, victim):
                     freed += 1
@@ -203,7 +230,10 @@ class Reclaimer:
         self._sampled_at = self.m.clock.ticks
         self._scan()
         try:
-            self.policy.tick()
+            try:
+                self.policy.tick()
+            except POLICY_RAISES as e:
+                raise self._failed("tick", e) from None
             if type(self.policy).wants_references:
                 self._flush_tlb = True  # every page's next use fills the TLB again
         finally:
@@ -224,13 +254,29 @@ class Reclaimer:
         self._by_frame = {}
         mapped = set(np.unique(rm.frames).tolist())
         mapped.discard(self.m.km.frame(self.m.zero_frame))
-        for f in sorted(self.known - mapped):
-            self._forget(f)
-            self.policy.freed(f)
-        for f in sorted(mapped - self.known):
-            self._know(f)
-            self.policy.mapped(f)
+        method = "freed"
+        try:
+            for f in sorted(self.known - mapped):
+                self._forget(f)
+                self.policy.freed(f)
+            method = "mapped"
+            for f in sorted(mapped - self.known):
+                self._know(f)
+                self.policy.mapped(f)
+        except POLICY_RAISES as e:
+            raise self._failed(method, e) from None
         return rm
+
+    def _failed(self, method: str, e: BaseException) -> BaseException:
+        """What to raise for policy.method having raised e (see policy_failure), and the
+        policy retired: nothing more is asked of it while the machine winds down."""
+        failure = e if isinstance(e, PolicyFailed) else self.failure or policy_failure(self.policy, method, e)
+        if isinstance(failure, PolicyFailed):
+            self.failure = failure
+            self.policy = Policy(self, self.m.config.seed)
+            self.samples = False
+            self.m.hart.on_fill = None
+        return failure
 
     def _done(self) -> None:
         self._rmap = None
@@ -324,12 +370,18 @@ class Reclaimer:
             for _ in ptes:
                 km.kfree(pa)
             if not m.pagecache.drop_page(a, index):
-                self.policy.freed(f)  # unmapped, still cached (writeback failed): nothing lost
+                try:
+                    self.policy.freed(f)  # unmapped, still cached (writeback failed): nothing lost
+                except POLICY_RAISES as e:
+                    raise self._failed("freed", e) from None
                 return False
             kind, where = ("file-dirty", "file") if dirty else ("file-clean", "dropped")
             if dirty:
                 self._disk_io()
-        self.policy.unmapped(f)
+        try:
+            self.policy.unmapped(f)
+        except POLICY_RAISES as e:
+            raise self._failed("unmapped", e) from None
         if owner is None:
             if cached_slot is not None:
                 assert self.swap is not None

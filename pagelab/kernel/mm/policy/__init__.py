@@ -12,7 +12,15 @@ import sys
 from pathlib import Path
 
 from pagelab.kernel.mm.policy.aging import Aging
-from pagelab.kernel.mm.policy.base import AccessBits, BadVictim, Policy, PolicyError
+from pagelab.kernel.mm.policy.base import (
+    POLICY_RAISES,
+    AccessBits,
+    Policy,
+    PolicyError,
+    PolicyFailed,
+    check_victim,
+    policy_failure,
+)
 from pagelab.kernel.mm.policy.clock import Clock
 from pagelab.kernel.mm.policy.fifo import Fifo
 from pagelab.kernel.mm.policy.lru import Lru
@@ -23,7 +31,18 @@ from pagelab.kernel.mm.policy.rand import Random
 BUILTIN: dict[str, type[Policy]] = {c.name: c for c in (Clock, Fifo, Lru, Nru, Aging, Random, Opt)}
 DEFAULT = "clock"
 
-__all__ = ["BUILTIN", "DEFAULT", "AccessBits", "BadVictim", "Policy", "PolicyError", "policy_class"]
+__all__ = [
+    "BUILTIN",
+    "DEFAULT",
+    "POLICY_RAISES",
+    "AccessBits",
+    "Policy",
+    "PolicyError",
+    "PolicyFailed",
+    "check_victim",
+    "policy_class",
+    "policy_failure",
+]
 
 
 def policy_class(spec: str) -> type[Policy]:

@@ -9,7 +9,10 @@ and each reference sets the page's A bit (and D on a write).
 
 from __future__ import annotations
 
+import operator
+import os
 import random
+import reprlib
 from collections.abc import Collection
 from typing import ClassVar, Protocol
 
@@ -87,5 +90,50 @@ class PolicyError(ValueError):
     """An unknown policy name or a policy class that cannot be loaded."""
 
 
-class BadVictim(RuntimeError):
-    """A policy returned a frame that was not among the candidates."""
+class PolicyFailed(BaseException):
+    """A policy's method raised, or victim() answered what is not a candidate: the run (or
+    replay) stops with this one-line message, naming the policy, the method and what went
+    wrong. A BaseException, so that the kernel's safety nets, which turn a Python error
+    into one killed process (an oops), let it through to the front end."""
+
+
+def policy_failure(policy: Policy | type[Policy], method: str, e: BaseException) -> BaseException:
+    """What to raise when `policy.method` raised `e`. A SystemExit or KeyboardInterrupt
+    raised by the policy is its failure too (else the run would end with status 0, or look
+    interrupted); a subclass of KeyboardInterrupt is a host signal that arrived meanwhile
+    (pagelab's Interrupted), and goes on as it is."""
+    if isinstance(e, KeyboardInterrupt) and type(e) is not KeyboardInterrupt:
+        return e
+    cls = policy if isinstance(policy, type) else type(policy)
+    text = f"policy {cls.__name__}: {method}() raised {type(e).__name__}"
+    said = " ".join(str(e).split())  # one line, whatever the message holds
+    if said:
+        text += f": {said[:200]}"
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:  # where it was raised: the policy's own line, or a library's
+        code = tb.tb_frame.f_code
+        text += f" ({os.path.basename(code.co_filename)}:{tb.tb_lineno}, in {code.co_name})"
+    return PolicyFailed(text)
+
+
+def check_victim(policy: Policy, got: object, candidates: Collection[int]) -> int:
+    """victim()'s answer as a frame number, if it is one of `candidates`; else PolicyFailed.
+    A float or a bool is refused before the `in` test, which 5.0 and True would pass
+    (5.0 == 5, True == 1) on their way to a crash in frame arithmetic."""
+    name = type(policy).__name__
+    if isinstance(got, bool) or not hasattr(type(got), "__index__"):
+        said = " ".join(reprlib.repr(got).split())
+        raise PolicyFailed(f"policy {name}: victim() returned {said} ({type(got).__name__}), not a frame number")
+    try:
+        frame = operator.index(got)  # type: ignore[arg-type]
+    except Exception as e:  # an __index__ of the policy's own that fails
+        raise policy_failure(policy, "victim", e) from None
+    if frame not in candidates:
+        raise PolicyFailed(f"policy {name}: victim() returned {frame}, not one of the {len(candidates)} candidates")
+    return frame
+
+
+# What a policy method may raise that stops the run as the policy's failure.
+POLICY_RAISES = (Exception, SystemExit, KeyboardInterrupt)
