@@ -9,6 +9,11 @@ with the runtime in user/lib/ and the layout in user/user.ld.  prog/echo.c is
 also linked a second time, xv6-style (user/xv6.ld, entry start()), as
 pagelab/userprogs/xv6echo.
 
+Every user/linux/NAME.c is a Linux program: one `zig cc` command compiles it
+against zig's musl and links it static (-target riscv64-linux-musl), for
+plain RV64GC: the instruction scan rejects any Zba/Zbb/Zbs, Zicond, vector,
+Zicboz or rdtime instruction, which Unicorn 2.1.4 traps as illegal.
+
 Compiling uses `python -m ziglang cc`; linking calls zig's bundled ld.lld
 directly, because `zig cc` rejects several lld flags and adds its own
 (--image-base, -z stack-size, --eh-frame-hdr).  The output is deterministic:
@@ -65,6 +70,19 @@ LDFLAGS = [
     "--no-rosegment",
 ]
 
+# Linux programs: zig's musl, static, RV64GC (the cpu flag reaches musl too:
+# zig builds it from source for the target).
+LINUX_CFLAGS = [
+    "-target",
+    "riscv64-linux-musl",
+    "-mcpu=generic_rv64+m+a+f+d+c",
+    "-static",
+    "-O2",
+    "-s",
+    "-Wall",
+    "-Wextra",
+]
+
 RUNTIME = ["crt0.S", "usys.S", "string.c", "printf.c", "malloc.c"]
 XV6_RUNTIME = ["xv6start.c", "usys.S", "string.c", "printf.c", "malloc.c"]
 
@@ -87,6 +105,63 @@ def compile_c(src, obj):
 
 def link(objs, script, out, extra=()):
     run(ZIG + ["ld.lld"] + LDFLAGS + list(extra) + ["-T", str(script), "-o", str(out)] + [str(o) for o in objs])
+
+
+def build_linux(src, out):
+    run([*ZIG, "cc", *LINUX_CFLAGS, "-o", str(out), str(src)])
+
+
+# Base RV64GC encodings of the major opcodes where the B, Zicond and Zicboz
+# extensions live; anything else there is an extension Unicorn 2.1.4 lacks.
+OP, OP_32, OP_IMM, OP_IMM_32, MISC_MEM, SYSTEM, OP_V = 0x33, 0x3B, 0x13, 0x1B, 0x0F, 0x73, 0x57
+LOAD_FP, STORE_FP = 0x07, 0x27
+CSR_TRAPPED = {0xC01, 0xC81, 0x008, 0x009, 0x00A, 0x00F, 0xC20, 0xC21, 0xC22}  # time, timeh; vector CSRs
+
+
+def odd_instruction(w):
+    """Why the 32-bit instruction w is not RV64GC (as Unicorn runs it), or None."""
+    opcode, f3, f7 = w & 0x7F, (w >> 12) & 7, w >> 25
+    if opcode in (OP, OP_32):
+        if f7 == 0 or f7 == 1 or (f7 == 0x20 and f3 in (0, 5)):
+            return None
+        return "Zba/Zbb/Zbs/Zicond"
+    if opcode == OP_IMM and f3 in (1, 5):
+        hi = w >> 26  # imm[11:6]; RV64 shamt is 6 bits
+        return None if hi == 0 or (f3 == 5 and hi == 0x10) else "Zbb/Zbs"
+    if opcode == OP_IMM_32 and f3 in (1, 5):
+        return None if f7 == 0 or (f3 == 5 and f7 == 0x20) else "Zba/Zbb"
+    if opcode == OP_V:
+        return "vector"
+    if opcode in (LOAD_FP, STORE_FP) and f3 not in (2, 3):
+        return "vector load/store"
+    if opcode == MISC_MEM and f3 == 2:
+        return "Zicbo*"
+    if opcode == SYSTEM and f3 and (w >> 20) in CSR_TRAPPED:
+        return "rdtime or a vector CSR"
+    return None
+
+
+def check_isa(path):
+    """Scan the executable segments, instruction by instruction."""
+    from elftools.elf.elffile import ELFFile
+
+    bad = {}
+    with open(path, "rb") as f:
+        for seg in ELFFile(f).iter_segments():
+            if seg["p_type"] != "PT_LOAD" or not seg["p_flags"] & 1:
+                continue
+            code, i = seg.data(), 0
+            while i + 2 <= len(code):
+                if code[i] & 3 != 3:  # a compressed instruction (RVC)
+                    i += 2
+                    continue
+                w = int.from_bytes(code[i : i + 4], "little")
+                why = odd_instruction(w)
+                if why:
+                    bad.setdefault(why, f"{seg['p_vaddr'] + i:#x}: {w:08x}")
+                i += 4
+    if bad:
+        raise BuildError(f"{path}: not plain RV64GC: " + "; ".join(f"{k} at {v}" for k, v in sorted(bad.items())))
 
 
 def check_elf(path, want_entry=None):
@@ -133,13 +208,19 @@ def main(argv):
     argv = [a for a in argv if a != "--check"]
     mismatched = []
     sources = sorted((USER / "prog").glob("*.c"))
+    linux = sorted((USER / "linux").glob("*.c"))
+    clash = {s.stem for s in sources} & {s.stem for s in linux}
+    if clash:
+        print(f"build.py: in both prog/ and linux/: {' '.join(sorted(clash))}", file=sys.stderr)
+        return 2
     wanted = set(argv)
-    unknown = wanted - {s.stem for s in sources} - {"xv6echo"}
+    unknown = wanted - {s.stem for s in sources + linux} - {"xv6echo"}
     if unknown:
         print(f"build.py: no such program: {' '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     if wanted:
         sources = [s for s in sources if s.stem in wanted or (s.stem == "echo" and "xv6echo" in wanted)]
+        linux = [s for s in linux if s.stem in wanted]
 
     OUT.mkdir(parents=True, exist_ok=True)
     init = OUT / "__init__.py"
@@ -174,10 +255,16 @@ def main(argv):
                 results.append(("xv6echo", out, None))
             return results
 
+        def build_linux_prog(src):
+            out = tmp / src.stem
+            build_linux(src, out)
+            check_isa(out)
+            return [(src.stem, out, None)]
+
         try:
             with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 4) as ex:
                 list(ex.map(lambda n: compile_c(USER / "lib" / n, lib[n]), lib))
-                jobs = list(ex.map(build_prog, sources))
+                jobs = list(ex.map(build_prog, sources)) + list(ex.map(build_linux_prog, linux))
             built = []
             for results in jobs:
                 for name, path, entry in results:
