@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -18,3 +20,58 @@ def test_shipped_elfs_match_sources() -> None:
     )
     assert p.returncode == 0, p.stderr + p.stdout
     assert "programs match their sources" in p.stdout
+
+
+def _build_module() -> ModuleType:  # user/build.py is a script, not a package module
+
+    spec = importlib.util.spec_from_file_location("user_build", ROOT / "user" / "build.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# Encodings from an assembler (zig's clang, -mcpu with v, zba, zbb, zbs, zicond, zicboz).
+RV64GC = {
+    0x003100B3: "add",
+    0x403100B3: "sub",
+    0x403150B3: "sra",
+    0x023100B3: "mul",
+    0x023150BB: "divuw",
+    0x03F11093: "slli 63",
+    0x43F15093: "srai 63",
+    0x41F1509B: "sraiw 31",
+    0x00013087: "fld",
+    0x003020F3: "frcsr",
+    0x0FF0000F: "fence",
+}
+NOT_RV64GC = {
+    0x203120B3: "sh1add",
+    0x403170B3: "andn",
+    0x0E3150B3: "czero.eqz",
+    0x60011093: "clz",
+    0x6B815093: "rev8",
+    0x083100BB: "add.uw",
+    0x28511093: "bseti",
+    0x0C0170D7: "vsetvli",
+    0xC01020F3: "rdtime",
+    0x0041200F: "cbo.zero",
+}
+
+
+def test_instruction_scan_tells_rv64gc_from_extensions_unicorn_traps() -> None:
+    build = _build_module()
+    for w, name in RV64GC.items():
+        assert build.odd_instruction(w) is None, name
+    for w, name in NOT_RV64GC.items():
+        assert build.odd_instruction(w) is not None, name
+
+
+def test_shipped_linux_programs_are_plain_rv64gc_static_elfs() -> None:
+    build = _build_module()
+    names = sorted(p.stem for p in (ROOT / "user" / "linux").glob("*.c"))
+    assert {"kvstore", "kvmap", "extsort", "matmul", "interp", "lz"} <= set(names)
+    for name in names:
+        path = ROOT / "pagelab" / "userprogs" / name
+        build.check_isa(path)  # raises BuildError on any instruction outside RV64GC
+        assert "entry 0x10" in build.check_elf(path)  # static ET_EXEC, zig's base 0x1000000
