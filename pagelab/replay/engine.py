@@ -37,6 +37,7 @@ class TraceBits:
         self.young_set: set[int] = set()
         self.dirty_set: set[int] = set()
         self.last: dict[int, int] = {}  # page -> position of its latest reference
+        self.pos = 0  # references replayed so far: virtual time
         self._next = next_positions(trace.pages)
 
     def young(self, frame: int) -> bool:
@@ -53,6 +54,9 @@ class TraceBits:
     def next_use(self, frame: int) -> float:
         n = int(self._next[self.last[frame]])
         return math.inf if n < 0 else n
+
+    def now(self) -> int:
+        return self.pos
 
 
 def next_positions(pages: np.ndarray) -> np.ndarray:
@@ -85,6 +89,7 @@ def simulate(trace: Trace, cls: type[Policy], frames: int, seed: int = 0, tick: 
 def _simulate(trace: Trace, cls: type[Policy], frames: int, seed: int, tick: int) -> Result:
     bits = TraceBits(trace)
     policy = cls(bits, seed)
+    policy.resize(frames)
     resident: dict[int, None] = {}
     young, dirty, last = bits.young_set, bits.dirty_set, bits.last
     faults = 0
@@ -95,6 +100,7 @@ def _simulate(trace: Trace, cls: type[Policy], frames: int, seed: int, tick: int
         for page, write in zip(pages, writes, strict=True):
             if page not in resident:
                 faults += 1
+                policy.missed(page)
                 if len(resident) >= frames:
                     victim = check_victim(policy, policy.victim(resident.keys()), resident)
                     del resident[victim]
@@ -109,6 +115,7 @@ def _simulate(trace: Trace, cls: type[Policy], frames: int, seed: int, tick: int
             last[page] = pos
             policy.referenced(page)
             pos += 1
+            bits.pos = pos
             if pos % tick == 0:
                 policy.tick()
     return Result(cls.name, frames, len(trace), faults)

@@ -151,6 +151,9 @@ class Reclaimer:
             raise NotImplementedError("next_use needs a recorded reference string: give the policy needs_future = True")
         return self.future.next_use(self._rmap if self._rmap is not None else self._scan(), frame)
 
+    def now(self) -> int:
+        return self.m.clock.now  # instructions: the working-set policies' virtual time
+
     # --- events from the fault path -------------------------------------------------------
 
     def page_mapped(self, pa: int) -> None:

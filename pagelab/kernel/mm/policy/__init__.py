@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from pagelab.kernel.mm.policy.aging import Aging
+from pagelab.kernel.mm.policy.arc import Arc
 from pagelab.kernel.mm.policy.base import (
     POLICY_RAISES,
     AccessBits,
@@ -23,12 +24,28 @@ from pagelab.kernel.mm.policy.base import (
 )
 from pagelab.kernel.mm.policy.clock import Clock
 from pagelab.kernel.mm.policy.fifo import Fifo
+from pagelab.kernel.mm.policy.lfu import Lfu
+from pagelab.kernel.mm.policy.lirs import Lirs
 from pagelab.kernel.mm.policy.lru import Lru
+from pagelab.kernel.mm.policy.mru import Mru
+from pagelab.kernel.mm.policy.nfu import Nfu
 from pagelab.kernel.mm.policy.nru import Nru
 from pagelab.kernel.mm.policy.opt import Opt
 from pagelab.kernel.mm.policy.rand import Random
+from pagelab.kernel.mm.policy.s3fifo import S3Fifo
+from pagelab.kernel.mm.policy.second_chance import SecondChance
+from pagelab.kernel.mm.policy.sieve import Sieve
+from pagelab.kernel.mm.policy.spec import split, with_params
+from pagelab.kernel.mm.policy.twoq import TwoQ
+from pagelab.kernel.mm.policy.ws import WorkingSet
+from pagelab.kernel.mm.policy.wsclock import WsClock
 
-BUILTIN: dict[str, type[Policy]] = {c.name: c for c in (Clock, Fifo, Lru, Nru, Aging, Random, Opt)}
+_CLASSES: tuple[type[Policy], ...] = (
+    *(Clock, Fifo, Lru, Nru, Aging, Random, Opt),  # the first seven
+    *(SecondChance, Nfu, WorkingSet, WsClock, Mru, Lfu),  # the rest of the textbooks
+    *(TwoQ, Arc, Lirs, Sieve, S3Fifo),  # adaptive and modern
+)
+BUILTIN: dict[str, type[Policy]] = {c.name: c for c in _CLASSES}
 DEFAULT = "clock"
 
 __all__ = [
@@ -46,12 +63,22 @@ __all__ = [
 
 
 def policy_class(spec: str) -> type[Policy]:
-    """The class named by a --policy value. Raises PolicyError with a one-line reason."""
+    """The class named by a --policy value, with its parameters set (`s3fifo:small=0.2`).
+    Raises PolicyError with a one-line reason."""
+    name, params = split(spec)
+    return with_params(_named_class(name), params, spec)
+
+
+def _named_class(spec: str) -> type[Policy]:
     if spec in BUILTIN:
         return BUILTIN[spec]
     if ":" not in spec:
         raise PolicyError(f"unknown policy {spec!r} (built in: {', '.join(BUILTIN)}; or module:Class)")
     where, _, attr = spec.rpartition(":")
+    if where in BUILTIN:
+        raise PolicyError(
+            f"policy {spec!r}: parameters are NAME=VALUE, as in {where}:{next(iter(BUILTIN[where].PARAMS), 'x')}=..."
+        )
     try:
         module = _load_module(where)
     except PolicyError:

@@ -16,6 +16,8 @@ import reprlib
 from collections.abc import Collection
 from typing import ClassVar, Protocol
 
+Params = dict[str, tuple[float, float]]  # parameter name -> (lowest, highest) value
+
 
 class AccessBits(Protocol):
     """What a policy may ask about a resident frame (Linux: page_referenced, folio_test_dirty)."""
@@ -40,6 +42,11 @@ class AccessBits(Protocol):
         an earlier run of the same deterministic program. Only OPT needs it."""
         ...
 
+    def now(self) -> int:
+        """Virtual time: references replayed so far (replay), instructions executed (kernel).
+        The working-set policies measure their window tau in it."""
+        ...
+
 
 class Policy:
     """Base class of every replacement policy. Subclasses override what they need.
@@ -58,10 +65,27 @@ class Policy:
     # In the kernel, `bits.next_use` works only when this is True: the program then runs
     # twice, first to record its page-reference string (kernel/mm/refstring.py).
     needs_future: ClassVar[bool] = False
+    # Settable as `--policy NAME:param=value,...` (spec.py): each names a class attribute
+    # whose default is the paper's, with the closed range it may take. The value's type is
+    # the default's (int or float).
+    PARAMS: ClassVar[Params] = {}
+    # The number of frames to fill, when the caller knows it: replay sets it to --frames
+    # (`resize`). In the kernel it stays 0 and a policy that sizes lists by it uses the
+    # number of frames it holds, since it is asked for a victim only when memory is full.
+    frames: int = 0
 
     def __init__(self, bits: AccessBits, seed: int = 0) -> None:
         self.bits = bits
         self.rng = random.Random(seed)  # the only randomness a policy may use: seeded
+
+    def resize(self, frames: int) -> None:
+        """Memory holds `frames` pages (replay, before the first reference)."""
+        self.frames = frames
+
+    def missed(self, frame: int) -> None:
+        """Replay only: the page `frame` missed and the next `victim` (if memory is full)
+        makes room for it. Policies whose choice depends on the incoming page (ARC) use
+        it; the kernel reclaims ahead of need and never calls it."""
 
     def mapped(self, frame: int) -> None:
         """A page was loaded into `frame`: it is now resident and may be chosen later."""

@@ -1,0 +1,141 @@
+"""The policies beyond the first seven: parameters, textbook behaviour, replay on the
+command line. (libCacheSim conformance: test_policies_conformance.py; kernel runs under
+every policy: test_swap.py.)"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pagelab.kernel.mm.policy import BUILTIN, PolicyError, policy_class
+from pagelab.kernel.mm.policy.spec import base_of, params_of
+from pagelab.replay.core import replay, trace_from_pages
+from pagelab.replay.engine import simulate
+from tests.test_replay import run_cli
+
+
+def faults(spec: str, refs: list[int], frames: int, tick: int = 32) -> int:
+    return replay(trace_from_pages(refs), policy_class(spec), [frames], tick=tick)[0].faults
+
+
+def test_parameters_make_a_subclass_with_the_value() -> None:
+    cls = policy_class("s3fifo:small=0.2,threshold=1")
+    assert base_of(cls) is BUILTIN["s3fifo"] and cls.name == "s3fifo"
+    assert params_of(cls) == {"small": 0.2, "ghost": 0.9, "threshold": 1, "fill_main": 0}
+    assert policy_class("ws:tau=50000").tau == 50000
+    assert policy_class("ws") is BUILTIN["ws"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("s3fifo:size=3", "unknown parameter 'size' (parameters of s3fifo: small, ghost, threshold, fill_main)"),
+        ("s3fifo:small", "parameters are NAME=VALUE, as in s3fifo:small=..."),
+        ("ws:tau=fast", "tau must be an integer, not 'fast'"),
+        ("ws:tau=0", "tau must be between 1 and"),
+        ("s3fifo:small=2", "small must be between 0 and 1"),
+        ("lru:k=2", "parameters of lru: none"),
+        ("nosuch:k=2", "unknown policy 'nosuch'"),
+        ("ws:=3", "is not NAME=VALUE"),
+    ],
+)
+def test_bad_parameters_are_one_line_errors(spec: str, message: str) -> None:
+    with pytest.raises(PolicyError) as e:
+        policy_class(spec)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_user_policy_takes_parameters_too(tmp_path: Path) -> None:
+    f = tmp_path / "mine.py"
+    f.write_text(
+        "from pagelab.kernel.mm.policy import Policy\n"
+        "class Mine(Policy):\n"
+        "    name = 'mine'\n"
+        "    depth: int = 1\n"
+        "    PARAMS = {'depth': (1, 9)}\n"
+        "    def victim(self, c):\n"
+        "        return sorted(c)[self.depth - 1]\n"
+    )
+    assert policy_class(f"{f}:Mine").depth == 1
+    assert policy_class(f"{f}:Mine:depth=3").depth == 3
+
+
+def test_cli_replay_with_parameters_and_a_bad_one(tmp_path: Path) -> None:
+    t = tmp_path / "t.txt"
+    t.write_text(" ".join(str(i % 7) for i in range(200)))
+    code, out = run_cli("replay", "--policy", "s3fifo:small=0.25", "--frames", "5", "--json", str(t))
+    assert code == 0 and json.loads(out)["policy"] == "s3fifo:small=0.25"
+    code, out = run_cli("replay", "--policy", "arc:p=3", "--frames", "5", str(t))
+    assert code == 2 and "unknown parameter 'p'" in out
+
+
+def test_second_chance_chooses_as_the_clock() -> None:
+    """Tanenbaum 3.4.5: the clock is second chance with the list bent into a circle."""
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        refs = rng.integers(0, 12, 400).tolist()
+        for k in (2, 5, 8):
+            assert faults("sc", refs, k, tick=7) == faults("clock", refs, k, tick=7)
+
+
+def test_mru_wins_on_a_loop_one_page_too_big() -> None:
+    """OSTEP 22: a loop over k+1 pages makes LRU miss every time; MRU keeps k-1 of them."""
+    refs = list(range(6)) * 20
+    assert faults("lru", refs, 5) == len(refs)
+    assert faults("mru", refs, 5) < len(refs) // 3
+
+
+def test_lfu_keeps_the_page_used_most() -> None:
+    # 1 is used three times, then 2, 3 once each: 4 evicts 2 (the first of the least used)
+    assert faults("lfu", [1, 1, 1, 2, 3, 4, 1, 3], 3) == 4
+
+
+def test_nfu_remembers_what_aging_forgets() -> None:
+    """Tanenbaum 3.4.7: NFU never forgets, so a page busy long ago outlives one busy now."""
+    old = [0] * 64  # page 0 busy for two ticks
+    now = [1, 2] * 16  # then 1 and 2 busy for a tick
+    refs = old + now + [3, 1, 2]
+    assert faults("nfu", refs, 3, tick=32) == 5  # 3 evicts 1 (count 1): 1 faults again
+    assert faults("aging", refs, 3, tick=32) == 4  # 3 evicts 0, whose counter aged away
+
+
+def test_working_set_evicts_outside_the_window_first() -> None:
+    # Page 0 is used once; 1 and 2 for a long time; with tau = 10 references, 0 has left
+    # W(t, tau) and goes, even though 1 was loaded after it and FIFO would take 0 as well.
+    refs = [0, 1, 2] + [1, 2] * 20 + [3, 0]
+    assert faults("ws:tau=10", refs, 3, tick=4) == 5  # 3 evicts 0; 0 evicts the oldest unused
+    ws = simulate(trace_from_pages([0, 1, 2] + [1, 2] * 20 + [3, 1, 2]), policy_class("ws:tau=10"), 3, tick=4)
+    assert ws.faults == 4  # 1 and 2 stayed
+
+
+def test_wsclock_prefers_a_clean_old_page() -> None:
+    """Carr and Hennessy: an old dirty page is scheduled for writing and passed over."""
+    pages = [0, 1, 2] + [2] * 40 + [3, 1]
+    writes = [True, False, False] + [False] * 40 + [False, False]
+    t = trace_from_pages(pages, np.array(writes))
+    # 0 and 1 are both old; 0 is dirty, so 3 evicts 1 and the final 1 faults again
+    assert simulate(t, policy_class("wsclock:tau=10"), 3, tick=4).faults == 5
+    assert simulate(trace_from_pages(pages), policy_class("wsclock:tau=10"), 3, tick=4).faults == 4
+
+
+@pytest.mark.parametrize("name", sorted(set(BUILTIN) - {"opt"}))
+def test_every_policy_is_deterministic_and_sane(name: str) -> None:
+    rng = np.random.default_rng(11)
+    refs = np.where(rng.random(3000) < 0.8, rng.integers(0, 30, 3000), rng.integers(0, 300, 3000)).tolist()
+    got = [faults(name, refs, k) for k in (1, 10, 40, 300)]
+    assert got == [faults(name, refs, k) for k in (1, 10, 40, 300)]
+    distinct = len(set(refs))
+    assert got[0] == sum(a != b for a, b in zip([None, *refs], refs, strict=False))  # one frame: every change misses
+    assert got[3] == distinct  # everything fits: only cold misses
+    assert distinct <= got[2] <= got[1] <= len(refs) or name in ("fifo", "random")
+
+
+def test_lirs_keeps_most_of_a_loop_lru_loses() -> None:
+    """Jiang and Zhang 2002: on a loop larger than memory LRU misses every time; LIRS keeps
+    the LIR set resident and misses only in its HIR part."""
+    refs = list(range(12)) * 30
+    assert faults("lru", refs, 10) == len(refs)
+    assert faults("lirs", refs, 10) < len(refs) // 3
