@@ -139,3 +139,43 @@ def test_lirs_keeps_most_of_a_loop_lru_loses() -> None:
     refs = list(range(12)) * 30
     assert faults("lru", refs, 10) == len(refs)
     assert faults("lirs", refs, 10) < len(refs) // 3
+
+
+def _zipf_and_scan() -> tuple[list[int], list[int]]:
+    rng = np.random.default_rng(1)
+    zipf = (rng.zipf(1.2, 20000) % 500).tolist()
+    n = 6000
+    scan = np.where(np.arange(n) % 3 == 0, 1000 + np.arange(n), rng.zipf(1.3, n) % 60).tolist()
+    return zipf, scan
+
+
+def test_car_follows_arc_and_both_resist_a_scan() -> None:
+    """Bansal and Modha 2004: CAR's miss ratio is close to ARC's; both keep a hot set
+    through a scan that flushes LRU."""
+    zipf, scan = _zipf_and_scan()
+    arc, car = faults("arc", zipf, 100), faults("car", zipf, 100)
+    assert abs(arc - car) < 0.03 * arc and car < faults("lru", zipf, 100)
+    assert faults("car", scan, 100) < 0.85 * faults("lru", scan, 100)
+
+
+def test_linux_refault_distance_activates_a_page_that_came_back_soon() -> None:
+    """mm/workingset.c: a page evicted and faulted back within the active list's size goes
+    straight to the active list; one that stayed away longer starts inactive again."""
+    from pagelab.kernel.mm.policy.linux import Linux
+    from pagelab.replay.engine import TraceBits
+
+    pol = Linux(TraceBits(trace_from_pages([0])))
+    for f in range(4):
+        pol.mapped(f)
+    pol.active.update(dict.fromkeys([100, 101]))  # two active pages
+    pol.unmapped(0)  # evicted at age 0
+    pol.mapped(0)  # distance 1 <= 2 active pages: activated
+    assert 0 in pol.active
+    pol.unmapped(1)
+    for f in range(200, 204):  # four more evictions
+        pol.mapped(f)
+        pol.unmapped(f)
+    pol.mapped(1)  # distance 5 > 3 active pages: inactive
+    assert 1 in pol.inactive
+    _, scan = _zipf_and_scan()
+    assert faults("linux", scan, 100) < 0.9 * faults("lru", scan, 100)

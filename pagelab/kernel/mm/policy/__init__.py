@@ -22,9 +22,11 @@ from pagelab.kernel.mm.policy.base import (
     check_victim,
     policy_failure,
 )
+from pagelab.kernel.mm.policy.car import Car
 from pagelab.kernel.mm.policy.clock import Clock
 from pagelab.kernel.mm.policy.fifo import Fifo
 from pagelab.kernel.mm.policy.lfu import Lfu
+from pagelab.kernel.mm.policy.linux import Linux
 from pagelab.kernel.mm.policy.lirs import Lirs
 from pagelab.kernel.mm.policy.lru import Lru
 from pagelab.kernel.mm.policy.mru import Mru
@@ -43,7 +45,8 @@ from pagelab.kernel.mm.policy.wsclock import WsClock
 _CLASSES: tuple[type[Policy], ...] = (
     *(Clock, Fifo, Lru, Nru, Aging, Random, Opt),  # the first seven
     *(SecondChance, Nfu, WorkingSet, WsClock, Mru, Lfu),  # the rest of the textbooks
-    *(TwoQ, Arc, Lirs, Sieve, S3Fifo),  # adaptive and modern
+    *(TwoQ, Arc, Car, Lirs, Sieve, S3Fifo),  # adaptive and modern
+    Linux,  # mm/vmscan.c and mm/workingset.c
 )
 BUILTIN: dict[str, type[Policy]] = {c.name: c for c in _CLASSES}
 DEFAULT = "clock"
