@@ -179,3 +179,27 @@ def test_linux_refault_distance_activates_a_page_that_came_back_soon() -> None:
     assert 1 in pol.inactive
     _, scan = _zipf_and_scan()
     assert faults("linux", scan, 100) < 0.9 * faults("lru", scan, 100)
+
+
+def test_clockpro_approaches_lirs() -> None:
+    """Jiang, Chen and Zhang 2005: CLOCK-Pro keeps LIRS's advantage over LRU on loops
+    and scans (with its metadata bounded to 2m pages, a loop under 2m)."""
+    loop = list(range(120)) * 50
+    assert faults("clockpro", loop, 100) < 0.6 * faults("lru", loop, 100)
+    _, scan = _zipf_and_scan()
+    cp, lirs = faults("clockpro", scan, 100), faults("lirs", scan, 100)
+    assert cp < 0.85 * faults("lru", scan, 100) and abs(cp - lirs) < 0.05 * lirs
+
+
+def test_mglru_promotes_a_used_page_out_of_the_oldest_generation() -> None:
+    from pagelab.kernel.mm.policy.mglru import Mglru
+    from pagelab.replay.engine import TraceBits
+
+    bits = TraceBits(trace_from_pages([0]))
+    pol = Mglru(bits)
+    for f in range(4):
+        pol.mapped(f)  # all in the youngest generation
+    pol.tick()  # aging: a new youngest generation; 0..3 are now older
+    bits.young_set.add(0)  # page 0 used since
+    assert pol.victim([0, 1, 2, 3]) == 1  # 0 is promoted, 1 is the oldest unused
+    assert pol.gen[0] == pol.max_seq

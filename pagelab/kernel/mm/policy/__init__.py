@@ -24,11 +24,13 @@ from pagelab.kernel.mm.policy.base import (
 )
 from pagelab.kernel.mm.policy.car import Car
 from pagelab.kernel.mm.policy.clock import Clock
+from pagelab.kernel.mm.policy.clockpro import ClockPro
 from pagelab.kernel.mm.policy.fifo import Fifo
 from pagelab.kernel.mm.policy.lfu import Lfu
 from pagelab.kernel.mm.policy.linux import Linux
 from pagelab.kernel.mm.policy.lirs import Lirs
 from pagelab.kernel.mm.policy.lru import Lru
+from pagelab.kernel.mm.policy.mglru import Mglru
 from pagelab.kernel.mm.policy.mru import Mru
 from pagelab.kernel.mm.policy.nfu import Nfu
 from pagelab.kernel.mm.policy.nru import Nru
@@ -45,8 +47,8 @@ from pagelab.kernel.mm.policy.wsclock import WsClock
 _CLASSES: tuple[type[Policy], ...] = (
     *(Clock, Fifo, Lru, Nru, Aging, Random, Opt),  # the first seven
     *(SecondChance, Nfu, WorkingSet, WsClock, Mru, Lfu),  # the rest of the textbooks
-    *(TwoQ, Arc, Car, Lirs, Sieve, S3Fifo),  # adaptive and modern
-    Linux,  # mm/vmscan.c and mm/workingset.c
+    *(TwoQ, Arc, Car, Lirs, ClockPro, Sieve, S3Fifo),  # adaptive and modern
+    *(Linux, Mglru),  # mm/vmscan.c and mm/workingset.c
 )
 BUILTIN: dict[str, type[Policy]] = {c.name: c for c in _CLASSES}
 DEFAULT = "clock"
