@@ -1,7 +1,9 @@
 """`pagelab replay`: run replacement policies on a page-reference trace, with no CPU.
 
-`replay()` uses a compiled fast path for the built-in FIFO, LRU and OPT (fast.py) and the
-plain per-reference loop (engine.py) for every other policy, user policies included.
+`replay()` uses a compiled fast path for the built-in policies that have one: one pass for
+the whole fault curve of FIFO, LRU and OPT (fast.py), one run per memory size for the
+others (fast_clock.py, fast_sampled.py). Every other policy, user policies and subclasses of
+built-ins included, runs in the plain per-reference loop (engine.py).
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from pagelab.kernel.mm.policy import Fifo, Lru, Opt, Policy
-from pagelab.replay import fast
+from pagelab.kernel.mm.policy import Aging, Clock, Fifo, Lru, Nfu, Nru, Opt, Policy, Random, SecondChance, Sieve
+from pagelab.kernel.mm.policy.spec import base_of
+from pagelab.replay import fast, fast_clock, fast_sampled
 from pagelab.replay.engine import DEFAULT_TICK, Result, next_positions, simulate
 from pagelab.replay.trace import Trace, TraceError, parse, read_trace, trace_from_pages
 
@@ -38,6 +41,54 @@ def _opt(trace: Trace, frames: Sequence[int]) -> list[int]:
 FAST: dict[type[Policy], Callable[[Trace, Sequence[int]], list[int]]] = {Fifo: _fifo, Lru: _lru, Opt: _opt}
 
 
+def _clock(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+    ids, nuniq = trace.dense()
+    return int(fast_clock.clock_faults(ids, nuniq, k, bool(getattr(cls, "young", 1))))
+
+
+def _sieve(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+    ids, nuniq = trace.dense()
+    return int(fast_clock.sieve_faults(ids, nuniq, k))
+
+
+def _aging(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+    ids, nuniq = trace.dense()
+    return int(fast_sampled.aging_faults(ids, nuniq, k, tick))
+
+
+def _nfu(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+    ids, nuniq = trace.dense()
+    return int(fast_sampled.nfu_faults(ids, nuniq, k, tick))
+
+
+def _pick(nru: bool) -> Callable[[Trace, type[Policy], int, int, int], int]:
+    def run(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+        ids, nuniq = trace.dense()
+        mt = fast_sampled.mt_state(seed)
+        return int(fast_sampled.pick_faults(ids, trace.writes, nuniq, k, tick, mt, nru))
+
+    return run
+
+
+# One run per memory size, with the policy's parameters read off `cls`. Keyed by the
+# built-in class; a parameterised variant (--policy clock:young=0) counts as it.
+SIZED: dict[type[Policy], Callable[[Trace, type[Policy], int, int, int], int]] = {
+    Clock: _clock,
+    SecondChance: _clock,  # the same choices (Tanenbaum 3.4.5; the tests check it)
+    Sieve: _sieve,
+    Aging: _aging,
+    Nfu: _nfu,
+    Nru: _pick(nru=True),
+    Random: _pick(nru=False),
+}
+
+
+def fast_path_of(cls: type[Policy]) -> Callable[[Trace, type[Policy], int, int, int], int] | None:
+    """The compiled per-size path for `cls`, if it is a built-in (or a variant of one
+    made by --policy NAME:param=value) that has one."""
+    return SIZED.get(base_of(cls))
+
+
 def replay(
     trace: Trace,
     cls: type[Policy],
@@ -54,6 +105,9 @@ def replay(
     fast_path = FAST.get(cls) if use_fast else None
     if fast_path is not None:
         return [Result(cls.name, k, len(trace), f) for k, f in zip(frames, fast_path(trace, frames), strict=True)]
+    sized = fast_path_of(cls) if use_fast else None
+    if sized is not None:
+        return [Result(cls.name, k, len(trace), sized(trace, cls, k, seed, tick)) for k in frames]
     return [simulate(trace, cls, k, seed, tick) for k in frames]
 
 

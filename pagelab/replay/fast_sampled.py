@@ -1,0 +1,369 @@
+"""Compiled replay of the policies that sample A bits at ticks or pick at random (aging,
+nfu, nru, random). Each equals its Policy class run by engine.simulate, reference for
+reference, including the seeded generator (tests/test_policies_fast.py checks it).
+
+Resident pages sit in slots numbered in load order, and a segment tree over the slots
+answers the victim question in O(log F) for F frames: the smallest (counter, slot) for
+NFU; the r-th page of an NRU class, or of all pages, for random. A tick touches only the
+pages used since the last one (at most `tick`), and aging's counters are kept as "last
+tick that set the top bit" plus history (aging_faults), so no step scans the resident set.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+from numba import njit
+
+EMPTY = np.int64(0x7FFFFFFFFFFFFFFF)
+
+
+def mt_state(seed: int) -> np.ndarray:
+    """Python's random.Random(seed) state (624 words and the index) as an array, so the
+    compiled code draws the same numbers."""
+    state = random.Random(seed).getstate()[1]
+    return np.array(state, dtype=np.uint64)
+
+
+@njit(cache=True)
+def _genrand(mt: np.ndarray) -> np.uint64:
+    """MT19937's next 32-bit output (the generator behind Python's random)."""
+    i = np.int64(mt[624])
+    if i >= 624:
+        for kk in range(624):
+            y = (mt[kk] & np.uint64(0x80000000)) | (mt[(kk + 1) % 624] & np.uint64(0x7FFFFFFF))
+            v = mt[(kk + 397) % 624] ^ (y >> np.uint64(1))
+            if y & np.uint64(1):
+                v ^= np.uint64(0x9908B0DF)
+            mt[kk] = v
+        i = np.int64(0)
+    y = mt[i]
+    mt[624] = np.uint64(i + 1)
+    y ^= y >> np.uint64(11)
+    y ^= (y << np.uint64(7)) & np.uint64(0x9D2C5680)
+    y ^= (y << np.uint64(15)) & np.uint64(0xEFC60000)
+    y ^= y >> np.uint64(18)
+    return y & np.uint64(0xFFFFFFFF)
+
+
+@njit(cache=True)
+def randbelow(mt: np.ndarray, n: int) -> int:
+    """random.Random.randrange(n) for 0 < n < 2**32: getrandbits(n.bit_length()) until
+    below n."""
+    k = 0
+    while (n >> k) > 0:
+        k += 1
+    shift = np.uint64(32 - k)
+    while True:
+        r = np.int64(_genrand(mt) >> shift)
+        if r < n:
+            return int(r)
+
+
+@njit(cache=True)
+def _pow2(n: int) -> int:
+    p = 1
+    while p < n:
+        p *= 2
+    return p
+
+
+@njit(cache=True)
+def _min_update(tree: np.ndarray, p: int, slot: int, key: np.int64) -> None:
+    i = p + slot
+    tree[i] = key
+    i //= 2
+    while i >= 1:
+        a, b = tree[2 * i], tree[2 * i + 1]
+        tree[i] = a if a < b else b
+        i //= 2
+
+
+@njit(cache=True)
+def _min_rebuild(tree: np.ndarray, p: int) -> None:
+    for i in range(p - 1, 0, -1):
+        a, b = tree[2 * i], tree[2 * i + 1]
+        tree[i] = a if a < b else b
+
+
+@njit(cache=True)
+def _compact(page_at: np.ndarray, slot_of: np.ndarray, resident: np.ndarray) -> int:
+    """Renumber the resident pages' slots 0..k-1, keeping their order. Returns k."""
+    k = 0
+    for s in range(len(page_at)):
+        y = page_at[s]
+        if y >= 0:
+            page_at[s] = -1
+            page_at[k] = y
+            slot_of[y] = k
+            k += 1
+    return k
+
+
+@njit(cache=True)
+def nfu_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int) -> int:
+    """NFU: evict the smallest counter, the first loaded among equals. A tick adds one to
+    the pages used since the last tick: only those (at most `tick`) change."""
+    resident = np.zeros(nuniq, dtype=np.bool_)
+    young = np.zeros(nuniq, dtype=np.bool_)
+    value = np.zeros(nuniq, dtype=np.int64)
+    slot_of = np.zeros(nuniq, dtype=np.int64)
+    used_list = np.empty(tick, dtype=np.int64)  # pages whose A bit was set this period
+    nused = 0
+    cap = 2 * frames + 2
+    p = _pow2(cap)
+    page_at = np.full(cap, -1, dtype=np.int64)
+    tree = np.full(2 * p, EMPTY, dtype=np.int64)
+    used = 0
+    count = 0
+    faults = 0
+    for t in range(len(ids)):
+        x = ids[t]
+        if not resident[x]:
+            faults += 1
+            if count >= frames:
+                v = tree[1] & np.int64(0xFFFFFFFF)  # the slot of the smallest (counter, slot)
+                y = page_at[v]
+                resident[y] = False
+                young[y] = False
+                page_at[v] = -1
+                _min_update(tree, p, v, EMPTY)
+                count -= 1
+            if used == cap:
+                used = _compact(page_at, slot_of, resident)
+                tree[:] = EMPTY
+                for s in range(used):
+                    tree[p + s] = (value[page_at[s]] << np.int64(32)) | s
+                _min_rebuild(tree, p)
+            resident[x] = True
+            value[x] = 0
+            slot_of[x] = used
+            page_at[used] = x
+            _min_update(tree, p, used, np.int64(used))
+            used += 1
+            count += 1
+        if not young[x]:
+            young[x] = True
+            used_list[nused] = x
+            nused += 1
+        if (t + 1) % tick == 0:
+            for j in range(nused):
+                y = used_list[j]
+                if young[y]:  # else evicted since (or listed twice)
+                    young[y] = False
+                    value[y] += 1
+                    _min_update(tree, p, slot_of[y], (value[y] << np.int64(32)) | slot_of[y])
+            nused = 0
+    return faults
+
+
+@njit(cache=True)
+def aging_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int) -> int:
+    """Aging without touching every counter at a tick. A page's counter at tick T is
+    hist >> (T - t), where t is the last tick that found its A bit set. Every page with
+    t within the last 8 ticks has a larger counter than every page with an older t (its
+    top bit is higher), and those older ones are all at 0. So: pages at 0 ("cold") are
+    kept in a tree ordered by slot; the others sit in 8 buckets by t, each holding at most
+    `tick` pages, and the victim is the smallest (counter, slot) of the oldest bucket."""
+    resident = np.zeros(nuniq, dtype=np.bool_)
+    young = np.zeros(nuniq, dtype=np.bool_)
+    hist = np.zeros(nuniq, dtype=np.int64)
+    last = np.zeros(nuniq, dtype=np.int64)  # t: the tick that last set the top bit
+    warm = np.zeros(nuniq, dtype=np.bool_)
+    where = np.zeros(nuniq, dtype=np.int64)  # index in its bucket
+    bucket = np.empty((8, tick), dtype=np.int64)
+    nb = np.zeros(8, dtype=np.int64)
+    slot_of = np.zeros(nuniq, dtype=np.int64)
+    used_list = np.empty(tick, dtype=np.int64)
+    nused = 0
+    cap = 2 * frames + 2
+    p = _pow2(cap)
+    page_at = np.full(cap, -1, dtype=np.int64)
+    cold = np.full(2 * p, EMPTY, dtype=np.int64)  # min slot among cold pages
+    used = 0
+    count = 0
+    faults = 0
+    now = 0  # ticks so far
+    for t in range(len(ids)):
+        x = ids[t]
+        if not resident[x]:
+            faults += 1
+            if count >= frames:
+                if cold[1] != EMPTY:
+                    y = page_at[cold[1]]
+                else:
+                    y = -1
+                    for age in range(7, -1, -1):  # oldest bucket first
+                        b = (now - age) % 8
+                        if nb[b] == 0:
+                            continue
+                        best = EMPTY
+                        for j in range(nb[b]):
+                            z = bucket[b, j]
+                            key = ((hist[z] >> age) << np.int64(32)) | slot_of[z]
+                            if key < best:
+                                best, y = key, z
+                        break
+                if warm[y]:
+                    b = last[y] % 8
+                    k = where[y]
+                    nb[b] -= 1
+                    bucket[b, k] = bucket[b, nb[b]]
+                    where[bucket[b, k]] = k
+                    warm[y] = False
+                else:
+                    _min_update(cold, p, slot_of[y], EMPTY)
+                resident[y] = False
+                young[y] = False
+                page_at[slot_of[y]] = -1
+                count -= 1
+            if used == cap:
+                used = _compact(page_at, slot_of, resident)
+                cold[:] = EMPTY
+                for s in range(used):
+                    if not warm[page_at[s]]:
+                        cold[p + s] = s
+                _min_rebuild(cold, p)
+            resident[x] = True
+            hist[x] = 0
+            warm[x] = False
+            slot_of[x] = used
+            page_at[used] = x
+            _min_update(cold, p, used, np.int64(used))
+            used += 1
+            count += 1
+        if not young[x]:
+            young[x] = True
+            used_list[nused] = x
+            nused += 1
+        if (t + 1) % tick == 0:
+            now += 1
+            b = now % 8
+            for j in range(nb[b]):  # set 8 ticks ago, never since: their counters reach 0
+                z = bucket[b, j]
+                warm[z] = False
+                _min_update(cold, p, slot_of[z], slot_of[z])
+            nb[b] = 0
+            for j in range(nused):
+                y = used_list[j]
+                if not young[y]:
+                    continue
+                young[y] = False
+                if warm[y]:
+                    a = now - 1 - last[y]
+                    ob = last[y] % 8
+                    k = where[y]
+                    nb[ob] -= 1
+                    bucket[ob, k] = bucket[ob, nb[ob]]
+                    where[bucket[ob, k]] = k
+                    hist[y] = ((hist[y] >> a) >> 1) | 0x80
+                else:
+                    _min_update(cold, p, slot_of[y], EMPTY)
+                    hist[y] = 0x80
+                last[y] = now
+                warm[y] = True
+                where[y] = nb[b]
+                bucket[b, nb[b]] = y
+                nb[b] += 1
+            nused = 0
+    return faults
+
+
+@njit(cache=True)
+def _cnt_add(cnt: np.ndarray, p: int, slot: int, cls: int, d: int) -> None:
+    i = p + slot
+    while i >= 1:
+        cnt[i, cls] += d
+        i //= 2
+
+
+@njit(cache=True)
+def _cnt_find(cnt: np.ndarray, p: int, cls: int, r: int) -> int:
+    """The slot of the r-th (0-based) member of class `cls`, in slot order."""
+    i = 1
+    while i < p:
+        left = cnt[2 * i, cls]
+        if r < left:
+            i = 2 * i
+        else:
+            r -= left
+            i = 2 * i + 1
+    return i - p
+
+
+@njit(cache=True)
+def pick_faults(
+    ids: np.ndarray, writes: np.ndarray, nuniq: int, frames: int, tick: int, mt: np.ndarray, nru: bool
+) -> int:
+    """NRU (the lowest (A, D) class, a seeded random member of it in load order; A bits
+    cleared every tick) or random (a seeded random resident page in load order)."""
+    resident = np.zeros(nuniq, dtype=np.bool_)
+    young = np.zeros(nuniq, dtype=np.bool_)
+    dirty = np.zeros(nuniq, dtype=np.bool_)
+    slot_of = np.zeros(nuniq, dtype=np.int64)
+    cap = 2 * frames + 2
+    p = _pow2(cap)
+    page_at = np.full(cap, -1, dtype=np.int64)
+    cnt = np.zeros((2 * p, 4), dtype=np.int64)  # class counts; random uses class 0 only
+    used_list = np.empty(tick, dtype=np.int64)  # pages whose A bit was set this period
+    nused = 0
+    used = 0
+    count = 0
+    faults = 0
+    for t in range(len(ids)):
+        x = ids[t]
+        if not resident[x]:
+            faults += 1
+            if count >= frames:
+                c = 0
+                if nru:
+                    while cnt[1, c] == 0:
+                        c += 1
+                v = _cnt_find(cnt, p, c, randbelow(mt, cnt[1, c]))
+                y = page_at[v]
+                _cnt_add(cnt, p, v, c, -1)
+                resident[y] = False
+                young[y] = False
+                dirty[y] = False
+                page_at[v] = -1
+                count -= 1
+            if used == cap:
+                k = _compact(page_at, slot_of, resident)
+                cnt[:, :] = 0
+                for s in range(k):
+                    y = page_at[s]
+                    c = (2 * young[y] + dirty[y]) if nru else 0
+                    cnt[p + s, c] = 1
+                for i in range(p - 1, 0, -1):
+                    for c in range(4):
+                        cnt[i, c] = cnt[2 * i, c] + cnt[2 * i + 1, c]
+                used = k
+            resident[x] = True
+            slot_of[x] = used
+            page_at[used] = x
+            _cnt_add(cnt, p, used, 0, 1)  # a new page: not young, not dirty (yet)
+            used += 1
+            count += 1
+        if nru:
+            before = 2 * young[x] + dirty[x]
+            if not young[x]:
+                young[x] = True
+                used_list[nused] = x
+                nused += 1
+            if writes[t]:
+                dirty[x] = True
+            after = 2 * young[x] + dirty[x]
+            if after != before:
+                _cnt_add(cnt, p, slot_of[x], before, -1)
+                _cnt_add(cnt, p, slot_of[x], after, 1)
+        if nru and (t + 1) % tick == 0:
+            for j in range(nused):  # their A bits cleared: class 2 to 0, class 3 to 1
+                y = used_list[j]
+                if young[y]:
+                    young[y] = False
+                    d = 1 if dirty[y] else 0
+                    _cnt_add(cnt, p, slot_of[y], 2 + d, -1)
+                    _cnt_add(cnt, p, slot_of[y], d, 1)
+            nused = 0
+    return faults
