@@ -48,6 +48,8 @@ XREG = [REG[f"x{i}"] for i in range(32)]
 A0, A1, A2, A3, A4, A5, A7 = (getattr(rc, f"UC_RISCV_REG_A{i}") for i in (0, 1, 2, 3, 4, 5, 7))
 SP = rc.UC_RISCV_REG_SP
 PC = rc.UC_RISCV_REG_PC
+FREG = [getattr(rc, f"UC_RISCV_REG_F{i}") for i in range(32)]
+FCSR = rc.UC_RISCV_REG_FCSR
 
 
 class Trap(NamedTuple):
@@ -502,6 +504,24 @@ class Hart:
 
     def set_reg(self, r: int, value: int) -> None:
         self._write(r, value)
+
+    def user_regs(self) -> list[int]:
+        """pc, then x1..x31: the order of Linux's user_regs_struct (a signal frame)."""
+        return [self._read(PC)] + [self._read(r) for r in XREG[1:]]
+
+    def set_user_regs(self, regs: list[int]) -> None:
+        self._write(PC, regs[0])
+        for r, v in zip(XREG[1:], regs[1:], strict=True):
+            self._write(r, v)
+
+    def fp_regs(self) -> tuple[list[int], int]:
+        """f0..f31 (raw 64-bit) and fcsr."""
+        return [self._read(r) for r in FREG], self._read(FCSR)
+
+    def set_fp_regs(self, fregs: list[int], fcsr: int) -> None:
+        for r, v in zip(FREG, fregs, strict=True):
+            self._write(r, v)
+        self._write(FCSR, fcsr)
 
     def fresh_context(self, pc: int, sp: int, a0: int, a1: int) -> None:
         """The registers of a new user image (exec): all zero but these. One

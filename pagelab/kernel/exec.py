@@ -166,6 +166,7 @@ def _switch_abi(m: Machine, p: Proc, abi: Abi) -> None:
             p.ofile[fd] = None
             fileclose(m, f)
     p.cloexec.clear()
+    p.sig.exec_reset()
     if len(p.ofile) < abi.nofile:
         p.ofile.extend([None] * (abi.nofile - len(p.ofile)))
     p.abi = abi

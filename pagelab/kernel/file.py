@@ -135,7 +135,7 @@ def fileread(m: Machine, p: Proc, f: File, addr: int, n: int) -> Result:
             return -1
         line = m.console.read(min(n, CHUNK))
         if line is None:  # an interactive console, nothing typed yet: let others run
-            if p.killed:
+            if p.interrupted:
                 return -1
             sleep(m, p, m.console)
             return RESTART

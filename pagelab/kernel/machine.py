@@ -17,7 +17,7 @@ from pagelab.hw.hart import PC, Hart, Stop, Trap
 from pagelab.hw.mmu import SCAUSE_FOR, Access
 from pagelab.hw.ram import PhysMem
 from pagelab.kernel import proc
-from pagelab.kernel.abi import Abi
+from pagelab.kernel.abi import Abi, SignalOps
 from pagelab.kernel.abi.linux import LINUX
 from pagelab.kernel.abi.xv6 import XV6
 from pagelab.kernel.acct import ExitLog
@@ -185,7 +185,9 @@ class Machine:
         self.clock.advance(executed - self._accounted)
         self._accounted = executed
         serve_syscall(self, p)
-        return p.state is State.RUNNING and not p.killed
+        # A signal the call made deliverable (raise, sigprocmask) is delivered with the CPU
+        # stopped, before the next instruction.
+        return p.state is State.RUNNING and not p.killed and not (p.sig.pending & ~p.sig.blocked)
 
     def uaccess_fault(self, va: int, access: Access) -> bool:
         """The kernel touched user memory that needs a fault (copyin/copyout).
@@ -326,6 +328,9 @@ class Machine:
             self._observe_quantum(p, "start")
         if p in self.restarts:
             self._finish_syscall(p)
+        sigs = p.abi.signals
+        if sigs is not None and p.sig.pending:
+            self._signal(p, sigs)
         quantum = self.config.quantum
         budget = quantum
         while budget > 0 and p.state == State.RUNNING:
@@ -345,6 +350,8 @@ class Machine:
             self._accounted = res.executed
             if res.stop is not Stop.QUANTUM or p.killed:  # else usertrap has nothing to do
                 usertrap(self, p, res)
+                if sigs is not None and p.sig.pending:
+                    self._signal(p, sigs)
             if self.clock.ticks != self._scanned_tick:
                 self._wake_sleepers()
             self.reclaim.sample()  # between runs of the CPU: cheap unless a sampling tick is due
@@ -379,6 +386,24 @@ class Machine:
         if sampling is not None:
             until = min(until, sampling)
         return max(until - clock.now, 0)
+
+    def _signal(self, p: Proc, sigs: SignalOps) -> None:
+        """p goes back to user mode with a signal pending. If it sleeps in a system call,
+        the call runs once more and, seeing the signal (Proc.interrupted), ends with
+        -EINTR, as Linux's do_wait and pipe_read look for a pending signal only when they
+        are about to sleep; then the signal is delivered."""
+        if not p.sig.pending & ~p.sig.blocked:
+            return
+        if p.state is State.SLEEPING and p in self.restarts:
+            p.state = State.RUNNING
+            p.chan = None
+            self._finish_syscall(p)
+            if p.state is State.SLEEPING:  # a call that does not look at signals
+                p.state = State.RUNNING
+                p.chan = None
+                sigs.interrupt(self, p)
+        if p.state is State.RUNNING:
+            sigs.deliver(self, p)
 
     def _finish_syscall(self, p: Proc) -> None:
         """p slept inside a system call and has been woken: run the call again, without

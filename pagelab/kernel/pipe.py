@@ -67,8 +67,10 @@ def pipewrite(m: Machine, p: Proc, pi: Pipe, addr: int, n: int) -> Result:
     prog = p.restart_state
     done = prog.done if isinstance(prog, WriteProgress) and prog.pipe is pi else 0
     while done < n:
-        if not pi.readopen or p.killed:
+        if not pi.readopen:
             return -1
+        if p.interrupted:  # what was moved before the signal counts
+            return done if done > 0 else -1
         room = PIPESIZE - len(pi.buf)
         if room == 0:
             wakeup(m, pi.readers)
@@ -91,7 +93,7 @@ def piperead(m: Machine, p: Proc, pi: Pipe, addr: int, n: int) -> Result:
     if n == 0:
         return 0
     if not pi.buf and pi.writeopen:
-        if p.killed:
+        if p.interrupted:
             return -1
         sleep(m, p, pi.readers)
         return RESTART

@@ -14,6 +14,7 @@ from pagelab.kernel.mm.kalloc import OutOfFrames
 from pagelab.kernel.mm.mmap import dup_mmap, exit_mmap, new_vmas
 from pagelab.kernel.mm.vma import Vma, VmaList, mapping
 from pagelab.kernel.param import NOFILE
+from pagelab.kernel.signal import SigState
 
 if TYPE_CHECKING:
     from pagelab.kernel.file import File
@@ -50,12 +51,19 @@ class Proc:
     wake_tick: int = 0  # for sleep(ticks)
     restart_state: Any = None  # progress of a blocking syscall that will be re-executed
     abi: Abi = NOABI  # the system-call personality of the program it runs (set by exec)
+    sig: SigState = field(default_factory=SigState)  # signal actions, mask, pending (Linux)
     termsig: int = 0  # the signal that killed it (Linux personality), for wait4 and the exit status
     cloexec: set[int] = field(default_factory=set)  # descriptors that exec closes (FD_CLOEXEC)
     exe: str = ""  # the absolute guest path of the program it runs (/proc/self/exe)
     faults: int = 0
     rss: int = 0  # private frames mapped (the shared zero frame is not counted)
     rss_peak: int = 0
+
+    @property
+    def interrupted(self) -> bool:
+        """A blocking call must end now: the process was killed, or (Linux) a signal it
+        does not block is pending, as Linux's signal_pending()."""
+        return self.killed or bool(self.sig.pending & ~self.sig.blocked)
 
     def grow_rss(self, n: int) -> None:
         self.rss += n
@@ -110,6 +118,7 @@ def fork(m: Machine, p: Proc) -> int:
     np_.rss = np_.rss_peak = p.rss
     np_.parent = p
     np_.cwd = p.cwd
+    np_.sig = p.sig.forked()
     from pagelab.kernel.file import filedup  # here: file.py imports proc
 
     np_.ofile = [filedup(f) if f is not None else None for f in p.ofile]
@@ -157,6 +166,9 @@ def exit_proc(m: Machine, p: Proc, status: int) -> None:
     p.state = State.ZOMBIE
     if p.parent is not None:
         wakeup(m, p.parent)
+        sigs = p.parent.abi.signals
+        if sigs is not None:
+            sigs.child_exited(m, p)
     ev = ExitEvent(
         p.pid,
         p.name,

@@ -45,6 +45,9 @@ def usertrap(m: Machine, p: Proc, res: RunResult) -> None:
         else:
             if p.abi.trap_signal is not None:
                 sig = p.abi.trap_signal(t.scause)
+                sigs = p.abi.signals
+                if sigs is not None and sigs.fault(m, p, t, stval, sig):
+                    return  # the program's handler takes it (and the instruction is retried)
             m.log(
                 f"usertrap(): unexpected scause {t.scause:#x} pid={p.pid}\n            sepc={t.sepc:#x} stval={stval:#x}"
             )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from pagelab.kernel.param import MAXARG, NOFILE
 
 if TYPE_CHECKING:
+    from pagelab.hw.hart import Trap
     from pagelab.kernel.binfmt import Image, Layout
     from pagelab.kernel.machine import Machine
     from pagelab.kernel.proc import Proc
@@ -27,6 +28,21 @@ if TYPE_CHECKING:
     Unknown = Callable[[Machine, Proc, int], int]
     TrapSignal = Callable[[int], int]
     Start = Callable[[Machine, Image, list[bytes], list[bytes], bytes], Layout]
+
+
+@dataclass(frozen=True)
+class SignalOps:
+    """How a personality that has signals delivers them (Linux; xv6 has none)."""
+
+    # Act on the process's deliverable signals as it goes back to user mode.
+    deliver: Callable[[Machine, Proc], None]
+    # A trap the kernel could not resolve, with its stval and signal: True if a handler
+    # takes it (the process goes on), False to kill the process with the signal.
+    fault: Callable[[Machine, Proc, Trap, int, int], bool]
+    # The process slept in a blocking call and a signal woke it: end the call (-EINTR).
+    interrupt: Callable[[Machine, Proc], None]
+    # A child of this personality's process has exited (SIGCHLD).
+    child_exited: Callable[[Machine, Proc], None]
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,6 +59,7 @@ class Abi:
     maxarg: int  # exec arguments
     # The signal a fatal trap (by scause) kills with; None: killed as xv6 kills, status -1.
     trap_signal: TrapSignal | None = None
+    signals: SignalOps | None = None  # None: no signals beyond being killed (xv6)
 
 
 def xv6_unknown(m: Machine, p: Proc, num: int) -> int:

@@ -14,6 +14,8 @@ from pagelab.hw import exc
 from pagelab.hw.sv39 import SCAUSE_INST_PAGE_FAULT, SCAUSE_LOAD_PAGE_FAULT, SCAUSE_STORE_PAGE_FAULT
 from pagelab.kernel.abi import Abi
 from pagelab.kernel.abi.linux.errno import ENOSYS
+from pagelab.kernel.abi.linux.signal import OPS as SIGNAL_OPS
+from pagelab.kernel.abi.linux.signal import SIGBUS, SIGILL, SIGSEGV, SIGTRAP, SYS_RT_SIGRETURN
 from pagelab.kernel.abi.linux.startup import linux_start
 from pagelab.kernel.abi.linux.sysfile import SYSCALLS as FILE_SYSCALLS
 from pagelab.kernel.abi.linux.sysmm import SYSCALLS as MM_SYSCALLS
@@ -31,7 +33,6 @@ SYSCALLS: dict[int, Handler] = {**PROC_SYSCALLS, **FILE_SYSCALLS, **MM_SYSCALLS,
 NOFILE = 256  # descriptors per Linux process (RLIMIT_NOFILE); xv6 has 16
 MAXARG = 1 << 16  # exec arguments: Linux bounds their bytes (startup.ARG_MAX), not their number
 
-SIGILL, SIGTRAP, SIGBUS, SIGSEGV = 4, 5, 7, 11
 
 _TRAP_SIGNALS = {
     exc.ILLEGAL_INSTRUCTION: SIGILL,
@@ -59,4 +60,7 @@ def linux_unknown(m: Machine, p: Proc, num: int) -> int:
     return -ENOSYS
 
 
-LINUX = Abi("linux", SYSCALLS, frozenset((SYS_EXECVE,)), linux_unknown, linux_start, NOFILE, MAXARG, trap_signal)
+# execve replaces the code being run, rt_sigreturn the registers: both are served with the
+# CPU stopped.
+OUTSIDE = frozenset((SYS_EXECVE, SYS_RT_SIGRETURN))
+LINUX = Abi("linux", SYSCALLS, OUTSIDE, linux_unknown, linux_start, NOFILE, MAXARG, trap_signal, SIGNAL_OPS)

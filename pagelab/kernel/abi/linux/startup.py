@@ -19,6 +19,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from pagelab.hw.sv39 import MAXVA, PGSIZE, PTE_W, pgrounddown
+from pagelab.kernel.abi.linux.signal import map_sigpage
 from pagelab.kernel.binfmt import ExecError, Image, Layout
 from pagelab.kernel.mm import vm
 from pagelab.kernel.mm.vma import MAP_PRIVATE, PROT_READ, PROT_WRITE, Vma
@@ -119,6 +120,7 @@ def linux_start(m: Machine, img: Image, argv: list[bytes], envp: list[bytes], ex
     block = table + bytes(random_at - sp - len(table)) + bytes(blob) + bytes(STACK_TOP - top)
     stack_base = STACK_TOP - STACK_MAX
     img.vmas.insert(Vma(stack_base, STACK_TOP, PROT_READ | PROT_WRITE, MAP_PRIVATE, "stack"))
+    map_sigpage(m, img.vmas)  # the return path of signal handlers
     # The pages of the start-up block are mapped now; the rest of the region on demand.
     lo = pgrounddown(sp)
     if vm.uvmalloc(m.km, img.pagetable, lo, STACK_TOP, PTE_W) is None:

@@ -25,6 +25,7 @@ from pagelab.kernel.abi.linux.errno import (
     ESPIPE,
 )
 from pagelab.kernel.abi.linux.paths import PATH_MAX, is_self_exe
+from pagelab.kernel.abi.linux.signal import SI_USER, SIGPIPE, send
 from pagelab.kernel.abi.linux.structs import (
     IOVEC,
     S_IFCHR,
@@ -35,6 +36,7 @@ from pagelab.kernel.abi.linux.structs import (
 )
 from pagelab.kernel.file import File, FileKind, fileclose, filedup, fileread, filestat, filewrite
 from pagelab.kernel.fs import T_DIR, T_FILE
+from pagelab.kernel.signal import SigInfo
 from pagelab.kernel.syscall import RESTART, Handler, Result, argaddr, argint, argstr, copyin, copyout
 
 if TYPE_CHECKING:
@@ -89,9 +91,10 @@ def close_fd(m: Machine, p: Proc, fd: int) -> None:
 def _error(m: Machine, p: Proc, f: File, write: bool, refused_before: int) -> int:
     """The errno behind a -1 from the file layer."""
     if f.kind is FileKind.PIPE and f.pipe is not None:
-        if p.killed:
+        if p.interrupted:
             return -EINTR
         if write and not f.pipe.readopen:
+            send(m, p, SigInfo(SIGPIPE, SI_USER, p.pid))  # and SIGPIPE, which kills by default
             return -EPIPE
         return -EFAULT
     if write and f.kind is FileKind.INODE and m.fs.quota.refused > refused_before:

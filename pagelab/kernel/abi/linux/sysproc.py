@@ -232,7 +232,7 @@ def sys_gettimeofday(m: Machine, p: Proc) -> Result:
 
 def _sleep_until(m: Machine, p: Proc, when: int) -> Result:
     """Sleep until the clock reads `when` (instructions), on the clock's ticks."""
-    if p.killed:
+    if p.interrupted:
         return -EINTR
     if m.now() >= when:
         return 0
@@ -261,7 +261,13 @@ def sys_nanosleep(m: Machine, p: Proc) -> Result:
         if ns < 0:
             return -EINVAL
         p.restart_state = m.now() + ns // NS_PER_INSN
-    return _sleep_until(m, p, p.restart_state)
+    r = _sleep_until(m, p, p.restart_state)
+    rem = argaddr(m, 1)
+    if r == -EINTR and rem:  # a signal woke it: how much of the sleep was left
+        left = max(p.restart_state - m.now(), 0) * NS_PER_INSN
+        if not copyout(m, p, rem, TIMESPEC.pack(left // 1_000_000_000, left % 1_000_000_000)):
+            return -EFAULT
+    return r
 
 
 def sys_clock_nanosleep(m: Machine, p: Proc) -> Result:
@@ -395,7 +401,7 @@ def sys_wait4(m: Machine, p: Proc) -> Result:
             return got
     if options & WNOHANG:
         return 0
-    if p.killed:
+    if p.interrupted:
         return -EINTR
     proc.sleep(m, p, p)  # exit_proc wakes the parent
     return RESTART
