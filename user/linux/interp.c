@@ -49,7 +49,7 @@ static const char *SCRIPT =
 	"    load @m str k load @j itos cat mget store @l\n"
 	"flen:\n"
 	"    load @l isnil jnz fnext\n"
-	"    load @sum load @l car push 3 mul add store @sum  load @l cdr store @l jmp flen\n"
+	"    load @sum load @l car load @j mul add store @sum  load @l cdr store @l jmp flen\n"
 	"fnext:\n"
 	"    load @j push 1 add store @j jmp fold\n"
 	"out:\n"

@@ -13,14 +13,16 @@
 /* splitmix64: a 64-bit state stepped by a Weyl constant and then mixed. */
 static uint64_t wl_state;
 
-static inline void wl_seed(uint64_t seed) { wl_state = seed * 0x9e3779b97f4a7c15ULL + 1; }
-
 static inline uint64_t wl_mix(uint64_t z)
 {
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
 }
+
+/* The seed is mixed, so nearby seeds start far apart on the state's cycle
+ * (seed * constant would make seed 7's stream seed 1's, shifted by 6). */
+static inline void wl_seed(uint64_t seed) { wl_state = wl_mix(seed ^ 0x5eed5eed5eed5eedULL); }
 
 static inline uint64_t wl_rand(void) { return wl_mix(wl_state += 0x9e3779b97f4a7c15ULL); }
 
