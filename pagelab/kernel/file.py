@@ -182,23 +182,25 @@ def filewrite(m: Machine, p: Proc, f: File, addr: int, n: int) -> Result:
     if f.ip is None:
         return -1
     # As xv6's filewrite: the offset advances past each piece written, and anything short
-    # of n (a bad address, the size limit) returns -1.
+    # of n (a bad address, the quota, the size limit, a host error) returns -1.
     done = 0
     while done < n:
         data = copyin(m, p, addr + done, min(CHUNK, n - done))
         if data is None:
             return -1
         k = m.fs.write(f.ip, f.off, data)
-        if f.mapping is not None:
-            # Write-through: the host file has the bytes; now the cached pages get them too.
-            if k < 0:
-                m.pagecache.refresh(f.mapping, f.off, len(data))
-            else:
-                m.pagecache.write(f.mapping, f.off, data[:k])
+        if k > 0 and f.mapping is not None:
+            # Write-through: the host file has exactly these k bytes; now the cached pages
+            # get them too. Nothing else of the cache changes: a cached page is the truth
+            # for its file, and a write that failed never reads the host back over it
+            # (a shared mapping's stores may be newer than the host file).
+            m.pagecache.write(f.mapping, f.off, data[:k])
         if k < 0:
             return -1
         f.off += k
         done += k
+        if k < len(data):
+            return -1
     return n
 
 

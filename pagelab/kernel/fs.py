@@ -427,8 +427,10 @@ class FileSystem:
         return None
 
     def write(self, ip: Inode, off: int, data: bytes) -> int:
-        """Write data at off; -1 if it would leave a hole past the end (xv6's writei), grow the
-        file past max_file_size, or the host fails."""
+        """Write data at off. Returns len(data), or fewer if the host failed part way (the
+        bytes counted are in the file, none after them), or -1 with nothing written if it
+        would leave a hole past the end (xv6's writei), grow the file past max_file_size
+        or past the quota, or the host fails at once."""
         if ip.type != T_FILE or off < 0:
             return -1
         try:
@@ -443,16 +445,19 @@ class FileSystem:
             done = 0
             try:
                 while done < len(mv):
-                    k = os.pwrite(ip.fd, mv[done:], off + done)
+                    try:
+                        k = os.pwrite(ip.fd, mv[done:], off + done)
+                    except OSError:
+                        k = 0
                     if k <= 0:
-                        return -1
+                        break
                     done += k
             finally:
                 if done < len(mv):  # the host failed part way: charge what it kept
                     self.quota.refund(grow - (file_cost(max(size, off + done)) - file_cost(size)))
         except _HOST_ERRORS:
             return -1
-        return done
+        return done if done > 0 or not data else -1
 
     def fstat(self, ip: Inode) -> Stat | None:
         try:

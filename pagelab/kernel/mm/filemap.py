@@ -245,19 +245,6 @@ class PageCache:
             pos += k
         a.size = max(a.size, off + len(data))
 
-    def refresh(self, a: AddressSpace, off: int, n: int) -> None:
-        """Re-read the cached pages over [off, off+n) from the host, after a write to the
-        host failed part way and left it unknown how much arrived."""
-        with suppress(OSError):
-            a.size = os.fstat(a.hostfd).st_size
-        for index in range(off >> PGSHIFT, (off + n + PGSIZE - 1) >> PGSHIFT):
-            pa = a.pages.get(index)
-            if pa is not None:
-                self.km.ram.zero_page(pa)
-                with suppress(OSError):
-                    self.km.ram.write(pa, self._host_read(a, index << PGSHIFT, PGSIZE))
-                self.frame_written(pa)
-
     def truncate(self, a: AddressSpace, size: int) -> None:
         """The file was cut to `size` bytes (open with O_TRUNC). Cached pages wholly past
         the new end are freed if only cached, else zeroed in place (a mapping then sees the
