@@ -167,3 +167,32 @@ def test_bundled_programs_in_a_temporary_root_are_not_counted() -> None:
     wrote = int(r.out.split("wrote ")[1].split()[0])
     assert file_cost(wrote) <= 64 << 10 < file_cost(wrote + 4096) + file_cost(0)
     assert "after unlink ok" in r.out
+
+
+# --- a file unlinked while mapped keeps its space (issue 18) ------------------------------
+
+
+def test_unlinked_but_mapped_files_keep_their_space() -> None:
+    limit = 256 << 10
+    r = run_prog("unlinkmap", config=Config(disk=limit))
+    assert r.code == 0, r.err
+    kept = int(r.out.split("kept ")[1].split()[0])
+    assert kept == limit // file_cost(64 << 10)  # before: all 40 fit, 2.6 MB on the host
+    q = r.stats["disk_quota"]
+    assert q["used"] == 0 and q["refused"] >= 2
+
+
+def test_hold_keeps_an_unlinked_file_counted(tmp_path: Path) -> None:
+    fs = _fs(tmp_path, 1 << 20)
+    ip = fs.open("/", b"f", O_CREATE | O_RDWR)
+    assert ip is not None and ip.key is not None
+    assert fs.write(ip, 0, b"m" * 3000) == 3000
+    fd = os.dup(ip.fd)  # what the page cache keeps for a mapping
+    fs.hold(ip.key)
+    key = ip.key
+    fs.close(ip)
+    assert fs.unlink("/", b"f") == 0
+    assert fs.quota.used == file_cost(3000)  # the mapping still holds the blocks
+    fs.release(key, fd)
+    os.close(fd)
+    assert fs.quota.used == 0

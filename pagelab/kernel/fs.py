@@ -173,7 +173,9 @@ class FileSystem:
         self.generation = 0
         # The --disk quota (quota.py); with no limit, nothing is scanned, deltas still count.
         self.quota = DiskQuota.scan(self.root, quota) if quota else DiskQuota(0)
-        self._opens: dict[tuple[int, int], int] = {}  # open Inodes per host file
+        # References that keep a host file alive after its last name goes: open Inodes and
+        # the page cache's own descriptor (mappings, exec'd text): see hold()/release().
+        self._opens: dict[tuple[int, int], int] = {}
         # fstat of a directory: (dev, ino) -> ((generation, mtime_ns), size), so a program
         # that fstats a big directory again and again does not rescan it each time.
         self._dirsizes: dict[tuple[int, int], tuple[tuple[int, int], int]] = {}
@@ -321,7 +323,26 @@ class FileSystem:
             self.close(ip)
             raise
         ip.key = (st.st_dev, st.st_ino)
-        self._opens[ip.key] = self._opens.get(ip.key, 0) + 1
+        self.hold(ip.key)
+
+    def hold(self, key: tuple[int, int]) -> None:
+        """One more reference keeps host file `key` alive (and its blocks in use) even once
+        it has no name: an open Inode, or the page cache holding it for a mapping."""
+        self._opens[key] = self._opens.get(key, 0) + 1
+
+    def release(self, key: tuple[int, int], fd: int) -> None:
+        """Drop a reference taken by hold(); fd is a host descriptor on the same file, still
+        open. The last reference of a file with no name left gives its space back, as xv6's
+        iput frees an inode's blocks once no one refers to it."""
+        n = self._opens.get(key, 0) - 1
+        if n > 0:
+            self._opens[key] = n
+            return
+        self._opens.pop(key, None)
+        with suppress(OSError):
+            st = os.fstat(fd)
+            if st.st_nlink == 0 and st_.S_ISREG(st.st_mode):
+                self.quota.refund(file_cost(st.st_size))
 
     def _inode(self, fd: int, type_: int) -> Inode:
         """An Inode owning fd (closed again if even fstat fails)."""
@@ -391,24 +412,10 @@ class FileSystem:
     def close(self, ip: Inode) -> None:
         if ip.fd >= 0:
             if ip.key is not None:
-                self._untrack(ip)
+                self.release(ip.key, ip.fd)
             with suppress(OSError):
                 os.close(ip.fd)
             ip.fd = -1
-
-    def _untrack(self, ip: Inode) -> None:
-        """ip is being closed. If it was the last open Inode of a file that has no name left
-        (unlinked while open), the file's space comes back now, as in xv6's iput."""
-        assert ip.key is not None
-        n = self._opens.get(ip.key, 0) - 1
-        if n > 0:
-            self._opens[ip.key] = n
-            return
-        self._opens.pop(ip.key, None)
-        with suppress(OSError):
-            st = os.fstat(ip.fd)
-            if st.st_nlink == 0 and st_.S_ISREG(st.st_mode):
-                self.quota.refund(file_cost(st.st_size))
 
     def read(self, ip: Inode, off: int, n: int) -> bytes | None:
         """Up to n bytes at off of a file, or of a directory's dirents; None on host error.

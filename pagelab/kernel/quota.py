@@ -8,8 +8,9 @@ Hard links to one file count once. Usage is
 - scanned once at boot: every regular file and directory under the root that the guest can
   see (symlinks, FIFOs and the like are not counted, nor followed);
 - then tracked by the file system as the guest changes things: growth is charged before it
-  happens, and space comes back when a file's last name and last open descriptor are gone
-  (as xv6's iput frees an inode's blocks) or when O_TRUNC empties it.
+  happens, and space comes back when a file's last name and last reference are gone (an
+  open descriptor, or the page cache holding it for a mapping or a running program, as
+  xv6's iput frees an inode's blocks) or when O_TRUNC empties it.
 
 A change that would take usage past the limit fails (-1), as xv6's balloc fails on a full
 disk. A limit of 0 means no quota. Files the host adds or changes during a run are not seen

@@ -96,6 +96,8 @@ class PageCache:
             fd = os.dup(ip.fd)
             if a.hostfd >= 0:
                 os.close(a.hostfd)
+            else:
+                self.fs.hold(host)  # the file's blocks stay in use while we hold it
             a.hostfd, a.writable = fd, _can_write(fd)
         a.users += 1
         return a
@@ -135,6 +137,8 @@ class PageCache:
             a.stamp = (st.st_size, st.st_mtime_ns) if st.st_nlink > 0 else None
         except OSError:
             a.stamp = None
+        if a.host is not None:
+            self.fs.release(a.host, a.hostfd)  # an unlinked file's last user gives its space back
         os.close(a.hostfd)
         a.hostfd, a.writable = -1, False
         if a.stamp is None:  # unlinked: nobody can ever open it again
