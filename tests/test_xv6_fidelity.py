@@ -1,12 +1,17 @@
 """xv6 fidelity as xv6's own programs see it (issue 18): the free-frame count stays flat
-across a run with demand paging on, as usertests checks it."""
+across a run with demand paging on, as usertests checks it; inode numbers as xv6 gives
+them."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 from conftest import run_prog
 
 from pagelab.kernel.config import Config
+from pagelab.kernel.fs import O_CREATE, O_RDWR, FileSystem
 
 MEM = 8 << 20
 
@@ -29,3 +34,35 @@ def test_free_frames_stay_flat(config: Config) -> None:
     r = run_prog("freecount", "3", config=config)
     assert r.code == 0, r.err
     assert "freecount OK" in r.out
+
+
+# --- inode numbers ----------------------------------------------------------------------
+
+
+def test_inode_numbers_as_xv6_gives_them() -> None:
+    # Before the fix: "a had 2, b after unlink(a) got 3" (fresh numbers up to 0xFFFF first).
+    r = run_prog("inums")
+    assert r.code == 0, r.err
+    assert "inums OK" in r.out
+
+
+def test_a_held_file_keeps_its_number_until_its_last_reference(tmp_path: Path) -> None:
+    fs = FileSystem(tmp_path)
+    ip = fs.open("/", b"m", O_CREATE | O_RDWR)
+    assert ip is not None and ip.key is not None
+    n = ip.ino
+    fd = os.dup(ip.fd)  # the page cache's descriptor for a mapping
+    fs.hold(ip.key)
+    key = ip.key
+    fs.close(ip)
+    assert fs.unlink("/", b"m") == 0
+    other = fs.stat("/", b"/")  # the root: 1
+    assert other is not None and other.ino == 1
+    jp = fs.open("/", b"n", O_CREATE | O_RDWR)
+    assert jp is not None and jp.ino != n  # m still exists: its number is taken
+    fs.release(key, fd)
+    os.close(fd)
+    kp = fs.open("/", b"k", O_CREATE | O_RDWR)
+    assert kp is not None and kp.ino == n  # the lowest free number again
+    fs.close(jp)
+    fs.close(kp)

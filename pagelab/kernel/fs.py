@@ -20,12 +20,18 @@ DEVICE_SIZE bytes: DEVICE_MAGIC followed by major and minor as little-endian sho
 regular file of exactly that size and header is a device to the guest; O_TRUNC leaves it
 alone, as xv6 truncates only T_FILE inodes.
 
-Inode numbers: xv6 dirents hold a 16-bit inode number. Each host (st_dev, st_ino) gets a small
-number in first-seen order, kept for the life of this object; the root is 1.
+Inode numbers, as xv6 gives them: each host file (st_dev, st_ino) gets the lowest number free
+when it is first seen (xv6's ialloc scans from the start), the root is 1, and the number stays
+the file's for as long as it exists: through links, and after its last name is gone while an
+open descriptor, a mapping or a running program still holds it (xv6's iput). Only then is the
+number free again. xv6's disk has NINODES = 200 inodes, so a guest with fewer live files than
+that only ever sees numbers below 200; a --root holding more files gets higher numbers for
+them (a dirent's ushort is the limit), creating is not refused for it.
 """
 
 from __future__ import annotations
 
+import heapq
 import os
 import stat as st_
 import struct
@@ -167,8 +173,8 @@ class FileSystem:
         self.max_file_size = max_file_size
         self._root_id = (st.st_dev, st.st_ino)
         self._inums: dict[tuple[int, int], int] = {self._root_id: ROOTINO}
-        self._next_inum = ROOTINO + 1
-        self._free_inums: list[int] = []
+        self._next_inum = ROOTINO + 1  # every number from here up has never been given
+        self._free_inums: list[int] = []  # a heap: numbers given back, below _next_inum
         # Bumped by every change this object makes to a directory, to invalidate listings.
         self.generation = 0
         # The --disk quota (quota.py); with no limit, nothing is scanned, deltas still count.
@@ -252,11 +258,11 @@ class FileSystem:
         n = self._inums.get(key)
         if n is not None:
             return n
-        if self._next_inum <= MAXINUM:
+        if self._free_inums:
+            n = heapq.heappop(self._free_inums)  # the lowest free number
+        elif self._next_inum <= MAXINUM:
             n = self._next_inum
             self._next_inum += 1
-        elif self._free_inums:
-            n = self._free_inums.pop()
         else:
             # All 65534 numbers are taken by live files: numbers may repeat from here on.
             return 2 + hash(key) % (MAXINUM - 1)
@@ -264,11 +270,10 @@ class FileSystem:
         return n
 
     def _forget(self, st: os.stat_result) -> None:
-        """The host file is gone: its number may be given out again (only once all fresh
-        numbers are used, so a number is rarely reused while the guest remembers it)."""
+        """The host file is gone (no name, no reference): its number is free again."""
         n = self._inums.pop((st.st_dev, st.st_ino), None)
         if n is not None:
-            self._free_inums.append(n)
+            heapq.heappush(self._free_inums, n)
 
     # --- device nodes --------------------------------------------------------------------
 
@@ -332,8 +337,8 @@ class FileSystem:
 
     def release(self, key: tuple[int, int], fd: int) -> None:
         """Drop a reference taken by hold(); fd is a host descriptor on the same file, still
-        open. The last reference of a file with no name left gives its space back, as xv6's
-        iput frees an inode's blocks once no one refers to it."""
+        open. The last reference of a file with no name left gives its space and its inode
+        number back, as xv6's iput frees an inode once no one refers to it."""
         n = self._opens.get(key, 0) - 1
         if n > 0:
             self._opens[key] = n
@@ -341,8 +346,10 @@ class FileSystem:
         self._opens.pop(key, None)
         with suppress(OSError):
             st = os.fstat(fd)
-            if st.st_nlink == 0 and st_.S_ISREG(st.st_mode):
-                self.quota.refund(file_cost(st.st_size))
+            if st.st_nlink == 0:
+                if st_.S_ISREG(st.st_mode):
+                    self.quota.refund(file_cost(st.st_size))
+                self._forget(st)  # and its inode number
 
     def _inode(self, fd: int, type_: int) -> Inode:
         """An Inode owning fd (closed again if even fstat fails)."""
@@ -615,8 +622,8 @@ class FileSystem:
             self.quota.refund(DIR_COST)
         elif st.st_nlink <= 1 and (st.st_dev, st.st_ino) not in self._opens:
             self.quota.refund(file_cost(st.st_size))  # else the last close gives it back
-        if st_.S_ISDIR(st.st_mode) or st.st_nlink <= 1:
-            self._forget(st)
+        if (st_.S_ISDIR(st.st_mode) or st.st_nlink <= 1) and (st.st_dev, st.st_ino) not in self._opens:
+            self._forget(st)  # else the last reference frees the number (release)
         return 0
 
     def link(self, cwd: str, old: bytes, new: bytes) -> int:
