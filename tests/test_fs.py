@@ -204,8 +204,6 @@ def test_parse_normalises_lexically(root: Path) -> None:
     [
         b"",
         b"a\0b",
-        b"caf\xc3\xa9",
-        b"\xff",
         b"./" * 64,  # 128 bytes: no room for the NUL within MAXPATH
     ],
 )
@@ -218,7 +216,40 @@ def test_parse_cuts_long_names_to_dirsiz(root: Path) -> None:
     assert fs.parse("/", b"a" * 15) == ["a" * DIRSIZ]
     assert fs.parse("/", b"d/" + b"b" * 40 + b"/c") == ["d", "b" * DIRSIZ, "c"]
     assert fs.parse("/", b"a" * 15 + b"/..") == []
-    assert fs.parse("/", b"abcdefghijklm\xc3\xa9") is None  # cut inside a non-ASCII name
+    assert fs.parse("/", b"abcdefghijklm\xc3\xa9") == ["abcdefghijklm%C3"]  # cut inside a character
+
+
+@pytest.mark.parametrize(
+    ("name", "host"),
+    [
+        (b"caf\xc3\xa9", "caf\u00e9"),  # printable UTF-8 stays as it is
+        (b"\xff\xfe", "%FF%FE"),  # bytes that are not UTF-8
+        (b"a%b", "a%25b"),  # the escape character itself
+        (b"\x1b[2J\n", "%1B[2J%0A"),  # control characters never reach a host terminal
+        (b"\xe2\x80\xae", "%E2%80%AE"),  # nor a bidi override
+        (b"...", "..."),
+        (bytes(range(1, 15)), "".join(f"%{b:02X}" for b in range(1, 15))),
+    ],
+)
+def test_names_are_bytes(root: Path, name: bytes, host: str) -> None:
+    fs = FileSystem(root)
+    assert fs.parse("/", b"/d/" + name) == ["d", host]
+    assert fs.mkdir("/", b"d") == 0
+    write_file(fs, "/d", name, b"bytes")
+    assert [p.name for p in (root / "d").iterdir()] == [host]
+    assert read_file(fs, "/", b"/d/" + name) == b"bytes"
+    assert names(fs, "/", b"d")[2:] == [(fs.stat("/d", name).ino, name)]  # type: ignore[union-attr]
+    assert fs.unlink("/d", name) == 0 and not any((root / "d").iterdir())
+
+
+def test_host_names_the_encoding_could_not_make_are_hidden(root: Path) -> None:
+    for host in ["%41", "100%", "%c3%a9", "%C3%A9", "tab\there", "bad\udcff", "%zz"]:
+        (root / host).write_bytes(b"")
+    (root / "ok%25").write_bytes(b"")
+    fs = FileSystem(root)
+    assert [n for _, n in names(fs, "/", b"/")] == [b".", b"..", b"ok%"]
+    assert fs.open("/", b"A", O_RDONLY) is None  # "%41" is not "A"
+    assert fs.open("/", b"\xc3\xa9", O_RDONLY) is None  # "%C3%A9" is not its host name
 
 
 def test_longest_path_and_name(root: Path) -> None:
@@ -308,11 +339,12 @@ def test_directory_listing(root: Path) -> None:
     (root / "zeta").write_bytes(b"")
     (root / "alpha").mkdir()
     (root / "a-very-long-name-indeed").write_bytes(b"")  # not an xv6 name
-    (root / "caf\u00e9").write_bytes(b"")  # not ASCII
+    (root / "caf\u00e9").write_bytes(b"")  # UTF-8: the guest's too
+    (root / "%41").write_bytes(b"")  # not a name fsname.host_name makes
     (root / "link").symlink_to(root / "zeta")
     os.mkfifo(root / "fifo")
     ents = names(fs, "/", b"/")
-    assert [n for _, n in ents] == [b".", b"..", b"alpha", b"zeta"]
+    assert [n for _, n in ents] == [b".", b"..", b"alpha", b"caf\xc3\xa9", b"zeta"]
     assert ents[0][0] == ents[1][0] == 1  # the root is its own parent
     sub = names(fs, "/", b"alpha")
     alpha = fs.stat("/", b"alpha")
@@ -573,7 +605,7 @@ def test_fifo_and_special_files_refused_without_hanging(root: Path) -> None:
     assert (root / "fifo").exists()
 
 
-@pytest.mark.parametrize("path", [b"caf\xc3\xa9", b"x/\x80", b"a\0/../../outside", b"\xff\xfe", b"./" * 70])
+@pytest.mark.parametrize("path", [b"a\0/../../outside", b"x/a\0b", b"./" * 70, b"x/" + b"y/" * 63])
 def test_bad_names_touch_nothing(root: Path, outside: Path, path: bytes) -> None:
     (root / "x").mkdir()
     before, before_root = snapshot(outside), snapshot(root)

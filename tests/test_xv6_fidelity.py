@@ -1,6 +1,6 @@
 """xv6 fidelity as xv6's own programs see it (issue 18): the free-frame count stays flat
 across a run with demand paging on, as usertests checks it; inode numbers as xv6 gives
-them."""
+them; file names are bytes."""
 
 from __future__ import annotations
 
@@ -66,3 +66,14 @@ def test_a_held_file_keeps_its_number_until_its_last_reference(tmp_path: Path) -
     assert kp is not None and kp.ino == n  # the lowest free number again
     fs.close(jp)
     fs.close(kp)
+
+
+# --- file names are bytes ---------------------------------------------------------------
+
+
+def test_every_byte_but_nul_and_slash_names_a_file(tmp_path: Path) -> None:
+    # Before the fix: "cannot create a name with byte 0x80".
+    r = run_prog("bytenames", root=tmp_path)
+    assert r.code == 0, r.err
+    assert "bytenames OK" in r.out
+    assert list(tmp_path.iterdir()) == []

@@ -6,8 +6,9 @@ keep what the guest writes, with ordinary host tools.
 The sandbox works in two steps, so that nothing a guest names can reach outside the root:
 1. A guest path is checked and normalised lexically: `.` and `..` are resolved on the
    guest path itself (`..` at `/` stays at `/`), a longer name is cut to its first DIRSIZ
-   bytes as xv6's namei does, every name must then be a valid xv6 name (ASCII, no NUL),
-   and the whole path must fit in MAXPATH with its NUL.
+   bytes as xv6's namei does, every name must then be a valid xv6 name (any bytes but
+   NUL and `/`), and the whole path must fit in MAXPATH with its NUL. Each name then
+   becomes its host name (fsname.py: printable UTF-8 as it is, other bytes as %XX).
 2. The result is walked from the root one component at a time with
    openat(O_NOFOLLOW | O_DIRECTORY), and the last component is opened or changed relative
    to its parent's descriptor with O_NOFOLLOW. No symlink inside the root is ever followed,
@@ -41,6 +42,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from pagelab.kernel.fsname import guest_name, host_name
 from pagelab.kernel.param import DIRSIZ, MAXPATH, ROOTDEV
 from pagelab.kernel.quota import DIR_COST, DiskQuota, file_cost
 
@@ -132,14 +134,8 @@ class Cwd(str):
 
 
 def valid_name(name: bytes) -> bool:
-    """A name that can appear in an xv6 directory entry."""
-    return (
-        0 < len(name) <= DIRSIZ
-        and name not in (b".", b"..")
-        and name.isascii()
-        and b"\0" not in name
-        and b"/" not in name
-    )
+    """A name that can appear in an xv6 directory entry: any bytes but NUL and `/`."""
+    return 0 < len(name) <= DIRSIZ and name not in (b".", b"..") and b"\0" not in name and b"/" not in name
 
 
 def last_name(path: bytes) -> bytes:
@@ -206,7 +202,7 @@ class FileSystem:
             part = part[:DIRSIZ]  # xv6's skipelem keeps only the first DIRSIZ bytes of a name
             if not valid_name(part):
                 return None
-            comps.append(part.decode("ascii"))
+            comps.append(host_name(part))
         return comps
 
     def _cwd_alive(self, cwd: Cwd, path: bytes) -> bool:
@@ -514,8 +510,8 @@ class FileSystem:
 
     def _dirents(self, fd: int) -> bytes:
         """The directory open at fd as xv6 dirents: `.`, `..`, then its entries by name.
-        Entries a guest could not name or open (symlinks, long or non-ASCII names, FIFOs...)
-        are left out."""
+        Entries a guest could not name or open (symlinks, FIFOs, names longer than DIRSIZ
+        or that fsname.host_name could not have made...) are left out."""
         st = os.fstat(fd)
         me = self.inum(st)
         if (st.st_dev, st.st_ino) == self._root_id:
@@ -528,8 +524,8 @@ class FileSystem:
         entries: list[tuple[bytes, int]] = []
         with os.scandir(fd) as it:
             for e in it:
-                name = os.fsencode(e.name)
-                if not valid_name(name):
+                name = guest_name(e.name)
+                if name is None or not valid_name(name):
                     continue
                 try:
                     est = e.stat(follow_symlinks=False)
