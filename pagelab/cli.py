@@ -92,6 +92,11 @@ def add_run_options(r: argparse.ArgumentParser) -> None:
         action="store_true",
         help="heap read faults map the shared zero page, as Linux does (default: a zeroed frame, as xv6's lazy lab)",
     )
+    r.add_argument(
+        "--sbrk-type",
+        action="store_true",
+        help="sbrk's second argument picks eager (1) or lazy (2) as xv6-riscv since 2024 (default: ignored)",
+    )
     r.add_argument("--stats", type=Path, metavar="FILE.json", help="write the stats JSON here")
     r.add_argument("--trace", type=Path, metavar="FILE.jsonl", help="write one JSON line per page fault here")
     r.add_argument("--vmprint", action="store_true", help="print each new program's page table to stderr")
@@ -197,6 +202,7 @@ def config_from(ns: argparse.Namespace) -> Config:
         cow=not (ns.eager or ns.no_cow),
         demand=not (ns.eager or ns.no_demand),
         zero_heap=ns.zero_heap and not ns.eager,
+        sbrk_type=ns.sbrk_type,
         disk=parse_disk(ns.disk),
         quantum=ns.quantum,
         seed=ns.seed,
@@ -400,7 +406,7 @@ def _label(ns: argparse.Namespace) -> str:
     """The base configuration's name in the report: its switches, or "default"."""
     on = [
         f"--{k.replace('_', '-')}"
-        for k in ("eager", "no_lazy", "no_zero_page", "no_cow", "zero_heap")
+        for k in ("eager", "no_lazy", "no_zero_page", "no_cow", "zero_heap", "sbrk_type")
         if getattr(ns, k)
     ]
     return " ".join(on) or "default"

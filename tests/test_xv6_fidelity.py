@@ -1,6 +1,6 @@
 """xv6 fidelity as xv6's own programs see it (issue 18): the free-frame count stays flat
 across a run with demand paging on, as usertests checks it; inode numbers as xv6 gives
-them; file names are bytes."""
+them; file names are bytes; sbrk's type argument with --sbrk-type."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import run_prog
 
+from pagelab.cli import build_parser, config_from
 from pagelab.kernel.config import Config
 from pagelab.kernel.fs import O_CREATE, O_RDWR, FileSystem
 
@@ -77,3 +78,26 @@ def test_every_byte_but_nul_and_slash_names_a_file(tmp_path: Path) -> None:
     assert r.code == 0, r.err
     assert "bytenames OK" in r.out
     assert list(tmp_path.iterdir()) == []
+
+
+# --- sbrk's type (xv6-riscv since 2024) -----------------------------------------------------
+
+
+@pytest.mark.parametrize("config", [Config(sbrk_type=True), Config.eager(sbrk_type=True)], ids=["lazy", "eager"])
+def test_sbrk_type_is_honoured_with_the_switch(config: Config) -> None:
+    r = run_prog("sbrktype", "typed", config=config)
+    assert r.code == 0, r.err
+    assert r.stats["faults"]["lazy"] == 64  # the SBRK_LAZY pages, whatever --eager says
+    assert r.stats["config"]["sbrk_type"] is True
+
+
+def test_sbrk_type_is_ignored_without_the_switch() -> None:
+    r = run_prog("sbrktype", "ignored")
+    assert r.code == 0, r.err
+    r = run_prog("sbrktype", "typed")  # what the switch changes: the eager 1 GiB succeeds
+    assert r.code == 1 and "SBRK_EAGER must fail" in r.err
+
+
+def test_sbrk_type_flag() -> None:
+    assert config_from(build_parser().parse_args(["run", "--sbrk-type", "echo"])).sbrk_type
+    assert not config_from(build_parser().parse_args(["run", "echo"])).sbrk_type

@@ -15,6 +15,7 @@ class Config:
     zero_page: bool = True  # read faults map one shared zero frame
     cow: bool = True  # fork shares frames copy-on-write
     zero_heap: bool = False  # heap read faults map the zero page too (Linux); off = xv6 lazy lab
+    sbrk_type: bool = False  # sbrk(n, type) as xv6-riscv since 2024: 1 eager, 2 lazy; off = a1 ignored
     demand: bool = True  # exec maps the file and reads each page on its first fault
     swap: int = 0  # bytes of swap; 0 = no swap, OOM kills
     policy: str = "clock"  # page replacement policy: a built-in name or module:Class

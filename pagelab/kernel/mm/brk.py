@@ -17,8 +17,11 @@ if TYPE_CHECKING:
     from pagelab.kernel.proc import Proc
 
 
-def do_brk(m: Machine, p: Proc, new: int) -> bool:
-    """Move p's break to `new`; False, with nothing changed, if it cannot be done."""
+def do_brk(m: Machine, p: Proc, new: int, eager: bool | None = None) -> bool:
+    """Move p's break to `new`; False, with nothing changed, if it cannot be done. Growth
+    maps frames at once if `eager`, else lazily; None: as the configuration says."""
+    if eager is None:
+        eager = not m.config.lazy
     old = p.sz
     heap = p.heap
     if heap is None:
@@ -27,7 +30,7 @@ def do_brk(m: Machine, p: Proc, new: int) -> bool:
         # The heap's region grows first; it may not run into an mmap.
         if new >= MAXVA or not p.vmas.set_end(heap, pgroundup(new)):
             return False
-        if not m.config.lazy:
+        if eager:
             if vm.uvmalloc(m.km, p.pagetable, old, new, PTE_W) is None:
                 p.vmas.set_end(heap, pgroundup(old))
                 return False

@@ -34,6 +34,10 @@ SYS_EXEC = 7
 # Exec argument strings are copied to the one stack page, so each must fit in it.
 MAXARGLEN = 4096
 
+# sbrk's second argument in xv6-riscv since 2024 (honoured with Config.sbrk_type).
+SBRK_EAGER = 1
+SBRK_LAZY = 2
+
 
 def sys_fork(m: Machine, p: Proc) -> Result:
     return proc.fork(m, p)
@@ -69,9 +73,15 @@ def sys_getpid(m: Machine, p: Proc) -> Result:
 
 
 def sys_sbrk(m: Machine, p: Proc) -> Result:
-    """Grow or shrink the heap by n bytes; returns the old size, or -1 with nothing changed."""
+    """Grow or shrink the heap by n bytes; returns the old size, or -1 with nothing changed.
+
+    Growth is lazy or eager as the configuration says. With Config.sbrk_type, the second
+    argument says instead, as in xv6-riscv since 2024: SBRK_EAGER allocates every page
+    now (or fails, with nothing changed, when memory is short), anything else is lazy.
+    Older binaries leave a1 undefined, hence the switch."""
+    eager = argint(m, 1) == SBRK_EAGER if m.config.sbrk_type else None
     old = p.sz
-    return old if do_brk(m, p, old + argint(m, 0)) else -1
+    return old if do_brk(m, p, old + argint(m, 0), eager) else -1
 
 
 def sys_sleep(m: Machine, p: Proc) -> Result:
