@@ -37,6 +37,14 @@ def test_free_frames_stay_flat(config: Config) -> None:
     assert "freecount OK" in r.out
 
 
+@pytest.mark.parametrize("swap", [0, 4 << 20])
+def test_free_frames_stay_flat_with_eager_typed_sbrk(swap: int) -> None:
+    # usertests since 2024 counts with sbrk(n, SBRK_EAGER) until it fails.
+    r = run_prog("freecount", "3", "typed", config=Config(mem=MEM, swap=swap, sbrk_type=True))
+    assert r.code == 0, r.err
+    assert "freecount OK" in r.out
+
+
 # --- inode numbers ----------------------------------------------------------------------
 
 

@@ -1,11 +1,13 @@
 /*
- * freecount [ROUNDS] -- the number of free frames stays flat across a run,
- * as xv6's usertests checks it.
+ * freecount [ROUNDS [typed]] -- the number of free frames stays flat across
+ * a run, as xv6's usertests checks it.
  *
  * countfree() counts the free frames the way usertests does: a child grows
  * its heap a page at a time and stores to each page until sbrk fails (or,
  * with lazy allocation, until the kernel kills it for want of memory),
- * telling the parent of each page through a pipe.
+ * telling the parent of each page through a pipe.  With `typed` (run with
+ * --sbrk-type) the child asks for each page with sbrk(n, SBRK_EAGER) until
+ * it fails, as usertests does since 2024.
  *
  * The first count is taken before the program touches most of its pages:
  * its data and BSS (among them the page that holds the end of .data and the
@@ -34,6 +36,18 @@ static void fail(const char *what)
   exit(1);
 }
 
+static int typed;  /* count with sbrk(n, SBRK_EAGER), as usertests since 2024 */
+
+/* System call 12 with xv6-riscv's type argument (honoured with --sbrk-type). */
+static char *sbrk_eager(int n)
+{
+  register long a0 __asm__("a0") = n;
+  register long a1 __asm__("a1") = 1;  /* SBRK_EAGER */
+  register long a7 __asm__("a7") = 12;
+  __asm__ volatile("ecall" : "+r"(a0) : "r"(a1), "r"(a7) : "memory");
+  return (char *)a0;
+}
+
 static int countfree(void)
 {
   int fds[2];
@@ -45,10 +59,11 @@ static int countfree(void)
   if (pid == 0) {
     close(fds[0]);
     for (;;) {
-      char *a = sbrk(PGSIZE);
+      char *a = typed ? sbrk_eager(PGSIZE) : sbrk(PGSIZE);
       if (a == (char *)-1)
         break;
-      a[PGSIZE - 1] = 1;
+      if (!typed)
+        a[PGSIZE - 1] = 1;
       if (write(fds[1], "p", 1) != 1)
         break;
     }
@@ -91,6 +106,7 @@ static void run_test(int round)
 int main(int argc, char **argv)
 {
   int rounds = argc > 1 ? atoi(argv[1]) : 3;
+  typed = argc > 2 && strcmp(argv[2], "typed") == 0;
   int first = countfree();
   int sum = 0;
   for (int r = 0; r < rounds; r++) {
