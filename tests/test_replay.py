@@ -229,8 +229,11 @@ def test_replay_bench_figures() -> None:
     from pagelab.replay.bench import replay_figures
 
     figures = replay_figures(quick=True)
-    for key in ("replay_refs_per_s", "replay_speedup", "replay_curve_speedup"):
-        assert figures[key] > 0
+    for key in ("replay_refs_per_s", "replay_speedup", "replay_curve_speedup", "replay_policy_min_mrefs"):
+        assert figures[key] > 0  # type: ignore[operator]
+    assert "@" in str(figures["replay_policy_min_name"])
+    if "replay_vs_libcachesim" in figures:  # libcachesim installed (the dev extra)
+        assert figures["replay_vs_libcachesim_same_misses"] is True
 
 
 def test_cli_replay_broken_user_policy(tmp_path: Path) -> None:

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 
-from pagelab.kernel.mm.policy import Fifo, Lru
-from pagelab.replay.core import replay, synthetic
+import numpy as np
+
+from pagelab.kernel.mm.policy import Fifo, Lru, policy_class
+from pagelab.replay.core import FAST, SIZED, replay, synthetic, trace_from_pages
 from pagelab.replay.engine import simulate
+from pagelab.replay.trace import Trace
 
 
 def _best(fn: Callable[[], object], repeat: int = 3) -> float:
@@ -20,7 +24,7 @@ def _best(fn: Callable[[], object], repeat: int = 3) -> float:
     return best
 
 
-def replay_figures(quick: bool = False) -> dict[str, float]:
+def replay_figures(quick: bool = False) -> dict[str, object]:
     """replay_refs_per_s: FIFO replay (fast path, parsing excluded) in references per
     second. replay_speedup: that rate over the plain loop's rate running the same Fifo
     class one reference at a time. replay_curve_speedup: the one-pass LRU fault curve for
@@ -41,4 +45,72 @@ def replay_figures(quick: bool = False) -> dict[str, float]:
         "replay_speedup": round(fast_rate / plain_rate, 1),
         "replay_curve_refs": len(small),
         "replay_curve_speedup": round(plain_curve_s / curve_s, 1),
+        **policy_figures(quick),
+        **libcachesim_figures(quick),
     }
+
+
+def zipf_trace(n: int, pages: int = 100_000, alpha: float = 1.0, seed: int = 1) -> Trace:
+    """A seeded Zipf trace: page i+1 drawn with weight 1/(i+1)^alpha."""
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, pages + 1) ** alpha
+    cdf = np.cumsum(weights / weights.sum())
+    return trace_from_pages(np.minimum(np.searchsorted(cdf, rng.random(n)), pages - 1))
+
+
+def policy_figures(quick: bool) -> dict[str, object]:
+    """replay_policy_min_mrefs: the slowest compiled built-in policy's rate, in millions of
+    references per second, on 10^6 Zipf references at 1,000 and at 10,000 frames (the
+    issue's target is 10); replay_policy_min_over_fifo: that rate over FIFO's in the same
+    run; replay_policies_plain: built-ins with no compiled path yet (they run the plain
+    loop and are not in the minimum)."""
+    trace = zipf_trace(10**5 if quick else 10**6)
+    head = trace_from_pages(trace.pages[:2000])
+    rates: dict[str, float] = {}
+    compiled = {c.name for c in (*FAST, *SIZED)} - {"opt"}  # OPT's curve pass is another kind
+    for name in sorted(compiled):
+        cls = policy_class(name)
+        replay(head, cls, [100])  # compile, or load numba's cache, outside the timing
+        for k in (1000, 10_000):
+            rates[f"{name}@{k}"] = len(trace) / _best(partial(replay, trace, cls, [k]), repeat=2) / 1e6
+    slowest = min(rates, key=rates.__getitem__)
+    fifo = min(rates["fifo@1000"], rates["fifo@10000"])
+    from pagelab.kernel.mm.policy import BUILTIN
+
+    return {
+        "replay_policy_min_mrefs": round(rates[slowest], 2),
+        "replay_policy_min_name": slowest,
+        "replay_policy_min_over_fifo": round(rates[slowest] / fifo, 3),
+        "replay_policies_plain": sorted(set(BUILTIN) - compiled - {"opt"}),
+    }
+
+
+LIBCACHESIM = {"fifo": "FIFO", "lru": "LRU", "clock:young=0": "Clock", "sieve": "Sieve", "arc": "ARC", "2q": "TwoQ"}
+
+
+def libcachesim_figures(quick: bool) -> dict[str, object]:
+    """replay_vs_libcachesim: for each policy both have, pagelab replay's time over the
+    libcachesim package's (its C cache fed by its own seeded Zipf reader) on the same
+    trace, in the same run (target <= 1); replay_vs_libcachesim_same_misses: whether the
+    miss counts were equal. Empty when libcachesim (a dev extra) is not installed."""
+    try:
+        import libcachesim as lcs
+    except ImportError:
+        return {}
+    n = 2 * 10**4 if quick else 10**5
+    reader = lcs.SyntheticReader(n, obj_size=1, seed=1, alpha=1.0, num_objects=10_000)
+    trace = trace_from_pages(np.asarray(reader.obj_ids, dtype=np.int64))
+    ratios: dict[str, float] = {}
+    same = True
+    for spec, name in LIBCACHESIM.items():
+        cls = policy_class(spec)
+        replay(trace_from_pages(trace.pages[:2000]), cls, [100])  # compile outside the timing
+        ours = _best(partial(replay, trace, cls, [1000]), repeat=2)
+        faults = replay(trace, cls, [1000])[0].faults
+        t0 = time.perf_counter()
+        reader.reset()
+        miss_ratio, _ = getattr(lcs, name)(1000).process_trace(reader)
+        theirs = time.perf_counter() - t0
+        ratios[spec] = round(ours / theirs, 4)
+        same = same and round(miss_ratio * n) == faults
+    return {"replay_vs_libcachesim": ratios, "replay_vs_libcachesim_same_misses": same}
