@@ -328,6 +328,14 @@ def replay(quick: bool) -> dict[str, object]:
 # The measurements, in the order they run: (name, function of `quick` -> figures). To add
 # one, write a function that returns its keys and add a line here; keys are never renamed.
 Measurement = Callable[[bool], dict[str, object]]
+
+
+def linux(quick: bool) -> dict[str, object]:
+    from pagelab.bench_linux import linux_mips, linux_syscalls, linux_workloads
+
+    return {**linux_mips(quick), **linux_syscalls(quick), **linux_workloads(quick)}
+
+
 MEASUREMENTS: tuple[tuple[str, Measurement], ...] = (
     ("compute", compute),
     ("faults", faults),
@@ -337,6 +345,7 @@ MEASUREMENTS: tuple[tuple[str, Measurement], ...] = (
     ("syscalls", syscalls),
     ("workload", workload),
     ("replay", replay),
+    ("linux", linux),
 )
 
 

@@ -32,6 +32,8 @@ class Goal:
 GOALS: dict[str, Goal] = {
     "mips_ratio": Goal(">=", 0.5, "guest compute / raw Unicorn, deterministic quanta"),
     "syscall_ratio": Goal("<=", 2, "getpid round trip / bare Unicorn ecall hook"),
+    "linux_mips_ratio": Goal(">=", 0.5, "a static musl program (matmul) / the same ELF on bare Unicorn"),
+    "linux_syscall_ratio": Goal("<=", 2, "getpid through musl / bare Unicorn ecall hook"),
     "pipe_roundtrip_ratio": Goal("<=", 3, "pipe ping-pong / (4 bare ecalls + 2 bare switches)"),
     "zero_fill_fault_us": Goal("<=", 10, "median anonymous zero-fill fault, µs"),
     "file_fault_ratio": Goal("<=", 1.5, "page-cache file fault / zero-fill fault"),

@@ -30,6 +30,8 @@ def test_bench_reports_every_figure() -> None:
         "zero_fill_fault_us",
         "cow_fork_speedup",
         "lazy_sparse_frames_ratio",
+        "linux_mips_ratio",
+        "linux_syscall_ratio",
     ):
         assert figures[key] > 0, key
     assert figures["lazy_sparse_frames_ratio"] < 0.05  # lazily, a sparse heap needs few frames
