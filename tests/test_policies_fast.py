@@ -12,7 +12,10 @@ from pagelab.kernel.mm.policy import policy_class
 from pagelab.replay.core import SIZED, fast_path_of, replay, trace_from_pages
 from pagelab.replay.engine import simulate
 
-SPECS = ["clock", "clock:young=0", "sc", "sieve", "aging", "nfu", "nru", "random"]
+SPECS = [
+    *("clock", "clock:young=0", "sc", "sieve", "aging", "nfu", "nru", "random"),
+    *("mru", "lfu", "2q", "2q:kin=0.5,kout=1.5", "arc", "s3fifo", "s3fifo:fill_main=1,threshold=1,small=0.3"),
+]
 
 
 @pytest.mark.parametrize("spec", SPECS)

@@ -12,9 +12,26 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from pagelab.kernel.mm.policy import Aging, Clock, Fifo, Lru, Nfu, Nru, Opt, Policy, Random, SecondChance, Sieve
-from pagelab.kernel.mm.policy.spec import base_of
-from pagelab.replay import fast, fast_clock, fast_sampled
+from pagelab.kernel.mm.policy import (
+    Aging,
+    Arc,
+    Clock,
+    Fifo,
+    Lfu,
+    Lru,
+    Mru,
+    Nfu,
+    Nru,
+    Opt,
+    Policy,
+    Random,
+    S3Fifo,
+    SecondChance,
+    Sieve,
+    TwoQ,
+)
+from pagelab.kernel.mm.policy.spec import base_of, params_of
+from pagelab.replay import fast, fast_clock, fast_queues, fast_sampled
 from pagelab.replay.engine import DEFAULT_TICK, Result, next_positions, simulate
 from pagelab.replay.trace import Trace, TraceError, parse, read_trace, trace_from_pages
 
@@ -43,7 +60,8 @@ FAST: dict[type[Policy], Callable[[Trace, Sequence[int]], list[int]]] = {Fifo: _
 
 def _clock(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
     ids, nuniq = trace.dense()
-    return int(fast_clock.clock_faults(ids, nuniq, k, bool(getattr(cls, "young", 1))))
+    young = bool(params_of(cls).get("young", 1))  # sc has no such parameter: as clock's default
+    return int(fast_clock.clock_faults(ids, nuniq, k, young))
 
 
 def _sieve(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
@@ -70,6 +88,33 @@ def _pick(nru: bool) -> Callable[[Trace, type[Policy], int, int, int], int]:
     return run
 
 
+def _mru(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+    ids, nuniq = trace.dense()
+    return int(fast_queues.mru_faults(ids, nuniq, k))
+
+
+def _lfu(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+    ids, nuniq = trace.dense()
+    return int(fast_queues.lfu_faults(ids, nuniq, k))
+
+
+def _twoq(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+    ids, nuniq = trace.dense()
+    return int(fast_queues.twoq_faults(ids, nuniq, k, float(params_of(cls)["kin"]), float(params_of(cls)["kout"])))
+
+
+def _arc(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+    ids, nuniq = trace.dense()
+    return int(fast_queues.arc_faults(ids, nuniq, k))
+
+
+def _s3fifo(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+    ids, nuniq = trace.dense()
+    small, ghost = float(params_of(cls)["small"]), float(params_of(cls)["ghost"])
+    threshold, fill_main = int(params_of(cls)["threshold"]), bool(params_of(cls)["fill_main"])
+    return int(fast_queues.s3fifo_faults(ids, nuniq, k, small, ghost, threshold, fill_main))
+
+
 # One run per memory size, with the policy's parameters read off `cls`. Keyed by the
 # built-in class; a parameterised variant (--policy clock:young=0) counts as it.
 SIZED: dict[type[Policy], Callable[[Trace, type[Policy], int, int, int], int]] = {
@@ -80,6 +125,11 @@ SIZED: dict[type[Policy], Callable[[Trace, type[Policy], int, int, int], int]] =
     Nfu: _nfu,
     Nru: _pick(nru=True),
     Random: _pick(nru=False),
+    Mru: _mru,
+    Lfu: _lfu,
+    TwoQ: _twoq,
+    Arc: _arc,
+    S3Fifo: _s3fifo,
 }
 
 
