@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import io
 import json
 import os
@@ -10,7 +11,7 @@ import re
 import shlex
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
@@ -29,7 +30,7 @@ from pagelab.api import (
     run,
 )
 from pagelab.kernel.config import DEFAULT_MEM, Config
-from pagelab.kernel.mm.policy import PolicyError, policy_class
+from pagelab.kernel.mm.policy import BUILTIN, PolicyError, policy_class
 from pagelab.kernel.mm.refstring import RefString
 from pagelab.obs.watch import Watch
 from pagelab.replay.command import ReplayError, cmd_replay
@@ -71,15 +72,28 @@ class _Parser(argparse.ArgumentParser):
 
 
 def add_run_options(r: argparse.ArgumentParser) -> None:
-    """The options of `pagelab run`, shared by `pagelab report`."""
+    """The options of `pagelab run` and `pagelab shell`."""
+    add_config_options(r)
+    add_root_options(r)
+    add_output_options(r)
+    r.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
+
+
+def add_root_options(r: argparse.ArgumentParser, keep: bool = True) -> None:
+    r.add_argument("--root", type=Path, help="host directory that is the guest's / (default: a fresh temporary one)")
+    if keep:
+        r.add_argument("--keep-root", action="store_true", help="keep the temporary root directory and print its path")
+
+
+def add_config_options(r: argparse.ArgumentParser) -> None:
+    """The options that make a Config: the machine and its mechanisms (run, shell, report,
+    and each --compare configuration)."""
     r.add_argument("--mem", default=str(DEFAULT_MEM >> 20) + "M", help="physical memory, e.g. 128M (default)")
     r.add_argument(
         "--disk",
         default="1G",
         help="quota on what the guest may store under its root, e.g. 64M (default 1G; 0 = no quota)",
     )
-    r.add_argument("--root", type=Path, help="host directory that is the guest's / (default: a fresh temporary one)")
-    r.add_argument("--keep-root", action="store_true", help="keep the temporary root directory and print its path")
     r.add_argument(
         "--eager", action="store_true", help="stock xv6: no lazy sbrk, no zero page, no COW, no demand paging"
     )
@@ -97,9 +111,6 @@ def add_run_options(r: argparse.ArgumentParser) -> None:
         action="store_true",
         help="sbrk's second argument picks eager (1) or lazy (2) as xv6-riscv since 2024 (default: ignored)",
     )
-    r.add_argument("--stats", type=Path, metavar="FILE.json", help="write the stats JSON here")
-    r.add_argument("--trace", type=Path, metavar="FILE.jsonl", help="write one JSON line per page fault here")
-    r.add_argument("--vmprint", action="store_true", help="print each new program's page table to stderr")
     r.add_argument("--quantum", type=int, default=100_000, help="instructions per scheduling quantum")
     r.add_argument(
         "--seed",
@@ -124,22 +135,35 @@ def add_run_options(r: argparse.ArgumentParser) -> None:
     r.add_argument(
         "--policy",
         default="clock",
-        help="page replacement policy: a built-in name or module:Class (opt runs the program twice)",
+        metavar="POLICY",
+        help=(
+            f"page replacement policy: built in {', '.join(BUILTIN)} (default clock; opt runs the program twice), "
+            "or your own Policy class as FILE.py:Class or module:Class"
+        ),
     )
     r.add_argument("--disk-latency", type=int, default=0, metavar="US", help="modeled µs per page-in/out (clock)")
+
+
+def add_output_options(r: argparse.ArgumentParser) -> None:
+    """What one run writes besides the guest's output: files and logs."""
+    r.add_argument("--stats", type=Path, metavar="FILE.json", help="write the stats JSON here")
+    r.add_argument("--trace", type=Path, metavar="FILE.jsonl", help="write one JSON line per page fault here")
+    r.add_argument("--vmprint", action="store_true", help="print each new program's page table to stderr")
     r.add_argument("-v", action="store_true", help="log every page fault to stderr (--show-faults with no limit)")
     r.add_argument(
         "--show-faults",
         metavar="N",
-        help="log page faults to stderr, one line each with the instruction; =N stops after N lines",
+        help="log page faults to stderr, one line each with the instruction; N (--show-faults=N or "
+        "--show-faults N) stops after N lines",
     )
     r.add_argument("--trace-insn", action="store_true", help="the --trace lines also name the faulting instruction")
     r.add_argument("--perfetto", type=Path, metavar="FILE.json", help="write a timeline for ui.perfetto.dev here")
     r.add_argument("--smaps", type=Path, metavar="FILE", help="write each process's /proc/PID/smaps at its exit")
-    r.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(bench_names: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The whole command line. `bench_names` are the measurements `bench --only` takes:
+    given only when the command is bench, which is the only one that needs them loaded."""
     ap = _Parser(
         prog="pagelab", description="Run RISC-V programs on a Python xv6-style kernel and watch its page faults."
     )
@@ -169,11 +193,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="also write DIR/<version>.json with the machine described (default DIR: bench/results)",
     )
-    b.add_argument("--only", action="append", metavar="NAME", help="run only this measurement (repeatable)")
+    b.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        choices=list(bench_names) or None,
+        help=f"run only this measurement (repeatable): {', '.join(bench_names) or 'see pagelab bench --help'}",
+    )
     add_replay_parser(sub)
     add_sweep_parser(sub)
     rp = sub.add_parser("report", help="run a program and write an HTML report with plots")
-    add_run_options(rp)
+    add_config_options(rp)
+    add_root_options(rp, keep=False)
+    rp.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
     rp.add_argument(
         "-o", "--output", type=Path, default=Path("report.html"), help="the HTML file (default report.html)"
     )
@@ -182,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="OPTIONS",
-        help='another configuration as run options, e.g. --compare "--eager" "--zero-heap": one column each',
+        help="another configuration: options that change the first column's (--mem, --eager, ...), "
+        'e.g. --compare --eager "--zero-heap --mem 64M": one column each',
     )
     rp.add_argument(
         "--sweep", type=Path, metavar="RESULTS", help="report a `pagelab sweep` results.csv or .json instead of a run"
@@ -368,20 +401,38 @@ def cmd_run(ns: argparse.Namespace, host: bool = True, interruptible: bool = Fal
     return report.exit_code
 
 
-# Run options that write files or logs of one run: `pagelab report` has its own output.
-_RUN_ONLY = ("stats", "trace", "trace_insn", "vmprint", "v", "show_faults", "perfetto", "smaps")
+def compare_parser() -> argparse.ArgumentParser:
+    """The options one --compare configuration may give: those that make a Config."""
+    p = _Parser(prog="pagelab report --compare", add_help=False)
+    add_config_options(p)
+    return p
 
 
-def cmd_report(ap: argparse.ArgumentParser, ns: argparse.Namespace) -> int:
+def compare_configs(ns: argparse.Namespace) -> list[tuple[str, Config]]:
+    """The report's columns: the options before PROGRAM, then each --compare
+    configuration, which starts from the first column's options and changes some."""
+    configs = [(_label(ns), config_from(ns))]
+    conf = compare_parser()
+    for extra in ns.compare:
+        try:
+            words = shlex.split(extra)
+        except ValueError as e:
+            raise UsageError(f"--compare {extra!r}: {e}") from None
+        try:
+            sub = conf.parse_args(words, namespace=copy.copy(ns))
+        except UsageError as e:
+            raise UsageError(f"--compare {extra!r}: {e}") from None
+        configs.append((extra, config_from(sub)))
+    return configs
+
+
+def cmd_report(ns: argparse.Namespace) -> int:
     from pagelab.report import report  # imported on use: matplotlib is slow to load
 
     args = list(ns.args)
     if len(args) >= 2 and args[-2] in ("-o", "--output"):  # PROGRAM [ARGS] -o FILE
         ns.output = Path(args[-1])
         args = args[:-2]
-    given = [("-" if len(k) == 1 else "--") + k.replace("_", "-") for k in _RUN_ONLY if getattr(ns, k)]
-    if given:
-        raise UsageError(f"report: {' '.join(given)} belong to `pagelab run` (the report is the output)")
     if ns.sweep is not None:
         from pagelab.report import sweep_report
 
@@ -390,16 +441,24 @@ def cmd_report(ap: argparse.ArgumentParser, ns: argparse.Namespace) -> int:
         return 0
     if ns.program is None:
         raise UsageError("report: give a PROGRAM, or --sweep RESULTS")
-    configs = [(_label(ns), config_from(ns))]
-    for extra in ns.compare:
-        sub = ap.parse_args(["run", *shlex.split(extra), ns.program])
-        configs.append((extra, config_from(sub)))
+    configs = compare_configs(ns)
     try:
-        runs = report(ns.program, args, configs, ns.output, ns.root, None if ns.quiet else sys.stderr)
+        # The guest's output and the kernel's messages go where `pagelab run` sends them;
+        # the standard input is read once and given to every configuration.
+        runs = report(
+            ns.program,
+            args,
+            configs,
+            ns.output,
+            ns.root,
+            None if ns.quiet else sys.stderr,
+            stdin=replayable_input(None),
+        )
     except Interrupted as e:
         return 128 + e.signum
     print(f"pagelab: report written to {ns.output}", file=sys.stderr)
-    return runs[0].exit_code
+    first = runs[0]
+    return 2 if first is None else first.exit_code
 
 
 def _label(ns: argparse.Namespace) -> str:
@@ -461,8 +520,9 @@ def _value_options(ap: argparse.ArgumentParser, cmd: str) -> set[str]:
 
 
 def normalize(ap: argparse.ArgumentParser, argv: list[str]) -> list[str]:
-    """Rewrite what argparse cannot parse, before PROGRAM only: a bare --show-faults (it
-    would take PROGRAM as its N) becomes --show-faults=all, and each configuration after
+    """Rewrite what argparse cannot parse, before PROGRAM only: --show-faults followed by
+    a number takes it as N, a bare --show-faults (it would take PROGRAM as its N) becomes
+    --show-faults=all, and each configuration after
     --compare (they look like options: --compare --eager "--mem 16M") becomes --compare=CONF."""
     if not argv or argv[0] not in ("run", "report"):
         return argv
@@ -473,9 +533,13 @@ def normalize(ap: argparse.ArgumentParser, argv: list[str]) -> list[str]:
         if not a.startswith("-") or a == "--":  # PROGRAM: the rest is the program's
             return out + argv[i:]
         if a == "--show-faults":
-            out.append(f"--show-faults={ALL}")
+            if i + 1 < len(argv) and argv[i + 1].isdigit():  # --show-faults N: N, not PROGRAM
+                i += 1
+                out.append(f"--show-faults={argv[i]}")
+            else:
+                out.append(f"--show-faults={ALL}")
         elif a == "--compare":
-            while i + 1 < len(argv) and argv[i + 1].startswith("-"):
+            while i + 1 < len(argv) and argv[i + 1].startswith("-") and argv[i + 1] != "--compare":
                 i += 1
                 out.append(f"--compare={argv[i]}")
         elif a in takes and i + 1 < len(argv):
@@ -487,11 +551,18 @@ def normalize(ap: argparse.ArgumentParser, argv: list[str]) -> list[str]:
     return out
 
 
+def _bench_names() -> list[str]:
+    from pagelab.bench import MEASUREMENTS  # imported on use: only `bench` needs it
+
+    return [n for n, _ in MEASUREMENTS]
+
+
 def main(argv: list[str] | None = None) -> int:
     reserve_std_fds()
     try:
-        ap = build_parser()
-        ns = ap.parse_args(normalize(ap, sys.argv[1:] if argv is None else argv))
+        argv = sys.argv[1:] if argv is None else argv
+        ap = build_parser(_bench_names() if argv[:1] == ["bench"] else ())
+        ns = ap.parse_args(normalize(ap, argv))
         if ns.cmd == "run":
             with stop_on_signals():
                 return cmd_run(ns)
@@ -503,16 +574,13 @@ def main(argv: list[str] | None = None) -> int:
 
             return demo()
         if ns.cmd == "bench":
-            from pagelab.bench import MEASUREMENTS, bench
+            from pagelab.bench import bench
 
-            names = [n for n, _ in MEASUREMENTS]
-            if ns.only and not set(ns.only) <= set(names):
-                raise UsageError(f"bench --only: choose from {', '.join(names)}")
             record = None if ns.record is None else Path(ns.record)
             return bench(quick=ns.quick, markdown=ns.markdown, record=record, only=ns.only)
         if ns.cmd == "report":
             with stop_on_signals():
-                return cmd_report(ap, ns)
+                return cmd_report(ns)
         if ns.cmd == "replay":
             return cmd_replay(ns)
         if ns.cmd == "sweep":

@@ -6,10 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 from pagelab.api import RunReport, UsageError, run
 from pagelab.kernel.config import Config
@@ -17,16 +18,27 @@ from pagelab.obs.htmlreport import Column, render, render_sweep
 from pagelab.obs.watch import Watch
 
 
-def record(program: str, args: Sequence[str], config: Config, root: Path | None, progress: IO[str] | None) -> RunReport:
-    """One recorded run; the guest's output is kept out of the way (it is not in the report)."""
+def record(
+    program: str,
+    args: Sequence[str],
+    config: Config,
+    root: Path | None,
+    progress: IO[str] | None,
+    stdin: bytes = b"",
+    stdout: BinaryIO | None = None,
+    stderr: BinaryIO | None = None,
+) -> RunReport:
+    """One recorded run. The guest's output and the kernel's messages go where
+    `pagelab run` sends them (the host's stdout and stderr unless given)."""
     return run(
         program,
         list(args),
         config,
         root=root,
-        stdin=io.BytesIO(),
-        stdout=io.BytesIO(),
-        stderr=io.BytesIO(),
+        stdin=io.BytesIO(stdin),
+        stdout=stdout,
+        stderr=stderr,
+        interactive=False,
         watch=Watch(record=True, insns=True, progress=progress),
     )
 
@@ -38,16 +50,39 @@ def report(
     out: Path,
     root: Path | None = None,
     progress: IO[str] | None = None,
-) -> list[RunReport]:
-    """Run each (label, config) and write the report to `out`. Returns the runs."""
-    runs = [record(program, args, cfg, root, progress) for _, cfg in configs]
-    cols = [Column(label, r.stats, r.recording) for (label, _), r in zip(configs, runs, strict=True) if r.recording]
+    stdin: bytes = b"",
+    stdout: BinaryIO | None = None,
+    stderr: BinaryIO | None = None,
+) -> list[RunReport | None]:
+    """Run each (label, config) and write the report to `out`. Returns the runs, None for a
+    configuration that could not run: its column says why, and so does one line on stderr."""
+    err = stderr if stderr is not None else getattr(sys.stderr, "buffer", None)
+    runs: list[RunReport | None] = []
+    cols: list[Column] = []
+    for i, (label, cfg) in enumerate(configs):
+        if len(configs) > 1:  # whose output follows
+            _say(err, f"pagelab: report: column {i + 1} of {len(configs)}: {label}")
+        try:
+            r = record(program, args, cfg, root, progress, stdin, stdout, stderr)
+        except UsageError as e:  # this configuration cannot run the program (too little memory)
+            _say(err, f"pagelab: report: {label}: {e}")
+            runs.append(None)
+            cols.append(Column(label, {}, None, error=str(e)))
+            continue
+        runs.append(r)
+        cols.append(Column(label, r.stats, r.recording))
     title = " ".join(["pagelab report:", program, *args])
     try:
         out.write_text(render(title, cols), encoding="utf-8")
     except OSError as e:
         raise UsageError(f"-o {out}: {e.strerror}") from None
     return runs
+
+
+def _say(err: BinaryIO | None, line: str) -> None:
+    if err is not None:
+        err.write(line.encode() + b"\n")
+        err.flush()
 
 
 def read_sweep(path: Path) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ class Config:
     sbrk_type: bool = False  # sbrk(n, type) as xv6-riscv since 2024: 1 eager, 2 lazy; off = a1 ignored
     demand: bool = True  # exec maps the file and reads each page on its first fault
     swap: int = 0  # bytes of swap; 0 = no swap, OOM kills
-    policy: str = "clock"  # page replacement policy: a built-in name or module:Class
+    policy: str = "clock"  # page replacement policy: a built-in name, FILE.py:Class or module:Class
     disk_latency_us: int = 0  # modeled device time per page-in/page-out, added to the clock
     disk: int = 1 << 30  # quota on the bytes the guest may store under its root
     quantum: int = 100_000  # instructions a process runs before the scheduler steps in

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,11 +34,12 @@ KIND_COLOURS = {
 
 @dataclass
 class Column:
-    """One configuration's run."""
+    """One configuration's run, or why it could not run (`error`, with no recording)."""
 
     label: str
     stats: dict[str, Any]
-    rec: Recording
+    rec: Recording | None
+    error: str | None = None
 
 
 def flatten(stats: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -139,6 +140,7 @@ def frame_plot(fm: FrameMap, title: str) -> str:
 
 
 STAT_ROWS = (
+    "error",
     "instructions",
     "ticks",
     "faults.lazy",
@@ -162,7 +164,7 @@ STAT_ROWS = (
 
 
 def _stats_table(cols: list[Column]) -> str:
-    flat = [flatten(c.stats) for c in cols]
+    flat = [flatten(c.stats) if c.error is None else {"error": c.error} for c in cols]
     keys = [k for k in STAT_ROWS if any(k in f for f in flat)]
     keys += sorted({k for f in flat for k in f} - set(keys) - {"config"})
     head = "".join(f"<th>{html.escape(c.label)}</th>" for c in cols)
@@ -177,6 +179,8 @@ def _stats_table(cols: list[Column]) -> str:
 
 
 def _top_table(c: Column, i: int) -> str:
+    if c.rec is None:
+        return _no_run(c)
     rows = "".join(
         f'<tr><td>{pc:#x}</td><td><code>{html.escape(text)}</code></td><td data-col="{i}" data-top="{pc:#x}">{n}</td></tr>'
         for pc, text, n in c.rec.top_faulting(10)
@@ -227,20 +231,24 @@ def render(title: str, cols: list[Column]) -> str:
         "<h2>Stats</h2>",
         _stats_table(cols),
     ]
-    sections = (
-        ("RSS over time", lambda c: rss_plot(c.rec, c.label)),
-        ("Faults by kind over time", lambda c: faults_plot(c.rec, c.label)),
-        ("Physical frames at the peak", lambda c: _maybe_map(c.rec.peak_map, f"peak — {c.label}")),
-        ("Physical frames at the end", lambda c: _maybe_map(c.rec.end_map, f"end — {c.label}")),
+    sections: tuple[tuple[str, Callable[[Recording, str], str]], ...] = (
+        ("RSS over time", rss_plot),
+        ("Faults by kind over time", faults_plot),
+        ("Physical frames at the peak", lambda rec, label: _maybe_map(rec.peak_map, f"peak — {label}")),
+        ("Physical frames at the end", lambda rec, label: _maybe_map(rec.end_map, f"end — {label}")),
     )
     for name, draw in sections:
         parts.append(f"<h2>{name}</h2><div class='grid'>")
-        parts += [f"<div>{draw(c)}</div>" for c in cols]
+        parts += [f"<div>{_no_run(c) if c.rec is None else draw(c.rec, c.label)}</div>" for c in cols]
         parts.append("</div>")
     parts.append("<h2>Top faulting instructions</h2><div class='grid'>")
     parts += [f"<div><h3>{html.escape(c.label)}</h3>{_top_table(c, i)}</div>" for i, c in enumerate(cols)]
     parts.append("</div></body></html>\n")
     return "".join(parts)
+
+
+def _no_run(c: Column) -> str:
+    return f'<p class="error"><b>{html.escape(c.label)}</b>: did not run: {html.escape(c.error or "")}</p>'
 
 
 def _maybe_map(fm: FrameMap | None, title: str) -> str:

@@ -78,7 +78,7 @@ def _named_class(spec: str) -> type[Policy]:
     if spec in BUILTIN:
         return BUILTIN[spec]
     if ":" not in spec:
-        raise PolicyError(f"unknown policy {spec!r} (built in: {', '.join(BUILTIN)}; or module:Class)")
+        raise PolicyError(f"unknown policy {spec!r} (built in: {', '.join(BUILTIN)}; or FILE.py:Class or module:Class)")
     where, _, attr = spec.rpartition(":")
     if where in BUILTIN:
         raise PolicyError(
