@@ -16,7 +16,7 @@ import pagelab
 
 @dataclass(frozen=True)
 class Goal:
-    """A target from DESIGN.md's performance section: figure `op` bound."""
+    """A goal of `pagelab bench` (README.md, docs/speed.md): figure `op` bound."""
 
     op: str  # ">=" or "<="
     bound: float

@@ -218,6 +218,9 @@ def cmd_sweep(ns: argparse.Namespace, parse_size: Callable[[str], int], out: Cal
     out(f"{'workload':<24} {'policy':<10} {'frames':>6} {'seed':>4} {'faults':>10}")
     for r in rows:
         faults = r["faults"] if r["faults"] is not None else "-"
-        out(f"{Path(r['workload']).name[:24]:<24} {r['policy']:<10} {r['frames']:>6} {r['seed']:>4} {faults:>10}")
-    out(f"{len(rows)} runs; wrote {ns.out / 'results.csv'}, {ns.out / 'results.json'}, {figure}")
+        why = f"  {r['error']}" if r["error"] else ""  # a run that did not fit says why
+        out(f"{Path(r['workload']).name[:24]:<24} {r['policy']:<10} {r['frames']:>6} {r['seed']:>4} {faults:>10}{why}")
+    failed = sum(1 for r in rows if r["error"])
+    runs = f"{len(rows)} runs" + (f" ({failed} failed)" if failed else "")
+    out(f"{runs}; wrote {ns.out / 'results.csv'}, {ns.out / 'results.json'}, {figure}")
     return 0

@@ -1,4 +1,4 @@
-"""The layer rule of DESIGN.md: imports only go down (hw < kernel < obs < front ends)."""
+"""The layer rule (README.md, "Layout"): imports only go down (hw < kernel < obs < front ends)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ against the plain per-reference loop."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import itertools
 import json
@@ -250,3 +251,17 @@ def test_cli_replay_broken_user_policy(tmp_path: Path) -> None:
     assert out.count("\n") == 1
     code, out = run_cli("replay", "--policy", f"{p}:Crash", "--frames", "2", str(g))
     assert code == 2 and "ZeroDivisionError" in out and out.count("\n") == 1
+
+
+def test_replay_table_marks_beladys_anomaly(tmp_path: Path) -> None:
+    from pagelab.replay.command import add_parser, cmd_replay
+
+    t = tmp_path / "belady.txt"
+    t.write_text("1 2 3 4 1 2 5 1 2 3 4 5\n")
+    ap = argparse.ArgumentParser()
+    add_parser(ap.add_subparsers(dest="cmd"))
+    for policy, marked in (("fifo", [4]), ("lru", [])):
+        lines: list[str] = []
+        assert cmd_replay(ap.parse_args(["replay", "--policy", policy, "--frames", "1-5", str(t)]), lines.append) == 0
+        rows = [line for line in lines[2:] if "<- Belady's anomaly" in line]
+        assert [int(r.split()[0]) for r in rows] == marked

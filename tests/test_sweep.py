@@ -92,3 +92,12 @@ def test_sweep_bad_trace_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     t.write_text("1 2\nzz\n")
     assert main(["sweep", "--threads", "--workers", "1", "--out", str(tmp_path / "o"), str(t)]) == 2
     assert capsys.readouterr().err.strip() == f"pagelab: {t}:2: not a plain trace line: 'zz'"
+
+
+def test_sweep_table_says_why_a_run_failed(tmp_path: Path) -> None:
+    # 3 frames cannot hold init: the terminal table gives the reason, not a bare "-".
+    code, lines = _sweep_cli("--policy", "fifo", "--frames", "3", "--out", str(tmp_path / "o"), "echo hi")
+    assert code == 0
+    row = next(line for line in lines if line.startswith("echo hi"))
+    assert "cannot be loaded" in row
+    assert lines[-1].startswith("1 runs (1 failed);")

@@ -1,4 +1,4 @@
-"""The stats JSON of DESIGN.md. Keys are only ever added, never renamed."""
+"""The stats JSON (README.md, "Stats"). Keys are only ever added, never renamed."""
 
 from __future__ import annotations
 

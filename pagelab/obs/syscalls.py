@@ -1,4 +1,4 @@
-"""System-call names by number: the xv6 ABI (DESIGN.md), plus mmap and munmap."""
+"""System-call names by number: the xv6 ABI (docs/xv6.md), plus mmap and munmap."""
 
 from __future__ import annotations
 

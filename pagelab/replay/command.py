@@ -64,7 +64,11 @@ def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> in
         return 0
     out(f"policy {ns.policy}: {len(trace)} references to {pages} pages ({trace.fmt} trace {ns.trace})")
     out(f"{'frames':>7} {'faults':>10} {'hits':>10} {'hit %':>7}")
+    prev = None
     for r in results:
         ratio = 100 * r.hits / r.refs if r.refs else 0.0
-        out(f"{r.frames:>7} {r.faults:>10} {r.hits:>10} {ratio:>7.1f}")
+        # More memory, more faults: Belady's anomaly (FIFO can do it; stack algorithms never).
+        mark = "      <- Belady's anomaly" if prev is not None and r.faults > prev.faults else ""
+        out(f"{r.frames:>7} {r.faults:>10} {r.hits:>10} {ratio:>7.1f}{mark}")
+        prev = r
     return 0

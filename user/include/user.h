@@ -35,7 +35,7 @@ typedef unsigned long uint64;
 #define T_FILE   2
 #define T_DEVICE 3
 
-/* kernel limits (see DESIGN.md) */
+/* kernel limits (docs/xv6.md, "The user ABI"; pagelab/kernel/param.py) */
 #define NPROC   64
 #define NOFILE  16
 #define MAXARG  32
