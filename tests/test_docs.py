@@ -41,13 +41,16 @@ SKIP: dict[tuple[str, str], str] = {
     ("docs/policies.md", "class Policy:"): "the interface in outline: method signatures without bodies",
 }
 
-# What examples take for granted that a reader has: created in the directory they run in.
-# (`pagelab run --root ./myroot /myprog`: a root holding the reader's own program; a
-# bundled one stands in for it.)
-FIXTURES: dict[str, str] = {"myroot/myprog": "echo"}
+# What examples take for granted that a reader has, created in the directory they run in:
+# path -> a bundled program's name, or a file of this repository, that stands in for it.
+FIXTURES: dict[str, str] = {
+    "myroot/myprog": "echo",  # `pagelab run --root ./myroot /myprog`: the reader's own program
+    "hello": "tests/linux/bin/lxentry",  # docs/linux.md: the reader's static Linux program,
+    "prog": "tests/linux/bin/lxentry",  # built as it shows (ziglang is a dev extra, not needed here)
+}
 
 _COMMAND = re.compile(r"^(?:pagelab\s|[^#].*\|\s*pagelab\s)")
-_PLACEHOLDER = re.compile(r"(?<![-\w./])[A-Z][A-Z_]{2,}(?:\.[A-Z]+)?(?![\w.])")
+_PLACEHOLDER = re.compile(r"(?<![-\w./])[A-Z][A-Z_]{2,}(?:\.[A-Z]+)?(?![\w.=])")  # NAME=value is no placeholder
 
 
 @dataclass
@@ -160,11 +163,12 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     d = tmp_path_factory.mktemp("docs")
     shutil.copytree(EXAMPLES, d / "docs" / "examples")
-    for rel, program in FIXTURES.items():
+    for rel, source in FIXTURES.items():
         (d / rel).parent.mkdir(parents=True, exist_ok=True)
-        image = bundled(program)
-        assert image is not None
+        image = (ROOT / source).read_bytes() if "/" in source else bundled(source)
+        assert image is not None, source
         (d / rel).write_bytes(image)
+        (d / rel).chmod(0o755)
     bin_ = d / ".bin"
     bin_.mkdir()
     shim = bin_ / "pagelab"
@@ -193,6 +197,7 @@ def test_examples_are_found() -> None:
     assert is_synopsis("pagelab run --disk 64M PROGRAM      # default 1G")
     assert not is_synopsis("pagelab run --mem 16M --swap 4M swaptest 1M  # a comment, with PROGRAM")
     assert not is_synopsis("pagelab sweep --policy fifo,lru --frames 64,128 'swaptest 1M loop 5'")
+    assert not is_synopsis("pagelab run --env GREETING=hi ./hello")
 
 
 @pytest.mark.parametrize("example", ALL, ids=[e.id for e in ALL])
