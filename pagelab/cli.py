@@ -524,7 +524,7 @@ def normalize(ap: argparse.ArgumentParser, argv: list[str]) -> list[str]:
     a number takes it as N, a bare --show-faults (it would take PROGRAM as its N) becomes
     --show-faults=all, and each configuration after
     --compare (they look like options: --compare --eager "--mem 16M") becomes --compare=CONF."""
-    if not argv or argv[0] not in ("run", "report"):
+    if not argv or argv[0] not in ("run", "report", "shell"):
         return argv
     takes = _value_options(ap, argv[0])
     out, i = [argv[0]], 1

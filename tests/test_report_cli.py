@@ -117,3 +117,9 @@ def test_report_shows_the_guests_output_and_kernel_messages(tmp_path: Path, capf
     assert capfd.readouterr().out == "hi\n"
     assert main(["report", "--quiet", "--mem", "8M", "memtouch", "16M", "1", "r", "-o", str(out)]) == 137
     assert "pagelab: out of memory: killed" in capfd.readouterr().err
+
+
+def test_shell_takes_show_faults_bare_or_with_n() -> None:
+    ap = build_parser()
+    assert ap.parse_args(normalize(ap, ["shell", "--show-faults"])).show_faults == "all"
+    assert ap.parse_args(normalize(ap, ["shell", "--show-faults", "5", "--quiet"])).show_faults == "5"
