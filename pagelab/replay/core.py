@@ -15,10 +15,14 @@ import numpy as np
 from pagelab.kernel.mm.policy import (
     Aging,
     Arc,
+    Car,
     Clock,
     Fifo,
     Lfu,
+    Linux,
+    Lirs,
     Lru,
+    Mglru,
     Mru,
     Nfu,
     Nru,
@@ -29,9 +33,10 @@ from pagelab.kernel.mm.policy import (
     SecondChance,
     Sieve,
     TwoQ,
+    WorkingSet,
 )
 from pagelab.kernel.mm.policy.spec import base_of, params_of
-from pagelab.replay import fast, fast_clock, fast_queues, fast_sampled
+from pagelab.replay import fast, fast_adaptive, fast_clock, fast_linux, fast_queues, fast_sampled, fast_ws
 from pagelab.replay.engine import DEFAULT_TICK, Result, next_positions, simulate
 from pagelab.replay.trace import Trace, TraceError, parse, read_trace, trace_from_pages
 
@@ -115,6 +120,31 @@ def _s3fifo(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> in
     return int(fast_queues.s3fifo_faults(ids, nuniq, k, small, ghost, threshold, fill_main))
 
 
+def _ws(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+    ids, nuniq = trace.dense()
+    return int(fast_ws.ws_faults(ids, nuniq, k, tick, int(params_of(cls)["tau"])))
+
+
+def _linux(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+    ids, nuniq = trace.dense()
+    return int(fast_linux.linux_faults(ids, nuniq, k))
+
+
+def _mglru(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+    ids, nuniq = trace.dense()
+    return int(fast_linux.mglru_faults(ids, nuniq, k, tick, int(params_of(cls)["gens"])))
+
+
+def _car(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+    ids, nuniq = trace.dense()
+    return int(fast_adaptive.car_faults(ids, nuniq, k))
+
+
+def _lirs(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+    ids, nuniq = trace.dense()
+    return int(fast_adaptive.lirs_faults(ids, nuniq, k, float(params_of(cls)["hir"])))
+
+
 # One run per memory size, with the policy's parameters read off `cls`. Keyed by the
 # built-in class; a parameterised variant (--policy clock:young=0) counts as it.
 SIZED: dict[type[Policy], Callable[[Trace, type[Policy], int, int, int], int]] = {
@@ -130,6 +160,11 @@ SIZED: dict[type[Policy], Callable[[Trace, type[Policy], int, int, int], int]] =
     TwoQ: _twoq,
     Arc: _arc,
     S3Fifo: _s3fifo,
+    WorkingSet: _ws,
+    Linux: _linux,
+    Mglru: _mglru,
+    Car: _car,
+    Lirs: _lirs,
 }
 
 

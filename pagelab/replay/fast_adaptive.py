@@ -1,0 +1,164 @@
+"""Compiled replay of CAR and LIRS; each equals its Policy class run by engine.simulate
+(tests/test_policies_fast.py). Lists are linked through per-page arrays (fast_queues.py's
+helpers). CAR's hands clear a reference bit, or move a page from T1 to T2 (once per stay),
+at each step; LIRS's stack pruning removes each entry once: no eviction scans memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from pagelab.replay.fast_queues import NIL, _push, _unlink
+
+T1, T2, B1, B2 = 0, 1, 2, 3
+
+
+@njit(cache=True)
+def car_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
+    link = np.full((nuniq, 3), NIL, dtype=np.int32)
+    head = np.full(4, NIL, dtype=np.int64)
+    tail = np.full(4, NIL, dtype=np.int64)
+    size = np.zeros(4, dtype=np.int64)
+    ref = np.zeros(nuniq, dtype=np.bool_)
+    c = frames
+    p = 0.0
+    faults = 0
+    for x in ids:
+        q = link[x, 2]
+        if q == T1 or q == T2:  # noqa: SIM109 (numba)
+            ref[x] = True
+            continue
+        faults += 1
+        replaced = False
+        if size[T1] + size[T2] >= frames:
+            replaced = True
+            while True:
+                if size[T1] > 0 and size[T1] >= max(1.0, p):
+                    f = head[T1]
+                    if not ref[f]:
+                        _unlink(f, link, head, tail, size)
+                        _push(f, B1, link, head, tail, size)
+                        break
+                    _unlink(f, link, head, tail, size)
+                else:
+                    f = head[T2]
+                    _unlink(f, link, head, tail, size)
+                    if not ref[f]:
+                        _push(f, B2, link, head, tail, size)
+                        break
+                ref[f] = False
+                _push(f, T2, link, head, tail, size)
+        q = link[x, 2]
+        ghost = q >= B1  # in B1 or B2 (the ghost lists are numbered last)
+        if replaced and not ghost:
+            if size[T1] + size[B1] >= c and size[B1] > 0:
+                _unlink(head[B1], link, head, tail, size)
+            elif size[T1] + size[T2] + size[B1] + size[B2] >= 2 * c and size[B2] > 0:
+                _unlink(head[B2], link, head, tail, size)
+        b1, b2 = size[B1], size[B2]
+        if q == B1:
+            p = min(p + max(1.0, b2 / b1), float(c))
+            _unlink(x, link, head, tail, size)
+            _push(x, T2, link, head, tail, size)
+        elif q == B2:
+            p = max(p - max(1.0, b1 / b2), 0.0)
+            _unlink(x, link, head, tail, size)
+            _push(x, T2, link, head, tail, size)
+        else:
+            _push(x, T1, link, head, tail, size)
+        ref[x] = False
+    return faults
+
+
+@njit(cache=True)
+def lirs_faults(ids: np.ndarray, nuniq: int, frames: int, hir: float) -> int:
+    """The stack S and the queue Q are two lists (a resident HIR page is in both)."""
+    ls = np.full((nuniq, 3), NIL, dtype=np.int32)
+    lq = np.full((nuniq, 3), NIL, dtype=np.int32)
+    hs, ts, ns = np.full(1, NIL, np.int64), np.full(1, NIL, np.int64), np.zeros(1, np.int64)
+    hq, tq, nq = np.full(1, NIL, np.int64), np.full(1, NIL, np.int64), np.zeros(1, np.int64)
+    lir = np.zeros(nuniq, dtype=np.bool_)
+    resident = np.zeros(nuniq, dtype=np.bool_)
+    nlir = 0
+    lir_size = max(frames - max(1, int(hir * frames)), 1)
+    count = 0
+    faults = 0
+    for x in ids:
+        if resident[x]:
+            if lir[x]:
+                bottom = hs[0] == x
+                _unlink(x, ls, hs, ts, ns)
+                _push(x, 0, ls, hs, ts, ns)
+                if bottom:
+                    _prune(ls, hs, ts, ns, lir)
+            elif ls[x, 2] != NIL:
+                nlir = _promote(x, ls, hs, ts, ns, lq, hq, tq, nq, lir, nlir)
+            else:
+                _push(x, 0, ls, hs, ts, ns)
+                _unlink(x, lq, hq, tq, nq)
+                _push(x, 0, lq, hq, tq, nq)
+            continue
+        faults += 1
+        if count >= frames:
+            if nq[0] > 0:
+                v = hq[0]
+                _unlink(v, lq, hq, tq, nq)
+            else:  # no resident HIR page: the bottom LIR one goes (lirs.py's fallback)
+                v = hs[0]
+                lir[v] = False
+                nlir -= 1
+                _unlink(v, ls, hs, ts, ns)
+                _prune(ls, hs, ts, ns, lir)
+            resident[v] = False
+            count -= 1
+        resident[x] = True
+        count += 1
+        if nlir < lir_size:
+            lir[x] = True
+            nlir += 1
+            if ls[x, 2] != NIL:
+                _unlink(x, ls, hs, ts, ns)
+            _push(x, 0, ls, hs, ts, ns)
+        elif ls[x, 2] != NIL:
+            nlir = _promote(x, ls, hs, ts, ns, lq, hq, tq, nq, lir, nlir)
+        else:
+            _push(x, 0, ls, hs, ts, ns)
+            _push(x, 0, lq, hq, tq, nq)
+    return faults
+
+
+@njit(cache=True)
+def _prune(ls: np.ndarray, hs: np.ndarray, ts: np.ndarray, ns: np.ndarray, lir: np.ndarray) -> None:
+    """Stack pruning: the bottom of S is always an LIR page."""
+    while ns[0] > 0 and not lir[hs[0]]:
+        _unlink(hs[0], ls, hs, ts, ns)
+
+
+@njit(cache=True)
+def _promote(
+    x: int,
+    ls: np.ndarray,
+    hs: np.ndarray,
+    ts: np.ndarray,
+    ns: np.ndarray,
+    lq: np.ndarray,
+    hq: np.ndarray,
+    tq: np.ndarray,
+    nq: np.ndarray,
+    lir: np.ndarray,
+    nlir: int,
+) -> int:
+    """A HIR page found in S becomes LIR; the bottom LIR page becomes a resident HIR page
+    at Q's end. Returns the LIR count."""
+    if lq[x, 2] != NIL:
+        _unlink(x, lq, hq, tq, nq)
+    lir[x] = True
+    _unlink(x, ls, hs, ts, ns)
+    _push(x, 0, ls, hs, ts, ns)
+    f = hs[0]
+    _unlink(f, ls, hs, ts, ns)
+    lir[f] = False
+    _push(f, 0, lq, hq, tq, nq)
+    _prune(ls, hs, ts, ns, lir)
+    return nlir  # one in, one out

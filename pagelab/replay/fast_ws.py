@@ -1,0 +1,99 @@
+"""Compiled replay of the working-set policy (ws); equal to ws.py run by engine.simulate
+(tests/test_policies_fast.py).
+
+ws.py scans its pages at a fault, but only to find the first page (in load order) out of
+the working set, else the one unused longest. A page whose A bit is set is always passed
+over there, and the time the scan writes into it is overwritten by the next tick before
+the bit can clear, so it never shows. So the pages whose A bit is clear sit in a segment
+tree over load-order slots keyed by (time of last use, slot): the first one older than tau
+is a left-most descent, the longest unused is the root. Only pages used since the last
+tick (at most `tick`) are touched at a tick.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from pagelab.replay.fast_sampled import _compact, _min_rebuild, _min_update, _pow2
+
+EMPTY = np.int64(0x7FFFFFFFFFFFFFFF)
+SLOT = np.int64(0xFFFFFFFF)
+
+
+@njit(cache=True)
+def _first_below(tree: np.ndarray, p: int, limit: np.int64) -> int:
+    """The left-most slot whose time (key >> 32) is below `limit`, or -1."""
+    if (tree[1] >> np.int64(32)) >= limit or tree[1] == EMPTY:
+        return -1
+    i = 1
+    while i < p:
+        left = tree[2 * i]
+        i = 2 * i if left != EMPTY and (left >> np.int64(32)) < limit else 2 * i + 1
+    return i - p
+
+
+@njit(cache=True)
+def ws_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int, tau: int) -> int:
+    resident = np.zeros(nuniq, dtype=np.bool_)
+    young = np.zeros(nuniq, dtype=np.bool_)
+    last_use = np.zeros(nuniq, dtype=np.int64)
+    slot_of = np.zeros(nuniq, dtype=np.int64)
+    used_list = np.empty(tick, dtype=np.int64)
+    nused = 0
+    cap = 2 * frames + 2
+    p = _pow2(cap)
+    page_at = np.full(cap, -1, dtype=np.int64)
+    idle = np.full(2 * p, EMPTY, dtype=np.int64)  # (last use, slot) of pages with A clear
+    anyone = np.full(2 * p, EMPTY, dtype=np.int64)  # slot of every resident page
+    used = 0
+    count = 0
+    faults = 0
+    for t in range(len(ids)):
+        x = ids[t]
+        if not resident[x]:
+            faults += 1
+            if count >= frames:
+                v = _first_below(idle, p, np.int64(t - tau))  # now - last > tau
+                if v < 0:
+                    v = idle[1] & SLOT if idle[1] != EMPTY else anyone[1]
+                y = page_at[v]
+                resident[y] = False
+                young[y] = False
+                page_at[v] = -1
+                _min_update(idle, p, v, EMPTY)
+                _min_update(anyone, p, v, EMPTY)
+                count -= 1
+            if used == cap:
+                used = _compact(page_at, slot_of, resident)
+                idle[:] = EMPTY
+                anyone[:] = EMPTY
+                for s in range(used):
+                    y = page_at[s]
+                    anyone[p + s] = s
+                    if not young[y]:
+                        idle[p + s] = (last_use[y] << np.int64(32)) | s
+                _min_rebuild(idle, p)
+                _min_rebuild(anyone, p)
+            resident[x] = True
+            last_use[x] = t
+            slot_of[x] = used
+            page_at[used] = x
+            _min_update(anyone, p, used, np.int64(used))
+            used += 1
+            count += 1
+        if not young[x]:
+            young[x] = True
+            _min_update(idle, p, slot_of[x], EMPTY)
+            used_list[nused] = x
+            nused += 1
+        if (t + 1) % tick == 0:
+            now = t + 1
+            for j in range(nused):
+                y = used_list[j]
+                if young[y]:
+                    young[y] = False
+                    last_use[y] = now
+                    _min_update(idle, p, slot_of[y], (np.int64(now) << np.int64(32)) | slot_of[y])
+            nused = 0
+    return faults
