@@ -393,7 +393,9 @@ def run(
         return RunReport(status, first.killed, st, stopped=stopped, recording=session.recording)
     except ListenerError as e:
         # An observer raised, maybe deep inside a page fault or a system call: that is the
-        # caller's error, raised as the listener raised it, never a kernel oops.
+        # caller's error, raised as the listener raised it, never a kernel oops. The note
+        # names the listener (and lets the command line say so in one line).
+        e.error.add_note(f"{LISTENER_NOTE} {_listener_name(e.listener)}")
         raise e.error from None
     except PolicyFailed as e:  # while booting init or loading the program
         raise _policy_failure(m, e, t0) from None
@@ -426,6 +428,22 @@ def _policy_failure(m: Machine | None, e: PolicyFailed, t0: float) -> PolicyFail
     st["interrupted"] = None
     st["policy_failed"] = str(e)
     return PolicyFailure(str(e), RunReport(-1, True, st))
+
+
+LISTENER_NOTE = "raised by the run's listener"
+
+
+def _listener_name(fn: object) -> str:
+    name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    return f"{getattr(fn, '__module__', None) or type(fn).__module__}.{name}"
+
+
+def listener_failure(e: BaseException) -> str | None:
+    """The listener that raised `e` inside api.run, or None if it was not a listener."""
+    for note in getattr(e, "__notes__", ()):
+        if isinstance(note, str) and note.startswith(LISTENER_NOTE + " "):
+            return note[len(LISTENER_NOTE) + 1 :]
+    return None
 
 
 def needs_future(policy: str) -> bool:

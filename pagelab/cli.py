@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, NoReturn
 
 from pagelab import __version__
 from pagelab.api import (
@@ -23,6 +23,7 @@ from pagelab.api import (
     PolicyFailure,
     RunReport,
     UsageError,
+    listener_failure,
     needs_future,
     record_refs,
     refs_label,
@@ -396,9 +397,20 @@ def cmd_run(ns: argparse.Namespace, host: bool = True, interruptible: bool = Fal
             raise
         except OSError as e:  # an output file, written by an observer as the guest ran
             raise UsageError(f"{e.filename or 'cannot write output'}: {e.strerror}") from None
+        except Exception as e:
+            _observer_failed(e)
     if ns.stats:
         write_stats(ns.stats, report)
     return report.exit_code
+
+
+def _observer_failed(e: Exception) -> NoReturn:
+    """An exception out of api.run: if an observer (a listener) raised it, one line; else
+    it is re-raised as it is."""
+    who = listener_failure(e)
+    if who is None:
+        raise e
+    raise UsageError(f"an observer of the run failed: {type(e).__name__}: {e} ({who})") from None
 
 
 def compare_parser() -> argparse.ArgumentParser:
@@ -456,6 +468,8 @@ def cmd_report(ns: argparse.Namespace) -> int:
         )
     except Interrupted as e:
         return 128 + e.signum
+    except Exception as e:
+        _observer_failed(e)
     print(f"pagelab: report written to {ns.output}", file=sys.stderr)
     first = runs[0]
     return 2 if first is None else first.exit_code

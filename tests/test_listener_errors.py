@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pagelab.api import run
+from pagelab.api import listener_failure, run
 from pagelab.cli import main
 from pagelab.kernel.events import Event, ExecEvent, FaultEvent, SyscallEvent
 from pagelab.obs.watch import Watch
@@ -68,3 +68,31 @@ def test_cli_output_that_fails_is_one_line(flag: str, capfd: pytest.CaptureFixtu
     assert main(["run", flag, str(full), "echo", "hi"]) == 2
     err = capfd.readouterr().err
     assert err == f"pagelab: {flag} /dev/full: No space left on device\n"
+
+
+def test_cli_observer_that_raises_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from pagelab.obs.faultlog import FaultLog
+
+    def broken(self: FaultLog, ev: Event) -> None:
+        raise RuntimeError("broken observer")
+
+    monkeypatch.setattr(FaultLog, "__call__", broken)
+    assert main(["run", "-v", "echo", "hi"]) == 2
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "oops" not in err
+    assert err.startswith("pagelab: an observer of the run failed: RuntimeError: broken observer (")
+    assert err.count("\n") == 1
+
+
+def test_api_note_names_the_listener() -> None:
+    def picky(ev: Event) -> None:
+        if isinstance(ev, FaultEvent):
+            raise Boom("no")
+
+    with pytest.raises(Boom) as got:
+        run("echo", ["hi"], listeners=[picky], stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.BytesIO())
+    who = listener_failure(got.value)
+    assert who is not None and "picky" in who
+    assert listener_failure(Boom("elsewhere")) is None

@@ -124,9 +124,10 @@ class ListenerError(BaseException):
     BaseException, so that the kernel's safety nets (which turn a Python error into an oops
     and a killed process) let it through; api.run raises the listener's own exception."""
 
-    def __init__(self, error: Exception) -> None:
+    def __init__(self, error: Exception, listener: object = None) -> None:
         super().__init__(error)
         self.error = error
+        self.listener = listener  # the one that raised
 
 
 Event = FaultEvent | ExitEvent | ExecEvent | EvictEvent | TeardownEvent | SyscallEvent | QuantumEvent | SampleEvent

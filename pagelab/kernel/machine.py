@@ -126,7 +126,7 @@ class Machine:
             try:
                 fn(ev)
             except Exception as e:  # the observer's error, wherever the kernel was
-                raise ListenerError(e) from e
+                raise ListenerError(e, fn) from e
 
     def now(self) -> int:
         """The clock, counting the instructions of the hart.run in progress: the time of a
