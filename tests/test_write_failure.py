@@ -15,10 +15,13 @@ import pytest
 from conftest import run_prog
 
 from pagelab.api import run
+from pagelab.hw.ram import PhysMem
 from pagelab.kernel.config import Config
 from pagelab.kernel.file import CHUNK
 from pagelab.kernel.fs import O_CREATE, O_RDWR, FileSystem
 from pagelab.kernel.machine import Machine
+from pagelab.kernel.mm.filemap import PageCache
+from pagelab.kernel.mm.kalloc import Kalloc
 from pagelab.kernel.quota import file_cost
 
 WHO = [[], ["fork"]]
@@ -90,3 +93,31 @@ def test_partial_host_write_counts_what_arrived(tmp_path: Path, monkeypatch: pyt
     assert fs.quota.used == file_cost(5100)
     assert fs.write(ip, 5100, b"c" * CHUNK) == -1  # nothing written at all
     assert fs.quota.used == file_cost(5100)
+
+
+def test_a_dirty_page_the_host_refused_is_never_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writeback failed, so the page stays dirty; the host file then changes. Reopening
+    the file must keep the cached page (the truth), not drop it as stale."""
+    km = Kalloc(PhysMem(16 * 4096))
+    fs = FileSystem(tmp_path)
+    pc = PageCache(km, fs)
+    (tmp_path / "f").write_bytes(b"h" * 5000)
+    ip = fs.open("/", b"f", O_RDWR)
+    assert ip is not None
+    a = pc.mapping_for(ip)
+    pa, _ = pc.get_page(a, 0)
+    km.ram.write(pa, b"STORE")
+    pc.set_page_dirty(a, 0)
+    real = os.pwrite
+    monkeypatch.setattr(os, "pwrite", lambda fd, data, off: (_ for _ in ()).throw(OSError(errno.EIO, "EIO")))
+    pc.put(a)  # the last user: writeback fails, the page stays dirty
+    monkeypatch.setattr(os, "pwrite", real)
+    assert a.dirty == {0}
+    (tmp_path / "f").write_bytes(b"x" * 6000)  # the host changes the file meanwhile
+    b = pc.mapping_for(ip)
+    assert b is a and a.pages.get(0) == pa
+    assert km.ram.read(pa, 5) == b"STORE"
+    km.kfree(pa)
+    pc.put(b)
+    fs.close(ip)
+    assert (tmp_path / "f").read_bytes()[:5] == b"STORE"

@@ -83,8 +83,9 @@ class PageCache:
         st = os.fstat(ip.fd)
         host = (st.st_dev, st.st_ino)
         a = self._files.get(host)
-        if a is not None and a.users == 0 and a.stamp != (st.st_size, st.st_mtime_ns):
+        if a is not None and a.users == 0 and not a.dirty and a.stamp != (st.st_size, st.st_mtime_ns):
             # Changed on the host while nobody here had it open: the cached pages are stale.
+            # (Never over a dirty page, one the host could not take: the cache is the truth.)
             self._forget(a)
             a = None
         if a is None:
