@@ -17,6 +17,7 @@ from pagelab.kernel.mm.policy import (
     Arc,
     Car,
     Clock,
+    ClockPro,
     Fifo,
     Lfu,
     Linux,
@@ -34,9 +35,19 @@ from pagelab.kernel.mm.policy import (
     Sieve,
     TwoQ,
     WorkingSet,
+    WsClock,
 )
 from pagelab.kernel.mm.policy.spec import base_of, params_of
-from pagelab.replay import fast, fast_adaptive, fast_clock, fast_linux, fast_queues, fast_sampled, fast_ws
+from pagelab.replay import (
+    fast,
+    fast_adaptive,
+    fast_clock,
+    fast_clockpro,
+    fast_linux,
+    fast_queues,
+    fast_sampled,
+    fast_ws,
+)
 from pagelab.replay.engine import DEFAULT_TICK, Result, next_positions, simulate
 from pagelab.replay.trace import Trace, TraceError, parse, read_trace, trace_from_pages
 
@@ -145,6 +156,17 @@ def _lirs(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
     return int(fast_adaptive.lirs_faults(ids, nuniq, k, float(params_of(cls)["hir"])))
 
 
+def _wsclock(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+    ids, nuniq = trace.dense()
+    return int(fast_ws.wsclock_faults(ids, trace.writes, nuniq, k, tick, int(params_of(cls)["tau"])))
+
+
+def _clockpro(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+    ids, nuniq = trace.dense()
+    faults = int(fast_clockpro.clockpro_faults(ids, nuniq, k, float(params_of(cls)["cold"])))
+    return faults if faults >= 0 else simulate(trace, cls, k, seed, tick).faults  # see fast_clockpro
+
+
 # One run per memory size, with the policy's parameters read off `cls`. Keyed by the
 # built-in class; a parameterised variant (--policy clock:young=0) counts as it.
 SIZED: dict[type[Policy], Callable[[Trace, type[Policy], int, int, int], int]] = {
@@ -165,6 +187,8 @@ SIZED: dict[type[Policy], Callable[[Trace, type[Policy], int, int, int], int]] =
     Mglru: _mglru,
     Car: _car,
     Lirs: _lirs,
+    WsClock: _wsclock,
+    ClockPro: _clockpro,
 }
 
 

@@ -97,3 +97,78 @@ def ws_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int, tau: int) -> 
                     _min_update(idle, p, slot_of[y], (np.int64(now) << np.int64(32)) | slot_of[y])
             nused = 0
     return faults
+
+
+@njit(cache=True)
+def wsclock_faults(ids: np.ndarray, writes: np.ndarray, nuniq: int, frames: int, tick: int, tau: int) -> int:
+    """WSClock over a circular doubly linked list with a hand. Its turn is the
+    algorithm's own: old dirty pages and recently used ones are passed over, so a fault
+    may look at every page (compiled, but not free of scans)."""
+    resident = np.zeros(nuniq, dtype=np.bool_)
+    young = np.zeros(nuniq, dtype=np.bool_)
+    dirty = np.zeros(nuniq, dtype=np.bool_)
+    when = np.zeros(nuniq, dtype=np.int64)  # time of last use
+    nxt = np.zeros(nuniq, dtype=np.int64)
+    prv = np.zeros(nuniq, dtype=np.int64)
+    used_list = np.empty(tick, dtype=np.int64)
+    nused = 0
+    hand = -1
+    count = 0
+    faults = 0
+    for t in range(len(ids)):
+        x = ids[t]
+        if not resident[x]:
+            faults += 1
+            if count >= frames:
+                scheduled = clean = v = -1
+                for _ in range(count):
+                    f = hand
+                    if young[f]:
+                        young[f] = False
+                        when[f] = t
+                    elif t - when[f] > tau:
+                        if not dirty[f]:
+                            v = f
+                            hand = nxt[f]
+                            break
+                        if scheduled < 0:
+                            scheduled = f
+                    elif clean < 0 and not dirty[f]:
+                        clean = f
+                    hand = nxt[f]
+                if v < 0:
+                    v = scheduled if scheduled >= 0 else (clean if clean >= 0 else hand)
+                if v == hand:
+                    hand = nxt[v]
+                nxt[prv[v]] = nxt[v]
+                prv[nxt[v]] = prv[v]
+                resident[v] = False
+                young[v] = False
+                dirty[v] = False
+                count -= 1
+            if count == 0:
+                hand = x
+                nxt[x] = prv[x] = x
+            else:  # just behind the hand
+                before = prv[hand]
+                nxt[before] = x
+                prv[x] = before
+                nxt[x] = hand
+                prv[hand] = x
+            resident[x] = True
+            when[x] = t
+            count += 1
+        if not young[x]:
+            young[x] = True
+            used_list[nused] = x
+            nused += 1
+        if writes[t]:
+            dirty[x] = True
+        if (t + 1) % tick == 0:
+            for j in range(nused):
+                y = used_list[j]
+                if young[y] and resident[y]:
+                    young[y] = False
+                    when[y] = t + 1
+            nused = 0
+    return faults
