@@ -203,3 +203,23 @@ def test_mglru_promotes_a_used_page_out_of_the_oldest_generation() -> None:
     bits.young_set.add(0)  # page 0 used since
     assert pol.victim([0, 1, 2, 3]) == 1  # 0 is promoted, 1 is the oldest unused
     assert pol.gen[0] == pol.max_seq
+
+
+def test_frames_as_fractions_and_lists(tmp_path: Path) -> None:
+    from pagelab.replay.core import parse_frames
+
+    assert parse_frames("0.1,0.5,1.0", 40) == [4, 20, 40]
+    assert parse_frames("2-4,8,3", 10) == [2, 3, 4, 8]
+    assert parse_frames("0.001", 40) == [1]  # at least one frame
+    for bad, why in (
+        ("0", "need 1 <= A"),
+        ("1.5", "in (0, 1]"),
+        ("x", "use N, A-B or a fraction"),
+        ("0.x", "fraction"),
+    ):
+        with pytest.raises(ValueError, match=why.replace("(", r"\(").replace(")", r"\)")):
+            parse_frames(bad, 10)
+    t = tmp_path / "t.txt"
+    t.write_text(" ".join(str(i % 20) for i in range(200)))
+    code, out = run_cli("replay", "--policy", "lru", "--frames", "0.5,1.0", "--json", str(t))
+    assert code == 0 and json.loads(out)["frames"] == [10, 20] and json.loads(out)["faults"] == [200, 20]

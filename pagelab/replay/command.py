@@ -20,7 +20,11 @@ class ReplayError(Exception):
 def add_parser(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("replay", help="replay a page-reference trace under a replacement policy (no CPU)")
     r.add_argument("--policy", default=DEFAULT, help="built-in name, module:Class or file.py:Class (default clock)")
-    r.add_argument("--frames", default="3", help="frame count N, or a range A-B for the fault curve (default 3)")
+    r.add_argument(
+        "--frames",
+        default="3",
+        help="frame count N, a range A-B for the fault curve, a fraction of the distinct pages (0.01), or a comma list (default 3)",
+    )
     r.add_argument("--json", action="store_true", help="print JSON: policy, frames, refs, faults, hits")
     r.add_argument("--format", help="plain, vmsim or lackey (default: detected from the first line)")
     r.add_argument("--seed", type=int, default=0, help="seed of the random policy")
@@ -34,17 +38,18 @@ def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> in
 
     try:
         cls = policy_class(ns.policy)
-        frames = parse_frames(ns.frames)
+        parse_frames(ns.frames, 1)  # a bad --frames is reported before the trace is read
         if ns.tick < 1:
             raise ValueError("--tick must be positive")
         trace = read_trace(ns.trace, ns.format)
+        pages = len(np.unique(trace.pages))
+        frames = parse_frames(ns.frames, pages)
     except (PolicyError, TraceError, ValueError) as e:
         raise ReplayError(str(e)) from None
     try:
         results = replay(trace, cls, frames, ns.seed, ns.tick, use_fast=not ns.plain)
     except PolicyFailed as e:  # a user's policy may fail in any way: one line, no traceback
         raise ReplayError(str(e)) from None
-    pages = len(np.unique(trace.pages))
     if ns.json:
         faults = [r.faults for r in results]
         one = len(results) == 1

@@ -220,16 +220,31 @@ def replay(
     return [simulate(trace, cls, k, seed, tick) for k in frames]
 
 
-def parse_frames(text: str) -> list[int]:
-    """'4' -> [4]; '1-8' -> [1..8]."""
-    lo, sep, hi = text.partition("-")
-    try:
-        a, b = int(lo), int(hi) if sep else int(lo)
-    except ValueError:
-        raise ValueError(f"bad frame count {text!r}: use N or A-B") from None
-    if a < 1 or b < a or b > 1 << 20:
-        raise ValueError(f"bad frame count {text!r}: need 1 <= A <= B <= 1048576")
-    return list(range(a, b + 1))
+def parse_frames(text: str, distinct: int = 0) -> list[int]:
+    """'4' -> [4]; '1-8' -> [1..8]; '0.01' -> 1 % of the `distinct` pages of the trace (at
+    least one frame); items separated by commas ('8,16,0.5'), in the order given, each size
+    once."""
+    sizes: list[int] = []
+    for item in text.split(","):
+        item = item.strip()
+        if "." in item:
+            try:
+                share = float(item)
+            except ValueError:
+                raise ValueError(f"bad frame count {item!r}: use N, A-B or a fraction like 0.01") from None
+            if not 0 < share <= 1:
+                raise ValueError(f"bad frame count {item!r}: a fraction of the distinct pages must be in (0, 1]")
+            sizes.append(max(1, round(share * distinct)))
+            continue
+        lo, sep, hi = item.partition("-")
+        try:
+            a, b = int(lo), int(hi) if sep else int(lo)
+        except ValueError:
+            raise ValueError(f"bad frame count {item!r}: use N, A-B or a fraction like 0.01") from None
+        if a < 1 or b < a or b > 1 << 20:
+            raise ValueError(f"bad frame count {item!r}: need 1 <= A <= B <= 1048576")
+        sizes.extend(range(a, b + 1))
+    return list(dict.fromkeys(sizes))
 
 
 def synthetic(n: int, pages: int = 256, seed: int = 0) -> Trace:
