@@ -47,6 +47,7 @@ def replay_figures(quick: bool = False) -> dict[str, object]:
         "replay_curve_speedup": round(plain_curve_s / curve_s, 1),
         **policy_figures(quick),
         **libcachesim_figures(quick),
+        **shards_figures(quick),
     }
 
 
@@ -82,6 +83,7 @@ def policy_figures(quick: bool) -> dict[str, object]:
         "replay_policy_min_name": slowest,
         "replay_policy_min_over_fifo": round(rates[slowest] / fifo, 3),
         "replay_policies_plain": sorted(set(BUILTIN) - compiled - {"opt"}),
+        "replay_policy_mrefs": {k: round(v, 2) for k, v in sorted(rates.items())},
     }
 
 
@@ -114,3 +116,28 @@ def libcachesim_figures(quick: bool) -> dict[str, object]:
         ratios[spec] = round(ours / theirs, 4)
         same = same and round(miss_ratio * n) == faults
     return {"replay_vs_libcachesim": ratios, "replay_vs_libcachesim_same_misses": same}
+
+
+def shards_figures(quick: bool) -> dict[str, object]:
+    """shards_error: the mean absolute difference between SHARDS's LRU miss ratios (rate
+    0.01, with SHARDS_adj) and the exact one-pass curve, at sizes of 1,000 to 100,000
+    frames, on 10^7 Zipf(0.8) references over 10^6 pages (target <= 0.01);
+    shards_speedup: the exact curve's time over SHARDS's, same run (target >= 10)."""
+    from pagelab.replay.shards import shards_curve
+
+    trace = zipf_trace(10**6 if quick else 10**7, pages=10**6, alpha=0.8, seed=3)
+    sizes = [1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000]
+    shards_curve(trace_from_pages(trace.pages[:5000]), sizes[:1], 0.5)  # compile outside the timing
+    t0 = time.perf_counter()
+    exact = [r.faults / len(trace) for r in replay(trace, Lru, sizes)]
+    exact_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    approx = shards_curve(trace, sizes, rate=0.01)
+    shards_s = time.perf_counter() - t0
+    error = sum(abs(a - e) for a, e in zip(approx.miss_ratio, exact, strict=True)) / len(sizes)
+    return {
+        "shards_error": round(error, 4),
+        "shards_speedup": round(exact_s / shards_s, 1),
+        "shards_rate": approx.rate,
+        "shards_refs": len(trace),
+    }

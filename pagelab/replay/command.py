@@ -6,11 +6,15 @@ import argparse
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pagelab.kernel.mm.policy import DEFAULT, PolicyError, PolicyFailed, policy_class
 from pagelab.replay.engine import DEFAULT_TICK
+
+if TYPE_CHECKING:
+    from pagelab.replay.trace import Trace
 
 
 class ReplayError(Exception):
@@ -30,6 +34,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--seed", type=int, default=0, help="seed of the random policy")
     r.add_argument("--tick", type=int, default=DEFAULT_TICK, help="references per sampling tick (default 32)")
     r.add_argument("--plain", action="store_true", help="no fast path: every reference through the policy class")
+    r.add_argument(
+        "--shards",
+        type=float,
+        metavar="RATE",
+        help="lru only: approximate the curve from a SHARDS sample at RATE (0.01)",
+    )
     r.add_argument("trace", type=Path, help="trace file")
 
 
@@ -46,6 +56,8 @@ def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> in
         frames = parse_frames(ns.frames, pages)
     except (PolicyError, TraceError, ValueError) as e:
         raise ReplayError(str(e)) from None
+    if ns.shards is not None:
+        return _shards(ns, trace, frames, pages, out)
     try:
         results = replay(trace, cls, frames, ns.seed, ns.tick, use_fast=not ns.plain)
     except PolicyFailed as e:  # a user's policy may fail in any way: one line, no traceback
@@ -76,4 +88,40 @@ def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> in
         mark = "      <- Belady's anomaly" if prev is not None and r.faults > prev.faults else ""
         out(f"{r.frames:>7} {r.faults:>10} {r.hits:>10} {ratio:>7.1f}{mark}")
         prev = r
+    return 0
+
+
+def _shards(ns: argparse.Namespace, trace: Trace, frames: list[int], pages: int, out: Callable[[str], None]) -> int:
+    """--shards: LRU's approximate faults per size, from a spatially hashed sample."""
+    from pagelab.kernel.mm.policy import Lru
+    from pagelab.kernel.mm.policy.spec import base_of
+    from pagelab.replay.shards import shards_curve
+
+    if base_of(policy_class(ns.policy)) is not Lru:
+        raise ReplayError("--shards approximates LRU only: use --policy lru")
+    if not 0 < ns.shards <= 1:
+        raise ReplayError("--shards RATE must be in (0, 1]")
+    curve = shards_curve(trace, frames, ns.shards)
+    faults = [round(m * len(trace)) for m in curve.miss_ratio]
+    if ns.json:
+        one = len(frames) == 1
+        out(
+            json.dumps(
+                {
+                    "policy": ns.policy,
+                    "format": trace.fmt,
+                    "refs": len(trace),
+                    "pages": pages,
+                    "shards_rate": curve.rate,
+                    "sampled": curve.sampled,
+                    "frames": frames[0] if one else frames,
+                    "faults": faults[0] if one else faults,
+                }
+            )
+        )
+        return 0
+    out(f"policy lru, SHARDS sample at rate {curve.rate:.4g}: {curve.sampled} of {len(trace)} references")
+    out(f"{'frames':>7} {'~faults':>10} {'~miss %':>8}")
+    for k, f, m in zip(frames, faults, curve.miss_ratio, strict=True):
+        out(f"{k:>7} {f:>10} {100 * m:>8.1f}")
     return 0
