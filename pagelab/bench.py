@@ -319,6 +319,12 @@ def pagecache(quick: bool) -> dict[str, object]:
     }
 
 
+def vma(quick: bool) -> dict[str, object]:
+    from pagelab.bench_vma import vma as figures  # region bookkeeping (issue 18)
+
+    return dict(figures(quick))
+
+
 def replay(quick: bool) -> dict[str, object]:
     from pagelab.replay.bench import replay_figures  # trace replay (issue 11): its own module
 
@@ -346,6 +352,7 @@ MEASUREMENTS: tuple[tuple[str, Measurement], ...] = (
     ("workload", workload),
     ("replay", replay),
     ("linux", linux),
+    ("vma", vma),
 )
 
 

@@ -26,6 +26,7 @@ class Config:
     seed: int = 0
     abi: str = "auto"  # system-call personality: "auto" (chosen per ELF), "linux" or "xv6"
     env: tuple[str, ...] = ()  # K=V pairs added to a Linux program's default environment
+    max_map_count: int = 65530  # regions per process at most (Linux's vm.max_map_count)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -114,6 +114,29 @@ class SampleEvent:
     rss: dict[int, int]  # resident pages, by live pid
 
 
+# The memory services a process can call (mm/mmap.py, mprotect.py, mremap.py, madvise.py).
+MM_CALLS = ("mmap", "munmap", "mprotect", "mremap", "madvise", "msync")
+
+
+@dataclass(slots=True)
+class MmEvent:
+    """A memory service ran for pid: `call` (one of MM_CALLS) over [addr, addr + length),
+    with its result: an address or 0, or a negative errno (mm/errno.py). `arg` is the
+    call's own argument (prot, advice, msync flags, mremap's new length), `flags` its
+    flags, and `new_addr` where mremap put the region."""
+
+    pid: int
+    call: str
+    addr: int
+    length: int
+    ret: int
+    tick: int
+    arg: int = 0
+    flags: int = 0
+    new_addr: int = 0
+    pages: int = 0  # pages the call dropped (madvise), wrote (msync), moved (mremap) or populated
+
+
 class StopRun(BaseException):
     """Raised by a listener to end the run early. A BaseException, so that the kernel's own
     safety nets (which turn a Python error into a killed process) let it through."""
@@ -130,6 +153,16 @@ class ListenerError(BaseException):
         self.listener = listener  # the one that raised
 
 
-Event = FaultEvent | ExitEvent | ExecEvent | EvictEvent | TeardownEvent | SyscallEvent | QuantumEvent | SampleEvent
+Event = (
+    FaultEvent
+    | ExitEvent
+    | ExecEvent
+    | EvictEvent
+    | TeardownEvent
+    | SyscallEvent
+    | QuantumEvent
+    | SampleEvent
+    | MmEvent
+)
 Listener = Callable[[Event], None]
 Ticker = Callable[[Callable[[], SampleEvent]], None]  # called with Machine.sample

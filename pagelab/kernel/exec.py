@@ -142,7 +142,7 @@ def exec_image(
     # Commit: the old image goes away only now.
     if p.pagetable:
         free_image(m, p.pagetable, p.vmas, p.sz)
-    p.pagetable, p.vmas, p.heap = pagetable, vmas, lay.heap
+    p.pagetable, p.vmas = pagetable, vmas
     p.sz, p.heap_base, p.stack_base = sz, lay.heap.start, lay.stack_base
     p.rss = 0
     p.grow_rss(rss + lay.rss)

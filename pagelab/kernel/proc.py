@@ -37,7 +37,6 @@ class Proc:
     parent: Proc | None = None
     pagetable: int = 0
     vmas: VmaList = field(default_factory=VmaList)  # the regions of the address space
-    heap: Vma | None = None  # the heap's region, [heap_base, pgroundup(sz))
     sz: int = 0  # the program break: image, guard, stack and heap lie below it
     heap_base: int = 0  # where sbrk's heap starts (just above the stack)
     stack_base: int = 0  # lowest address of the stack page; the guard page is below it
@@ -64,6 +63,11 @@ class Proc:
         """A blocking call must end now: the process was killed, or (Linux) a signal it
         does not block is pending, as Linux's signal_pending()."""
         return self.killed or bool(self.sig.pending & ~self.sig.blocked)
+
+    @property
+    def heap(self) -> Vma | None:
+        """The heap's region, [heap_base, pgroundup(sz)): the region list tracks it."""
+        return self.vmas.heap
 
     def grow_rss(self, n: int) -> None:
         self.rss += n

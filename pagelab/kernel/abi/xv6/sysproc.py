@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pagelab.hw.sv39 import PGSIZE, pgroundup
 from pagelab.kernel import proc
 from pagelab.kernel.exec import exec_image, open_exec
 from pagelab.kernel.mm.brk import do_brk
-from pagelab.kernel.mm.mmap import do_mmap, do_munmap
+from pagelab.kernel.mm.mmap import MMAP_TOP, do_mmap, do_munmap
+from pagelab.kernel.mm.vma import MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED
 from pagelab.kernel.param import MAXARG, MAXPATH
 from pagelab.kernel.proc import State
 from pagelab.kernel.syscall import (
@@ -130,13 +132,28 @@ def sys_exec(m: Machine, p: Proc) -> Result:
     return NORETURN
 
 
+# The xv6 mmap lab's mmap: these flags only, addr ignored, any failure -1.
+XV6_MAP_FLAGS = MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS
+
+
 def sys_mmap(m: Machine, p: Proc) -> Result:
     """mmap(addr, length, prot, flags, fd, offset): addr is a hint this kernel ignores."""
-    return do_mmap(m, p, argaddr(m, 1), argint(m, 2), argint(m, 3), argint(m, 4), argaddr(m, 5))
+    flags = argint(m, 3)
+    if flags & ~XV6_MAP_FLAGS or (flags & MAP_SHARED and flags & MAP_PRIVATE):
+        return -1
+    r = do_mmap(m, p, argaddr(m, 1), argint(m, 2), flags, argint(m, 4), argaddr(m, 5))
+    return -1 if r < 0 else r
 
 
 def sys_munmap(m: Machine, p: Proc) -> Result:
-    return do_munmap(m, p, argaddr(m, 0), argaddr(m, 1))
+    """munmap(addr, length) of mmap regions only, below MMAP_TOP (the lab's rule): a range
+    that touches text, data, heap or stack fails."""
+    addr, length = argaddr(m, 0), argaddr(m, 1)
+    if addr % PGSIZE or length <= 0 or addr + length > MMAP_TOP:
+        return -1
+    if any(v.kind != "mmap" for v in p.vmas.between(addr, addr + pgroundup(length))):
+        return -1
+    return -1 if do_munmap(m, p, addr, length) < 0 else 0
 
 
 SYSCALLS: dict[int, Handler] = {
