@@ -46,6 +46,14 @@ def stats(m: Machine, wall_seconds: float) -> dict[str, Any]:
         "cow_copies": st.cow_copies,
         "page_ins": st.page_ins,
         "page_outs": st.page_outs,
+        "mm": {
+            "calls": dict(st.mm_calls),  # mmap, munmap, mprotect, mremap, madvise, msync
+            "failed": dict(st.mm_failed),
+            "madvise_dropped": st.madvise_dropped,
+            "msync_written": st.msync_written,
+            "mremap_moved": st.mremap_moved,
+            "populated": st.populated,
+        },
         "policy": m.config.policy,
         **reclaim_stats(m.reclaim),  # swap (total, used, peak slots), evictions by kind, oom_kills
         "tlb_fills": m.hart.tlb_fills,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import IO
 
-from pagelab.kernel.events import Event, EvictEvent, FaultEvent
+from pagelab.kernel.events import Event, EvictEvent, FaultEvent, MmEvent
 from pagelab.obs.disasm import disasm
 
 
@@ -35,6 +35,31 @@ def evict_record(ev: EvictEvent) -> dict[str, object]:
     }
 
 
+def mm_record(ev: MmEvent) -> dict[str, object]:
+    """A memory service ran (mmap, munmap, mprotect, mremap, madvise, msync): kind "mm",
+    with the call, its range, its own argument and its result (an address, 0, or -errno)."""
+    rec: dict[str, object] = {
+        "pid": ev.pid,
+        "kind": "mm",
+        "call": ev.call,
+        "addr": hex(ev.addr),
+        "len": ev.length,
+        "ret": hex(ev.ret) if ev.ret > 0 and ev.call in ("mmap", "mremap") else ev.ret,
+        "tick": ev.tick,
+    }
+    if ev.call in ("mmap", "mprotect"):
+        rec["prot"] = ev.arg
+    if ev.call in ("mmap", "mremap", "msync"):
+        rec["flags"] = ev.arg if ev.call == "msync" else ev.flags
+    if ev.call == "mremap":
+        rec["new_len"] = ev.arg
+    if ev.call == "madvise":
+        rec["advice"] = ev.arg
+    if ev.pages:
+        rec["pages"] = ev.pages
+    return rec
+
+
 class TraceWriter:
     """A listener that writes each fault as it happens, so a crash still leaves a trace.
     With `insn` (--trace-insn) each line also has the faulting instruction as text; the
@@ -52,3 +77,5 @@ class TraceWriter:
             self.out.write(json.dumps(rec) + "\n")
         elif isinstance(ev, EvictEvent):
             self.out.write(json.dumps(evict_record(ev)) + "\n")
+        elif isinstance(ev, MmEvent):
+            self.out.write(json.dumps(mm_record(ev)) + "\n")

@@ -75,7 +75,10 @@ def handle_fault(m: Machine, p: Proc, trap: Trap) -> bool:
 
 
 def pte_perm(prot: int) -> int:
-    """PTE bits for a region's protection (xv6's flags2perm; every page is readable)."""
+    """PTE bits for a region's protection (xv6's flags2perm; every page is readable). A
+    PROT_NONE page keeps its frame but not U, so no user access reaches it."""
+    if not prot:
+        return PTE_R
     return PTE_R | PTE_U | (PTE_W if prot & PROT_WRITE else 0) | (PTE_X if prot & PROT_EXEC else 0)
 
 

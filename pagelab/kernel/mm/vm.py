@@ -107,7 +107,7 @@ def uvmunmap(km: Kalloc, pagetable: int, va: int, npages: int, do_free: bool = T
     (the zero frame, which no process owns)."""
     n = 0
     shared_pfn = km.frame(shared) if shared >= 0 else -1
-    for _, start, ptes in _leaf_runs(km, pagetable, va, va + npages * PGSIZE):
+    for _, start, ptes in leaf_runs(km, pagetable, va, va + npages * PGSIZE):
         if ptes.size <= _FEW_FRAMES:
             n += _unmap_few(km, start, ptes.size, do_free, shared_pfn)
             continue
@@ -169,12 +169,12 @@ def _kfree_frames(km: Kalloc, frames: np.ndarray) -> None:
 
 def present(km: Kalloc, pagetable: int, va: int, end: int) -> Iterator[tuple[int, int]]:
     """(va, PTE address) of every valid leaf PTE in [va, end), skipping holes whole."""
-    for run_va, start, ptes in _leaf_runs(km, pagetable, va, end):
+    for run_va, start, ptes in leaf_runs(km, pagetable, va, end):
         for i in np.flatnonzero(ptes & np.uint64(PTE_V)).tolist():
             yield run_va + (i << PGSHIFT), (start + i) * 8 + km.ram.base
 
 
-def _leaf_runs(km: Kalloc, pagetable: int, va: int, end: int) -> Iterator[tuple[int, int, np.ndarray]]:
+def leaf_runs(km: Kalloc, pagetable: int, va: int, end: int) -> Iterator[tuple[int, int, np.ndarray]]:
     """(va, index in km.ptes, the PTEs as a writable view) for each run of level-0 PTEs in
     [va, end) held by one leaf page-table page; missing tables are skipped whole."""
     while va < end:
@@ -197,6 +197,34 @@ def _leaf_or_hole(km: Kalloc, pagetable: int, va: int) -> tuple[int | None, int]
     if not pte & PTE_V:
         return None, L0_SPAN
     return pte2pa(pte), L0_SPAN
+
+
+def move_ptes(km: Kalloc, pagetable: int, old: int, new: int, npages: int) -> int:
+    """Move the entries of npages pages from old to new, frames and swap entries alike
+    (mremap: the data stays where it is, only its address changes; reference counts do
+    not change). The destination must hold no entries. Page-table pages for the
+    destination are allocated first, so that an allocation (which may evict pages and so
+    change the source's entries) comes before any entry is read. Returns the entries
+    moved, or -1 (nothing moved) if page-table pages ran out."""
+    span = npages << PGSHIFT
+    for run_va, _, ptes in leaf_runs(km, pagetable, old, old + span):
+        for i in np.flatnonzero(ptes).tolist():
+            if walk(km, pagetable, new + (run_va - old) + (i << PGSHIFT), True) is None:
+                return -1
+    moved = 0
+    words = km.ram.words
+    base = km.ram.base
+    for run_va, start, ptes in leaf_runs(km, pagetable, old, old + span):
+        for i in np.flatnonzero(ptes).tolist():
+            dst = walk(km, pagetable, new + (run_va - old) + (i << PGSHIFT), False)
+            assert dst is not None
+            j = (dst - base) >> 3
+            if words[j]:
+                raise AssertionError(f"move_ptes: {new + (run_va - old) + (i << PGSHIFT):#x} is mapped")
+            words[j] = words[start + i]
+            words[start + i] = 0
+            moved += 1
+    return moved
 
 
 def uvmalloc(km: Kalloc, pagetable: int, oldsz: int, newsz: int, xperm: int) -> int | None:
@@ -317,7 +345,7 @@ def uvmshare(km: Kalloc, old: int, new: int, va: int, end: int) -> None:
     swap entry (one slot for both, shared anonymous memory comes back through the swap
     cache), and what the child held instead (a private copy, or its own slot) is
     released."""
-    for run_va, _, ptes in _leaf_runs(km, old, va, end):
+    for run_va, _, ptes in leaf_runs(km, old, va, end):
         for i in np.flatnonzero(ptes).tolist():
             a = run_va + (i << PGSHIFT)
             pte = int(ptes[i])
