@@ -158,16 +158,37 @@ class MmMachine(RuleBasedStateMachine):
         for va in vas:
             model.pages[va].prot = prot
 
-    @rule(i=st.integers(0, 3), lo=st.integers(0, WINDOW - 1), old=st.integers(1, 4), new=st.integers(1, 8))
-    def mremap(self, i: int, lo: int, old: int, new: int) -> None:
+    @rule(
+        i=st.integers(0, 3),
+        data=st.data(),
+        old=st.integers(1, 4),
+        new=st.integers(1, 8),
+        evict=st.booleans(),
+        fill=st.booleans(),
+    )
+    def mremap(self, i: int, data: st.DataObject, old: int, new: int, evict: bool, fill: bool) -> None:
         """Whatever the kernel decides (grow in place, move, shrink, or fail), the contents
-        must follow the region: the model moves its pages the same way."""
+        must follow the region: the model moves its pages the same way. The range starts
+        at a mapped page and mostly stays in its region. With `fill` its pages are written
+        first, and with `evict` pages go to swap, so that swap entries move too."""
         p, model = self._pick(i)
-        addr = BASE + lo * P
+        addr = data.draw(st.sampled_from(sorted(model.pages) or [BASE]))
+        v = p.vmas.find(addr)
+        if v is not None and data.draw(st.booleans()):
+            old = min(old, (v.end - addr) // P)  # inside its region: mremap can succeed
+        if fill:
+            for k in range(old):
+                pg = model.pages.get(addr + k * P)
+                if pg is not None and pg.prot & PROT_WRITE:
+                    value = bytes([k + 1, i, old, new]) * 2
+                    if vm.copyout(self.m.km, p.pagetable, addr + k * P, value, self._fault):
+                        pg.cell.data = value
+        if evict:
+            self.m.reclaim.shrink(150)
+            self._enter(p)
         first = model.pages.get(addr)
         if first is not None and first.file_page + new > FILE_PAGES:
             return  # (keep file mappings inside the file: past EOF is another story)
-        v = p.vmas.find(addr)
         r = do_mremap(self.m, p, addr, old * P, new * P, MREMAP_MAYMOVE)
         if r < 0:
             return
@@ -183,6 +204,7 @@ class MmMachine(RuleBasedStateMachine):
                     model.pages[r + k * P] = Page(first.prot, self.file[fp] if fp < FILE_PAGES else Cell(), True, fp)
                 else:
                     model.pages[r + k * P] = Page(first.prot, Cell(), first.shared)
+        self.read_all(i)  # where the contents went, at once
 
     @rule(i=st.integers(0, 3), lo=st.integers(0, WINDOW), n=st.integers(1, 6))
     def dontneed(self, i: int, lo: int, n: int) -> None:
@@ -237,7 +259,10 @@ class MmMachine(RuleBasedStateMachine):
         child = next(c for c in self.m.procs if c is not None and c.pid == pid)
         self.procs.append(child)
         self.models[pid] = Model(
-            {va: pg if pg.shared else Page(pg.prot, Cell(pg.cell.data), False) for va, pg in model.pages.items()}
+            {  # a shared page keeps its cell (its contents), a private one gets a copy
+                va: Page(pg.prot, pg.cell if pg.shared else Cell(pg.cell.data), pg.shared, pg.file_page)
+                for va, pg in model.pages.items()
+            }
         )
 
     @precondition(lambda self: len(self.procs) > 1)
@@ -285,4 +310,4 @@ class MmMachine(RuleBasedStateMachine):
 
 
 TestMmMachine = MmMachine.TestCase
-TestMmMachine.settings = settings(max_examples=25, stateful_step_count=30, deadline=None)
+TestMmMachine.settings = settings(max_examples=30, stateful_step_count=40, deadline=None)

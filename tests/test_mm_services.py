@@ -29,10 +29,12 @@ from pagelab.kernel.mm.mmap import do_mmap, do_munmap
 from pagelab.kernel.mm.mprotect import do_mprotect
 from pagelab.kernel.mm.mremap import MREMAP_FIXED, MREMAP_MAYMOVE, do_mremap
 from pagelab.kernel.mm.msync import MS_ASYNC, MS_SYNC, do_msync
+from pagelab.kernel.mm.swap import is_swap_pte
 from pagelab.kernel.mm.vma import (
     MAP_ANONYMOUS,
     MAP_FIXED,
     MAP_FIXED_NOREPLACE,
+    MAP_GROWSDOWN,
     MAP_NORESERVE,
     MAP_POPULATE,
     MAP_PRIVATE,
@@ -174,6 +176,19 @@ def test_munmap_of_text_heap_and_stack(sp: Space) -> None:
     assert sp.read(base + P, 1) is None
 
 
+def test_growsdown_region_grows_on_a_fault_below(sp: Space) -> None:
+    low = anon(sp, 1, addr=0x30000000)  # a region below, to keep the guard gap from
+    top = 0x30000000 + 400 * P
+    a = do_mmap(sp.m, sp.p, 2 * P, RW, ANON | MAP_GROWSDOWN | MAP_FIXED, -1, 0, top)
+    assert a == top
+    assert sp.write(top - 3 * P, b"grown")  # three pages below: the region grows down
+    v = sp.p.vmas.find(top - 3 * P)
+    assert v is not None and v.start == top - 3 * P and v.end == top + 2 * P
+    assert sp.read(top - 3 * P, 5) == b"grown"
+    assert not sp.write(low + 200 * P, b"x")  # within 256 pages of the region below: no
+    assert sp.p.vmas.find(low + 200 * P) is None
+
+
 # --- mprotect ---------------------------------------------------------------------------------
 
 
@@ -254,6 +269,29 @@ def test_mremap_grows_in_place_then_moves_without_copying(sp: Space) -> None:
     assert sp.m.vmstat.mremap_moved == 2
     c = do_mremap(sp.m, sp.p, b, 4 * P, P, 0)  # shrinking stays in place
     assert c == b and sp.p.vmas.find(b + P) is None
+
+
+def test_swapped_out_pages_move_and_keep_their_protection(tmp_path: Path) -> None:
+    sp = Space(tmp_path, mem=160 * P, swap=512 * P)
+    try:
+        a = anon(sp, 2, addr=0x50000000)
+        anon(sp, 1, prot=PROT_READ, addr=a + 2 * P)  # no room after it: mremap moves it
+        assert sp.write(a, b"swapped0") and sp.write(a + P, b"swapped1")
+        sp.m.reclaim.shrink(150)
+        assert is_swap_pte(sp.pte(a)) and is_swap_pte(sp.pte(a + P))
+        assert do_mprotect(sp.m, sp.p, a, P, PROT_READ) == 0  # the swap entry loses W
+        # [a, a + 2P) is two regions now: mremap of both is refused, as on Linux
+        assert do_mremap(sp.m, sp.p, a, 2 * P, 3 * P, MREMAP_MAYMOVE) == -Errno.EFAULT
+        assert do_mprotect(sp.m, sp.p, a, 2 * P, PROT_READ) == 0  # one region again
+        b = do_mremap(sp.m, sp.p, a, 2 * P, 3 * P, MREMAP_MAYMOVE)
+        assert b > 0 and b != a and is_swap_pte(sp.pte(b)) and sp.pte(a) == 0
+        assert not sp.write(b, b"x")  # still read-only after the move and the swap-in
+        assert sp.read(b, 8) == b"swapped0" and sp.read(b + P, 8) == b"swapped1"
+        assert do_mprotect(sp.m, sp.p, b, 3 * P, RW) == 0
+        assert sp.write(b + P, b"written!") and sp.read(b + P, 8) == b"written!"
+        check_invariants(sp.m, expect_empty=False)
+    finally:
+        sp.close()
 
 
 def test_mremap_in_place_and_fixed(sp: Space) -> None:

@@ -16,6 +16,7 @@ says what the page should hold, the page-table entry only caches it.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from pagelab.hw.hart import Trap
@@ -39,7 +40,7 @@ from pagelab.kernel.mm import vm
 from pagelab.kernel.mm.kalloc import OutOfFrames
 from pagelab.kernel.mm.swap import is_swap_pte
 from pagelab.kernel.mm.vm import PTE_COW
-from pagelab.kernel.mm.vma import PROT_EXEC, PROT_READ, PROT_WRITE, Vma
+from pagelab.kernel.mm.vma import MAP_GROWSDOWN, PROT_EXEC, PROT_READ, PROT_WRITE, TooManyRegions, Vma
 from pagelab.kernel.mm.vmscan import INSNS_PER_US
 
 if TYPE_CHECKING:
@@ -55,7 +56,9 @@ def handle_fault(m: Machine, p: Proc, trap: Trap) -> bool:
     va = trap.stval & ~(PGSIZE - 1)  # pgrounddown
     vma = p.vmas.find(va) if va < MAXVA else None
     if vma is None:
-        return _fatal(m, p, trap, None, "no VMA")  # above the heap, the guard page, a wild pointer
+        vma = expand_stack(p, va) if va < MAXVA else None
+        if vma is None:
+            return _fatal(m, p, trap, None, "no VMA")  # above the heap, the guard page, a wild pointer
     if not vma.prot & _NEEDS[trap.scause]:
         return _fatal(m, p, trap, vma, "PROT")  # a store to text, executing data...
     pte_pa = vm.walk(m.km, p.pagetable, va, True)  # allocates page-table pages
@@ -72,6 +75,25 @@ def handle_fault(m: Machine, p: Proc, trap: Trap) -> bool:
     if vma.file is None:
         return do_anonymous_page(m, p, trap, vma, pte_pa)
     return do_file_page(m, p, trap, vma, va, pte_pa)
+
+
+STACK_GUARD_GAP = 256 * PGSIZE  # Linux's stack_guard_gap: a growing stack stays this far away
+
+
+def expand_stack(p: Proc, va: int) -> Vma | None:
+    """A fault just below a MAP_GROWSDOWN region grows the region down to va's page (Linux's
+    expand_stack), unless that would come within STACK_GUARD_GAP of the region below.
+    Returns the grown region, or None."""
+    above = p.vmas.next_of(va)
+    if above is None or not above.flags & MAP_GROWSDOWN or above.file is not None:
+        return None
+    below = p.vmas.prev_of(va)
+    if below is not None and va < below.end + STACK_GUARD_GAP:
+        return None
+    try:
+        return p.vmas.insert(replace(above, start=va, end=above.start, offset=0, pieces=()))  # merges
+    except TooManyRegions:
+        return None
 
 
 def pte_perm(prot: int) -> int:

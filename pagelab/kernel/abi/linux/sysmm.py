@@ -1,38 +1,35 @@
-"""Memory system calls of the Linux personality: brk, mmap and munmap over the kernel's
-mm services (mm/brk.py, mm/mmap.py).
-
-mprotect, mremap, madvise, msync and mmap's MAP_FIXED family belong here too, as they
-are added to mm/.
+"""Memory system calls of the Linux personality: brk, mmap, munmap, mprotect, mremap,
+madvise and msync, each a thin decoding of its arguments over the kernel's mm services
+(mm/brk.py, mm/mmap.py, mm/mprotect.py, mm/mremap.py, mm/madvise.py, mm/msync.py). Those
+return -errno already (mm/errno.py has Linux's numbers), which is Linux's convention.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pagelab.hw.sv39 import PGSIZE
-from pagelab.kernel.abi.linux.errno import EBADF, EINVAL, ENODEV, ENOMEM
+from pagelab.kernel.abi.linux.errno import EFAULT
 from pagelab.kernel.mm.brk import do_brk
+from pagelab.kernel.mm.madvise import do_madvise
+from pagelab.kernel.mm.mincore import do_mincore
 from pagelab.kernel.mm.mmap import do_mmap, do_munmap
-from pagelab.kernel.mm.vma import MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED
-from pagelab.kernel.syscall import Handler, Result, argaddr, argint
+from pagelab.kernel.mm.mprotect import do_mprotect
+from pagelab.kernel.mm.mremap import do_mremap
+from pagelab.kernel.mm.msync import do_msync
+from pagelab.kernel.syscall import Handler, Result, argaddr, argint, copyout
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
     from pagelab.kernel.proc import Proc
 
 SYS_MUNMAP = 215
+SYS_MREMAP = 216
 SYS_BRK = 214
 SYS_MMAP = 222
-
-MAP_SHARED_VALIDATE = 0x03
-MAP_FIXED = 0x10
-# Hints this kernel may ignore: the region is lazy anyway (NORESERVE), a stack is
-# ordinary anonymous memory (STACK, GROWSDOWN), pages arrive at their faults (POPULATE).
-MAP_GROWSDOWN = 0x100
-MAP_NORESERVE = 0x4000
-MAP_POPULATE = 0x8000
-MAP_STACK = 0x20000
-_IGNORED = MAP_GROWSDOWN | MAP_NORESERVE | MAP_POPULATE | MAP_STACK
+SYS_MPROTECT = 226
+SYS_MSYNC = 227
+SYS_MINCORE = 232
+SYS_MADVISE = 233
 
 
 def sys_brk(m: Machine, p: Proc) -> Result:
@@ -45,35 +42,48 @@ def sys_brk(m: Machine, p: Proc) -> Result:
 
 
 def sys_mmap(m: Machine, p: Proc) -> Result:
-    """mmap(addr, length, prot, flags, fd, offset). addr is a hint this kernel does not
-    follow; MAP_FIXED is refused (EINVAL) until mm/ places regions at given addresses."""
-    length, prot, flags, fd, offset = argaddr(m, 1), argint(m, 2), argint(m, 3), argint(m, 4), argaddr(m, 5)
-    if length == 0 or offset % PGSIZE or flags & MAP_FIXED:
-        return -EINVAL
-    kind = flags & MAP_SHARED_VALIDATE
-    if kind == MAP_SHARED_VALIDATE:
-        kind = MAP_SHARED
-    if kind not in (MAP_SHARED, MAP_PRIVATE):
-        return -EINVAL
-    flags = (flags & ~(_IGNORED | MAP_SHARED_VALIDATE)) | kind
-    if flags & ~(MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS):
-        return -EINVAL
-    if not flags & MAP_ANONYMOUS:
-        f = p.ofile[fd] if 0 <= fd < len(p.ofile) else None
-        if f is None:
-            return -EBADF
-        if f.mapping is None:
-            return -ENODEV
-    r = do_mmap(m, p, length, prot, flags, fd, offset)
-    return -ENOMEM if r == -1 else r
+    """mmap(addr, length, prot, flags, fd, offset): every flag Linux knows is mm's to judge
+    (MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_POPULATE...); addr without MAP_FIXED is a hint."""
+    addr, length, prot, flags = argaddr(m, 0), argaddr(m, 1), argint(m, 2), argint(m, 3)
+    return do_mmap(m, p, length, prot, flags, argint(m, 4), argaddr(m, 5), addr)
 
 
 def sys_munmap(m: Machine, p: Proc) -> Result:
-    return -EINVAL if do_munmap(m, p, argaddr(m, 0), argaddr(m, 1)) < 0 else 0
+    return do_munmap(m, p, argaddr(m, 0), argaddr(m, 1))
+
+
+def sys_mprotect(m: Machine, p: Proc) -> Result:
+    return do_mprotect(m, p, argaddr(m, 0), argaddr(m, 1), argint(m, 2))
+
+
+def sys_mremap(m: Machine, p: Proc) -> Result:
+    """mremap(old_address, old_size, new_size, flags, new_address)."""
+    return do_mremap(m, p, argaddr(m, 0), argaddr(m, 1), argaddr(m, 2), argint(m, 3), argaddr(m, 4))
+
+
+def sys_madvise(m: Machine, p: Proc) -> Result:
+    return do_madvise(m, p, argaddr(m, 0), argaddr(m, 1), argint(m, 2))
+
+
+def sys_msync(m: Machine, p: Proc) -> Result:
+    return do_msync(m, p, argaddr(m, 0), argaddr(m, 1), argint(m, 2))
+
+
+def sys_mincore(m: Machine, p: Proc) -> Result:
+    """mincore(addr, length, vec): one byte per page, 1 if resident."""
+    r = do_mincore(m, p, argaddr(m, 0), argaddr(m, 1))
+    if isinstance(r, int):
+        return r
+    return 0 if copyout(m, p, argaddr(m, 2), r) else -EFAULT
 
 
 SYSCALLS: dict[int, Handler] = {
     SYS_BRK: sys_brk,
     SYS_MUNMAP: sys_munmap,
+    SYS_MREMAP: sys_mremap,
     SYS_MMAP: sys_mmap,
+    SYS_MPROTECT: sys_mprotect,
+    SYS_MSYNC: sys_msync,
+    SYS_MINCORE: sys_mincore,
+    SYS_MADVISE: sys_madvise,
 }
