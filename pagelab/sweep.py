@@ -4,6 +4,11 @@ Each task is one deterministic run, of `pagelab replay` (a trace) or of `pagelab
 program), through the Python API. The default cluster is a LocalCluster started in this
 process; `--scheduler tcp://HOST:PORT` sends the same tasks to an existing cluster. Dask
 does the scheduling: there is no process pool here.
+
+A Dask scheduler runs whatever code a client sends it, so the local cluster must accept no
+client but ours (see local_cluster): by default its workers are threads of this process,
+reached in memory (inproc://), and no socket listens; with `processes`, every connection
+is TLS with a key pair made for this sweep alone, which a client must present.
 """
 
 from __future__ import annotations
@@ -12,8 +17,11 @@ import argparse
 import csv
 import io
 import json
+import logging
 import shlex
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -94,31 +102,107 @@ def workload_kind(w: str) -> str:
     return "program"
 
 
-def sweep(tasks: Sequence[Task], scheduler: str | None = None, workers: int = 2, processes: bool = True) -> list[dict]:
+DASHBOARD = "127.0.0.1:8787"  # --dashboard: loopback only (Dask takes another port if busy)
+
+
+@contextmanager
+def local_cluster(workers: int = 2, processes: bool = False, dashboard: bool = False) -> Iterator[Any]:
+    """A Client of a LocalCluster that no other process can submit work to.
+
+    Threads (the default): the scheduler and workers live in this process and talk over
+    inproc://, which has no socket. With `processes`, the workers are processes, and every
+    connection (client, scheduler, nannies, workers) is TLS with mutual authentication,
+    under a key and certificate made in memory for this cluster alone
+    (Security.temporary): a client without them is refused during the handshake.
+
+    Either way Dask also starts an HTTP server in the scheduler and in each worker (health
+    and metrics routes), even with no dashboard asked for, on every interface. They start
+    with no routes and are closed once the cluster is up, unless `dashboard`: then the
+    scheduler's keeps its routes, on 127.0.0.1 (any local user can view it).
+    """
+    import dask
+    from dask.distributed import Client, LocalCluster
+    from distributed.security import Security
+
+    security = Security.temporary() if processes else None
+    config: dict[str, Any] = {"distributed.worker.http.routes": []}
+    if not dashboard:
+        config["distributed.scheduler.http.routes"] = []
+    with dask.config.set(config):
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=processes,
+            host="127.0.0.1" if processes else None,
+            security=security,
+            dashboard_address=DASHBOARD if dashboard else None,
+            worker_dashboard_address=None,
+            silence_logs=logging.CRITICAL,  # shutdown chatter; a task's error comes back as its result
+        )
+    try:
+        client = Client(cluster, security=security)
+        try:
+            client.run(_close_http)  # each worker's, in its own event loop
+            if not dashboard:
+                cluster.sync(_close_scheduler_http, cluster.scheduler)
+            yield client
+        finally:
+            client.close()
+    finally:
+        cluster.close()
+
+
+def _close_http(dask_worker: Any) -> None:
+    dask_worker.http_server.stop()
+
+
+async def _close_scheduler_http(scheduler: Any) -> None:
+    scheduler.http_server.stop()
+
+
+@contextmanager
+def remote_client(scheduler: str, timeout: float = 10.0) -> Iterator[Any]:
+    """A Client of an existing scheduler; anything that is not one is a usage error in
+    one line (a server that speaks another protocol once gave `Unable to allocate
+    3.07 EiB`, its first bytes read as a frame length)."""
+    from dask.distributed import Client
+
+    try:
+        client = Client(scheduler, timeout=timeout)
+    except Exception as e:  # no Dask scheduler there, whatever the way it fails
+        said = " ".join(str(e).split())[:200]
+        raise UsageError(f"--scheduler {scheduler}: no Dask scheduler there ({type(e).__name__}: {said})") from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def sweep(
+    tasks: Sequence[Task],
+    scheduler: str | None = None,
+    workers: int = 2,
+    processes: bool = False,
+    dashboard: bool = False,
+    timeout: float = 10.0,
+) -> list[dict]:
     """Run every task on Dask and return one row per task, in task order."""
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
 
     from pagelab.obs.progress import LiveLine
     from pagelab.replay.core import read_trace
 
     traces = {t.workload: read_trace(Path(t.workload)) for t in tasks if t.kind == "trace"}
-    if scheduler:
-        client = Client(scheduler)
-        cluster = None
-    else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None)
-        client = Client(cluster)
-    try:
+    connect = remote_client(scheduler, timeout) if scheduler else local_cluster(workers, processes, dashboard)
+    with connect as client:
+        if dashboard and not scheduler:
+            print(f"sweep: dashboard at {client.dashboard_link}", file=sys.stderr)
         shared = {w: client.scatter(t, broadcast=True) for w, t in traces.items()}
         futures = [client.submit(run_task, t, shared.get(t.workload), pure=False) for t in tasks]
         with LiveLine() as line:  # drawn only when stderr is a terminal
             for done, _ in enumerate(as_completed(futures), 1):
                 line.update(f"sweep: {done}/{len(futures)} runs done")
         return list(client.gather(futures))
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def write_csv(rows: Sequence[dict], path: Path) -> None:
@@ -181,7 +265,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--swap", default="0", help="swap for program runs, e.g. 16M (default 0)")
     s.add_argument("--scheduler", help="tcp://HOST:PORT of an existing Dask scheduler (default: a local cluster)")
     s.add_argument("--workers", type=int, default=2, help="workers of the local cluster (default 2)")
-    s.add_argument("--threads", action="store_true", help="local cluster in this process (threads, no processes)")
+    s.add_argument(
+        "--processes",
+        action="store_true",
+        help="local cluster of worker processes, over TLS with keys made for this sweep (default: threads, no sockets)",
+    )
+    s.add_argument("--dashboard", action="store_true", help="serve the local cluster's Dask dashboard on 127.0.0.1")
     s.add_argument("--out", type=Path, default=Path("sweep"), help="folder for results.csv/.json and the plot")
     s.add_argument("--svg", action="store_true", help="plot as SVG instead of PNG")
     s.add_argument("workloads", nargs="+", help="trace files, or program command lines such as 'memtouch 1M'")
@@ -207,7 +296,7 @@ def cmd_sweep(ns: argparse.Namespace, parse_size: Callable[[str], int], out: Cal
             load_program(argv[0])  # a usage error here, not in a worker
     tasks = grid(ns.workloads, policies, frames, seeds, swap)
     try:
-        rows = sweep(tasks, ns.scheduler, ns.workers, processes=not ns.threads)
+        rows = sweep(tasks, ns.scheduler, ns.workers, processes=ns.processes, dashboard=ns.dashboard)
     except (OSError, ValueError) as e:  # bad trace, unreachable scheduler
         raise UsageError(str(e)) from None
     ns.out.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,7 @@ def _sweep_cli(*argv: str) -> tuple[int, list[str]]:
 
     ap = argparse.ArgumentParser()
     add_parser(ap.add_subparsers(dest="cmd"))
-    ns = ap.parse_args(["sweep", "--threads", "--workers", "1", *argv])
+    ns = ap.parse_args(["sweep", "--workers", "1", *argv])
     lines: list[str] = []
     return cmd_sweep(ns, parse_size, out=lines.append), lines
 
@@ -90,7 +90,7 @@ def test_sweep_usage_errors(tmp_path: Path, argv: list[str]) -> None:
 def test_sweep_bad_trace_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     t = tmp_path / "bad.txt"
     t.write_text("1 2\nzz\n")
-    assert main(["sweep", "--threads", "--workers", "1", "--out", str(tmp_path / "o"), str(t)]) == 2
+    assert main(["sweep", "--workers", "1", "--out", str(tmp_path / "o"), str(t)]) == 2
     assert capsys.readouterr().err.strip() == f"pagelab: {t}:2: not a plain trace line: 'zz'"
 
 
@@ -101,3 +101,149 @@ def test_sweep_table_says_why_a_run_failed(tmp_path: Path) -> None:
     row = next(line for line in lines if line.startswith("echo hi"))
     assert "cannot be loaded" in row
     assert lines[-1].startswith("1 runs (1 failed);")
+
+
+def _listening(pids: list[int]) -> set[tuple[int, str, int]]:
+    import psutil
+
+    out = set()
+    for pid in pids:
+        for c in psutil.Process(pid).net_connections("inet"):
+            if c.status == psutil.CONN_LISTEN:
+                out.add((pid, c.laddr.ip, c.laddr.port))
+    return out
+
+
+def _tree() -> list[int]:
+    import os
+
+    import psutil
+
+    return [os.getpid(), *(c.pid for c in psutil.Process().children(recursive=True))]
+
+
+def test_local_cluster_listens_nowhere() -> None:
+    """The default cluster: threads of this process over inproc://, and Dask's HTTP
+    servers (which start even with no dashboard, on every interface) closed."""
+    from pagelab.sweep import local_cluster
+
+    before = _listening(_tree())
+    with local_cluster(workers=2) as client:
+        assert client.scheduler.address.startswith("inproc://")
+        assert _listening(_tree()) == before
+        assert client.submit(int, "42").result() == 42
+
+
+def test_local_cluster_of_processes_refuses_other_clients() -> None:
+    """--processes: every socket of the cluster (scheduler, nannies, workers) is TLS and
+    wants the sweep's own certificate; a client without it, or with another one, is
+    refused, and nothing answers plain HTTP."""
+    import socket
+    import ssl
+
+    from dask.distributed import Client
+    from distributed.security import Security
+
+    from pagelab.sweep import local_cluster
+
+    before = _listening(_tree())
+    with local_cluster(workers=1, processes=True) as client:
+        assert client.submit(int, "7").result() == 7
+        addr = client.scheduler.address
+        assert addr.startswith("tls://127.0.0.1:")
+        host, port = addr.removeprefix("tls://").rsplit(":", 1)
+        for foreign in [(addr, None), ("tcp://" + addr[6:], None), (addr, Security.temporary())]:
+            with pytest.raises(Exception):  # noqa: B017 - refused, however Dask says it
+                Client(foreign[0], security=foreign[1], timeout=5)
+        # A TLS client that trusts anything but has no certificate: the server wants one.
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        with (
+            socket.create_connection((host, int(port)), timeout=5) as raw,
+            pytest.raises((OSError, ssl.SSLError)),
+            ctx.wrap_socket(raw) as tls,
+        ):
+            tls.sendall(b"\0" * 64)
+            if not tls.recv(1):
+                raise ConnectionResetError("closed")
+        new = _listening(_tree()) - before
+        assert new and all(ip == "127.0.0.1" for _, ip, _ in new)
+        for _, ip, p in new:  # Dask's HTTP servers are closed: every socket left is TLS
+            with socket.create_connection((ip, p), timeout=5) as s:
+                s.sendall(b"GET /health HTTP/1.0\r\n\r\n")
+                try:
+                    reply = s.recv(16)
+                except OSError:
+                    reply = b""
+                assert not reply.startswith(b"HTTP"), (p, reply)
+
+
+def test_dashboard_only_when_asked() -> None:
+    import urllib.request
+
+    from pagelab.sweep import local_cluster
+
+    before = _listening(_tree())
+    with local_cluster(workers=1, dashboard=True) as client:
+        new = _listening(_tree()) - before
+        assert [ip for _, ip, _ in new] == ["127.0.0.1"]
+        port = next(p for _, _, p in new)
+        assert str(port) in client.dashboard_link
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as r:
+            assert r.status == 200
+
+
+def test_scheduler_that_is_not_dask_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A server that speaks something else (its bytes once read as a 3.07 EiB frame), and
+    a closed port: a usage error in one line, no traceback."""
+    import socket
+    import threading
+
+    from pagelab.sweep import remote_client
+
+    t = tmp_path / "b.txt"
+    t.write_text(BELADY)
+    srv = socket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+
+    def answer() -> None:
+        for _ in range(2):
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" + b"\xff" * 64)
+                conn.recv(1024)
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        code = main(["sweep", "--scheduler", f"tcp://127.0.0.1:{port}", "--out", str(tmp_path / "o"), str(t)])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1, err
+        assert err.startswith(f"pagelab: --scheduler tcp://127.0.0.1:{port}: no Dask scheduler there (")
+    finally:
+        srv.close()
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    with (
+        pytest.raises(UsageError, match=f"^--scheduler tcp://127.0.0.1:{port}: no Dask scheduler there \\(OSError"),
+        remote_client(f"tcp://127.0.0.1:{port}", timeout=1),
+    ):
+        pass
+
+
+def test_failing_policy_is_a_row(tmp_path: Path) -> None:
+    t = tmp_path / "b.txt"
+    t.write_text(BELADY)
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from pagelab.kernel.mm.policy import Policy\n"
+        "class Bad(Policy):\n    def victim(self, candidates):\n        return 2.5\n"
+    )
+    rows = sweep(grid([str(t), "memtouch 64K"], [f"{bad}:Bad"], [3, 400], [0]), workers=1)
+    errors = {(r["kind"], r["frames"]): r["error"] for r in rows}
+    assert errors[("trace", 3)] == "policy Bad: victim() returned 2.5 (float), not a frame number"
+    assert errors[("trace", 400)] is None  # never needed a victim
+    assert "cannot be loaded" in errors[("program", 3)]
