@@ -3,8 +3,8 @@ as plain machine code.
 
 A hook has no relocations: the C functions it calls come as pointers in its user-data
 array. So its bytes run wherever they are put: they are cut out of the object file, cached
-beside this file, and later copied into a page that is made executable (never writable and
-executable at once). Once cached, no LLVM is loaded at all.
+in the user's cache directory, and later copied into a page that is made executable (never
+writable and executable at once). Once cached, no LLVM is loaded at all.
 """
 
 from __future__ import annotations
@@ -16,26 +16,9 @@ import io
 import mmap
 import os
 import platform
-import tempfile
-from pathlib import Path
 from typing import Any
 
-
-def _cache_dir() -> Path:
-    """Where compiled hooks are kept: beside this file if writable, else a user or
-    temporary cache (as NUMBA_CACHE_DIR does for a read-only install)."""
-    env = os.environ.get("PAGELAB_CACHE_DIR")
-    if env:
-        return Path(env)
-    here = Path(__file__).parent / "__pycache__"
-    try:
-        here.mkdir(exist_ok=True)
-        if os.access(here, os.W_OK):
-            return here
-    except OSError:
-        pass
-    base = os.environ.get("XDG_CACHE_HOME") or tempfile.gettempdir()
-    return Path(base) / "pagelab-cache"
+from pagelab.cachedir import cache_dir
 
 
 def _compile(ir: str, symbol: str) -> bytes:
@@ -89,7 +72,7 @@ def _map_code(code: bytes, hint: int = 0) -> int | None:
 @functools.cache
 def _machine_code(ir: str, symbol: str, stem: str) -> bytes:
     tag = hashlib.sha256(f"{ir}{platform.machine()}".encode()).hexdigest()[:16]
-    cache = _cache_dir() / f"{stem}-{platform.machine()}-{tag}.bin"
+    cache = cache_dir() / f"{stem}-{platform.machine()}-{tag}.bin"
     try:
         code = cache.read_bytes()
     except OSError:

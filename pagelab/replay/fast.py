@@ -9,7 +9,8 @@ memory size at once. FIFO is not (Belady's anomaly), so it runs once per size.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from pagelab.replay.jit import njit
 
 
 @njit(cache=True)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numba import njit
+
+from pagelab.replay.jit import njit
 
 PAGE_SHIFT = 12
 FORMATS = ("plain", "vmsim", "lackey")
