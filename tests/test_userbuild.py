@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,49 @@ def test_shipped_linux_programs_are_plain_rv64gc_static_elfs() -> None:
         path = ROOT / "pagelab" / "userprogs" / name
         build.check_isa(path)  # raises BuildError on any instruction outside RV64GC
         assert "entry 0x10" in build.check_elf(path)  # static ET_EXEC, zig's base 0x1000000
+
+
+HELLO = """#include "user.h"
+
+int main(int argc, char **argv) {
+  printf("hello from %s, %d args\\n", argv[0], argc);
+  return 3;
+}
+"""
+
+
+def test_build_your_own_file_to_a_path_and_run_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("ziglang", reason="the dev extra installs ziglang")
+    src = tmp_path / "src" / "hello.c"
+    src.parent.mkdir()
+    src.write_text(HELLO)
+    out = tmp_path / "bin" / "myhello"
+    out.parent.mkdir()
+    build = [sys.executable, str(ROOT / "user" / "build.py")]
+    p = subprocess.run([*build, str(src), "-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert out.read_bytes()[:4] == b"\x7fELF" and p.stdout.startswith(f"built {out}")
+    # With no -o: the file's name without .c, in the current directory.
+    p = subprocess.run([*build, str(src)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert p.returncode == 0 and (tmp_path / "hello").read_bytes() == out.read_bytes()
+    # `pagelab run ./prog`: a host path, whatever the install (nothing is looked up in the package).
+    monkeypatch.chdir(out.parent)
+    r = subprocess.run(
+        [sys.executable, "-m", "pagelab", "run", "--quiet", "./myhello", "a", "b"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert (r.returncode, r.stdout) == (3, "hello from myhello, 3 args\n"), r.stderr
+
+
+def test_build_your_own_file_errors(tmp_path: Path) -> None:
+    pytest.importorskip("ziglang", reason="the dev extra installs ziglang")
+    build = [sys.executable, str(ROOT / "user" / "build.py")]
+    p = subprocess.run([*build, str(tmp_path / "none.c")], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and p.stderr == f"build.py: {tmp_path / 'none.c'}: no such file\n"
+    bad = tmp_path / "bad.c"
+    bad.write_text("int main(void) { return x; }\n")
+    p = subprocess.run([*build, str(bad), "-o", str(tmp_path / "bad")], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 1 and "undeclared identifier 'x'" in p.stderr and not (tmp_path / "bad").exists()

@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-"""Build pagelab's user programs into pagelab/userprogs/.
+"""Build pagelab's user programs into pagelab/userprogs/, or your own program anywhere.
 
     python user/build.py            # build everything
     python user/build.py echo cat   # build only these programs
+    python user/build.py myprog.c [more.c ...] [-o PATH]   # your own program, to PATH
+
+Your own files are compiled and linked exactly as user/prog/*.c are (user.h, the runtime
+in user/lib/, user/user.ld), into PATH (default: the first file's name without .c, in the
+current directory); then `pagelab run ./myprog` runs it, however pagelab was installed.
 
 Every user/prog/NAME.c becomes the RISC-V ELF pagelab/userprogs/NAME, linked
 with the runtime in user/lib/ and the layout in user/user.ld.  prog/echo.c is
@@ -202,7 +207,65 @@ def check_elf(path, want_entry=None):
         return f"entry {h.e_entry:#x}  {segs}"
 
 
+def build_own(argv):
+    """`build.py FILE.c [FILE.c ...] [-o PATH]`: one program from the user's own files."""
+    out = None
+    files = []
+    rest = list(argv)
+    while rest:
+        a = rest.pop(0)
+        if a == "-o":
+            if not rest:
+                print("build.py: -o needs a path", file=sys.stderr)
+                return 2
+            out = Path(rest.pop(0))
+        else:
+            files.append(Path(a))
+    for f in files:
+        if f.suffix != ".c":
+            print(f"build.py: {f}: give .c files (and -o PATH), or names of user/prog programs", file=sys.stderr)
+            return 2
+        if not f.is_file():
+            print(f"build.py: {f}: no such file", file=sys.stderr)
+            return 2
+    out = out if out is not None else Path(files[0].stem)
+    if out.is_dir():
+        out = out / files[0].stem
+    with tempfile.TemporaryDirectory(prefix="pagelab-user-") as tmp:
+        tmp = Path(tmp)
+        try:
+            objs = {}
+            for i, src in enumerate(files):
+                objs[src] = tmp / f"{i}-{src.stem}.o"
+                compile_c(src, objs[src])
+            lib = {n: tmp / (n + ".o") for n in RUNTIME}
+            for n in RUNTIME:
+                compile_c(USER / "lib" / n, lib[n])
+            elf = tmp / "a.out"
+            link(
+                [lib[RUNTIME[0]], *objs.values()] + [lib[n] for n in RUNTIME[1:]],
+                USER / "user.ld",
+                elf,
+                ["--gc-sections"],
+            )
+            desc = check_elf(elf, 0)
+        except BuildError as e:
+            print(f"build.py: FAILED\n{e}", file=sys.stderr)
+            return 1
+        data = elf.read_bytes()
+    try:
+        out.write_bytes(data)
+        os.chmod(out, 0o755)
+    except OSError as e:
+        print(f"build.py: {out}: {e.strerror}", file=sys.stderr)
+        return 1
+    print(f"built {out}  {len(data)} bytes  {desc}")
+    return 0
+
+
 def main(argv):
+    if any(a.endswith(".c") or a == "-o" for a in argv):
+        return build_own(argv)
     # --check: build, compare with the shipped ELFs, write nothing (for the tests).
     check = "--check" in argv
     argv = [a for a in argv if a != "--check"]
