@@ -79,3 +79,16 @@ def test_cache_dir_choices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         assert got.name.startswith("pagelab-cache-") and not got.is_relative_to(PKG)
     finally:
         cachedir.cache_dir.cache_clear()
+
+
+def test_numba_is_imported_only_through_jit() -> None:
+    """Any module that imported numba itself could load it before its cache is redirected."""
+    import ast
+
+    for f in sorted(PKG.rglob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.append(node.module)
+            if any(n == "numba" or n.startswith("numba.") for n in names):
+                assert f == PKG / "replay" / "jit.py", f"{f} imports numba"

@@ -9,7 +9,8 @@ for by references (amortised O(1) per reference).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from pagelab.replay.jit import njit
 
 
 @njit(cache=True)

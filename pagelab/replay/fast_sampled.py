@@ -14,7 +14,8 @@ from __future__ import annotations
 import random
 
 import numpy as np
-from numba import njit
+
+from pagelab.replay.jit import njit
 
 EMPTY = np.int64(0x7FFFFFFFFFFFFFFF)
 
