@@ -108,9 +108,11 @@ def _listening(pids: list[int]) -> set[tuple[int, str, int]]:
 
     out = set()
     for pid in pids:
-        for c in psutil.Process(pid).net_connections("inet"):
-            if c.status == psutil.CONN_LISTEN:
-                out.add((pid, c.laddr.ip, c.laddr.port))
+        try:
+            conns = psutil.Process(pid).net_connections("inet")
+        except psutil.Error:  # a child that has exited meanwhile
+            continue
+        out.update((pid, c.laddr.ip, c.laddr.port) for c in conns if c.status == psutil.CONN_LISTEN)
     return out
 
 
