@@ -38,8 +38,9 @@ def cache_dir() -> Path:
 def use_for_numba() -> None:
     """Send numba's `cache=True` files to cache_dir()/numba unless the user chose a place
     (NUMBA_CACHE_DIR). Else numba writes them into the package's __pycache__ whenever that
-    is writable. Called before the replay modules import numba; numba reads the variable
-    when it is imported, so its config is set as well if it was imported already."""
+    is writable. Called by pagelab/replay/__init__.py, before its modules import numba;
+    numba reads the variable when it is imported, so its config is set as well if it was
+    imported already."""
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
     path = str(cache_dir() / "numba")

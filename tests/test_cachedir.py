@@ -81,8 +81,9 @@ def test_cache_dir_choices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         cachedir.cache_dir.cache_clear()
 
 
-def test_numba_is_imported_only_through_jit() -> None:
-    """Any module that imported numba itself could load it before its cache is redirected."""
+def test_numba_is_imported_only_in_replay() -> None:
+    """pagelab/replay/__init__.py redirects numba's cache before its modules load numba; a
+    module elsewhere could load numba first, with its cache in the package."""
     import ast
 
     for f in sorted(PKG.rglob("*.py")):
@@ -91,4 +92,4 @@ def test_numba_is_imported_only_through_jit() -> None:
             if isinstance(node, ast.ImportFrom) and node.module:
                 names.append(node.module)
             if any(n == "numba" or n.startswith("numba.") for n in names):
-                assert f == PKG / "replay" / "jit.py", f"{f} imports numba"
+                assert f.parent == PKG / "replay" and f.name != "__init__.py", f"{f} imports numba"

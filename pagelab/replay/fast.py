@@ -9,8 +9,7 @@ memory size at once. FIFO is not (Belady's anomaly), so it runs once per size.
 from __future__ import annotations
 
 import numpy as np
-
-from pagelab.replay.jit import njit
+from numba import njit
 
 
 @njit(cache=True)

@@ -9,8 +9,7 @@ for by references (amortised O(1) per reference).
 from __future__ import annotations
 
 import numpy as np
-
-from pagelab.replay.jit import njit
+from numba import njit
 
 
 @njit(cache=True)

@@ -14,8 +14,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
-
-from pagelab.replay.jit import njit
+from numba import njit
 
 EMPTY = np.int64(0x7FFFFFFFFFFFFFFF)
 

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from pagelab.replay.jit import njit
+from numba import njit
 
 PAGE_SHIFT = 12
 FORMATS = ("plain", "vmsim", "lackey")
