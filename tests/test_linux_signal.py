@@ -62,6 +62,9 @@ def test_signals_as_linux(config: Config) -> None:
     assert frames["free_end"] + frames["cache"] == frames["boot_free"]
     # The child that faulted with the default action died of SIGSEGV; no other message.
     assert r.err.count("usertrap()") == 1
+    sigs = r.stats["signals"]
+    assert sigs["killed"] == {"6": 1, "11": 1, "15": 1}  # the three children
+    assert sigs["handled"]["11"] == 3 and sigs["handled"]["17"] == 3  # SIGCHLD: 3 children after
 
 
 @pytest.mark.parametrize(
@@ -74,6 +77,7 @@ def test_default_actions_give_128_plus_n(mode: str, status: int) -> None:
     r = run_prog(LXSIGNAL, mode)
     assert r.code == status, r.err
     assert r.out == ""
+    assert r.stats["signals"]["killed"] == {str(status - 128): 1}
 
 
 def test_signal_runs_are_deterministic() -> None:

@@ -106,6 +106,8 @@ class Machine:
         self.abis: dict[str, Abi] = {a.name: replace(a, syscalls=dict(a.syscalls)) for a in (XV6, LINUX)}
         self.syscalls: dict[int, Handler] = self.abis["xv6"].syscalls
         self.enosys: dict[int, int] = {}  # Linux calls answered -ENOSYS, by number
+        # Signals acted on, by number (Linux): handlers entered, and deaths by default action.
+        self.signals: dict[str, dict[int, int]] = {"handled": {}, "killed": {}}
         # The run's entropy (AT_RANDOM, getrandom): from the seed, so runs repeat.
         self.entropy = random.Random(config.seed)
         self.hart.on_fault = self._guest_fault

@@ -69,6 +69,7 @@ def stats(m: Machine, wall_seconds: float) -> dict[str, Any]:
         },
         # Linux calls this kernel does not have: answered -ENOSYS, counted by number.
         "syscalls": {"enosys": {str(k): v for k, v in sorted(m.enosys.items())}},
+        "signals": {what: {str(k): v for k, v in sorted(n.items())} for what, n in m.signals.items()},
         "processes_summary": {
             "count": m.exits.total,
             "killed": m.exits.killed,

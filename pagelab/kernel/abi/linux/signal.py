@@ -154,6 +154,7 @@ def terminate(m: Machine, p: Proc, sig: int) -> None:
     run's exit status is 128 + N)."""
     p.killed = True
     p.termsig = sig
+    m.signals["killed"][sig] = m.signals["killed"].get(sig, 0) + 1
     proc.exit_proc(m, p, 128 + sig)
 
 
@@ -212,6 +213,7 @@ def _enter_handler(m: Machine, p: Proc, sig: int, info: SigInfo, act: SigAction)
     hart.set_reg(A1, frame)
     hart.set_reg(A2, frame + SIGINFO_SIZE)
     hart.set_reg(PC, act.handler)
+    m.signals["handled"][sig] = m.signals["handled"].get(sig, 0) + 1
     return True
 
 
