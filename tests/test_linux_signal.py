@@ -88,3 +88,13 @@ def test_signal_runs_are_deterministic() -> None:
         assert r.out == EXPECTED
         traces.append(t.getvalue())
     assert traces[0] == traces[1] and traces[0]
+
+
+def test_user_level_paging_example() -> None:
+    """userpager pages its own region through mprotect and SIGSEGV (Appel and Li): the
+    counts are the ones qemu-riscv64 printed for the same binary."""
+    r = run_prog("userpager", "256", "32", "3")
+    assert r.code == 0, r.err
+    assert r.out.splitlines()[1] == "faults=1024 evictions=992 restores=768 wrong_words=0"
+    assert r.stats["signals"]["handled"] == {"11": 1024}
+    assert r.stats["mm"]["calls"]["mprotect"] == 2016 and r.stats["mm"]["madvise_dropped"] == 992
