@@ -381,3 +381,15 @@ def test_calls_are_traced_and_counted(sp: Space) -> None:
     assert '"kind": "mm", "call": "mprotect"' in out.getvalue()
     st = stats(sp.m, 0)["mm"]
     assert st["calls"]["mprotect"] == 1 and st["failed"]["madvise"] == 1
+
+
+def test_exit_record_lists_the_first_thousand_regions(sp: Space) -> None:
+    for i in range(1100):
+        anon(sp, 1, prot=PROT_READ if i % 2 else RW)
+    n = len(sp.p.vmas)
+    child = sp.fork()
+    sp.enter(child)
+    proc.exit_proc(sp.m, child, 0)
+    rec = stats(sp.m, 0)["processes"][-1]
+    assert rec["pid"] == child.pid and len(rec["mappings"]) == 1000 and rec["mappings_total"] == n > 1100
+    assert rec["mappings"][0]["start"] == hex(next(iter(sp.p.vmas)).start)

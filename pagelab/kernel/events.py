@@ -44,6 +44,7 @@ class ExitEvent:
     mappings: tuple[dict[str, object], ...] = ()  # the process's regions as it exited
     abi: str = ""  # the personality it last ran ("xv6", "linux")
     signal: int = 0  # the signal that killed it (Linux personality), else 0
+    mappings_total: int = 0  # its regions; `mappings` lists the first 1,000
 
 
 @dataclass(slots=True)

@@ -16,6 +16,8 @@ from pagelab.kernel.mm.vma import Vma, VmaList, mapping
 from pagelab.kernel.param import NOFILE
 from pagelab.kernel.signal import SigState
 
+MAPPINGS_RECORDED = 1000  # regions an exit record lists; mappings_total counts them all
+
 if TYPE_CHECKING:
     from pagelab.kernel.file import File
     from pagelab.kernel.machine import Machine
@@ -151,7 +153,8 @@ def exit_proc(m: Machine, p: Proc, status: int) -> None:
     if m.listeners:  # observers see the address space one last time
         m.emit(TeardownEvent(p.pid, p.name))
     close_files(m, p)
-    maps = tuple(mapping(v) for v in p.vmas)
+    maps = tuple(mapping(v) for v in p.vmas.head(MAPPINGS_RECORDED))  # not 65,530 of them
+    nmaps = len(p.vmas)
     free_memory(m, p)
     # xv6's reparent: orphans go to init, which waits for them. (Kernel unit tests that
     # spawn a program without booting init: the first program plays init.)
@@ -184,6 +187,7 @@ def exit_proc(m: Machine, p: Proc, status: int) -> None:
         maps,
         p.abi.name,
         p.termsig,
+        mappings_total=nmaps,
     )
     m.exits.append(ev)  # the kernel's own accounting record, as BSD's acct keeps
     m.emit(ev)

@@ -21,6 +21,7 @@ def process_record(ev: ExitEvent) -> dict[str, Any]:
         "rss_peak_pages": ev.rss_peak_pages,
         "swap_pages": ev.swap_pages,
         "mappings": list(ev.mappings),
+        "mappings_total": ev.mappings_total,
         "abi": ev.abi,
         "signal": ev.signal,
     }

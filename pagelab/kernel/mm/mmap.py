@@ -89,12 +89,12 @@ def free_image(m: Machine, pagetable: int, vmas: VmaList, sz: int) -> None:
     then every page below the top at once (holes are skipped a page-table page at a
     time, so this costs what is mapped, not one call per region), then the page-table
     pages, and last the regions' file references."""
-    regions = vmas.clear()
-    top = pgroundup(sz)
-    for v in regions:
-        top = max(top, v.end)
-        if v.file is not None and v.shared:
+    last = vmas.last()
+    top = max(pgroundup(sz), last.end if last is not None else 0)
+    for v in vmas.shared_regions():
+        if v.file is not None:
             unmap_region(m, pagetable, v)
+    regions = vmas.clear()
     vm.uvmfree(m.km, pagetable, top)
     for v in regions:
         if v.file is not None:

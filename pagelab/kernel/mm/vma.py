@@ -23,6 +23,7 @@ block alone, so a fork costs one pointer per block, not a record per region.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -126,10 +127,10 @@ def _nop(v: Vma) -> None:
 class _Block:
     """Up to 2 * BLOCK consecutive regions and their starts (for bisect). `users` counts
     the lists that point at it; only a block with one user may change. `gap` (the largest
-    hole between two of its regions) and `nshared` (its MAP_SHARED regions) are worked
-    out when first asked for and forgotten at every change."""
+    hole between two of its regions), `nshared` (its MAP_SHARED regions) and `nfiles` (its
+    file regions) are worked out when first asked for and forgotten at every change."""
 
-    __slots__ = ("gap", "nshared", "starts", "users", "vmas")
+    __slots__ = ("gap", "nfiles", "nshared", "starts", "users", "vmas")
 
     def __init__(self, vmas: list[Vma]) -> None:
         self.vmas = vmas
@@ -137,12 +138,18 @@ class _Block:
         self.users = 1
         self.gap: int | None = None
         self.nshared: int | None = None
+        self.nfiles: int | None = None
 
     def max_gap(self) -> int:
         if self.gap is None:
             vs = self.vmas
             self.gap = max((vs[i].start - vs[i - 1].end for i in range(1, len(vs))), default=0)
         return self.gap
+
+    def file_count(self) -> int:
+        if self.nfiles is None:
+            self.nfiles = sum(1 for v in self.vmas if v.file is not None)
+        return self.nfiles
 
     def shared_count(self) -> int:
         if self.nshared is None:
@@ -182,12 +189,23 @@ class VmaList:
     def __iter__(self) -> Iterator[Vma]:
         """Every region in address order, an empty heap at its place (a snapshot: the
         caller may change the list while it iterates)."""
-        out = [v for b in self._blocks for v in b.vmas]
+        return iter(list(self._ordered()))
+
+    def head(self, n: int) -> list[Vma]:
+        """The first n regions of __iter__'s order, without going through the others."""
+        return list(itertools.islice(self._ordered(), n))
+
+    def _ordered(self) -> Iterator[Vma]:
         h = self._heap
-        if h is not None and h.start == h.end:
-            i = bisect.bisect_left([v.start for v in out], h.start) if out else 0
-            out.insert(i, h)
-        return iter(out)
+        pending = h if h is not None and h.start == h.end else None
+        for b in self._blocks:
+            for v in b.vmas:
+                if pending is not None and pending.start <= v.start:
+                    yield pending
+                    pending = None
+                yield v
+        if pending is not None:
+            yield pending
 
     def __len__(self) -> int:
         h = self._heap
@@ -489,9 +507,10 @@ class VmaList:
         for b in self._blocks:
             if b.users > 1:
                 b.users -= 1
-                for v in b.vmas:
-                    if v.file is not None:
-                        self.dup(v)
+                if b.file_count():
+                    for v in b.vmas:
+                        if v.file is not None:
+                            self.dup(v)
             out.extend(b.vmas)
         h = self._heap
         if h is not None and h.start == h.end:
@@ -549,13 +568,13 @@ class VmaList:
                 self._heap = vs[blk.vmas.index(self._heap)]
             blk = self._blocks[b] = _Block(vs)
             w = vs[i]
-        blk.gap = blk.nshared = None
+        blk.gap = blk.nshared = blk.nfiles = None
         return w
 
     def _touch(self, v: Vma) -> None:
         b, _ = self._pos(v)
         blk = self._blocks[b]
-        blk.gap = blk.nshared = None
+        blk.gap = blk.nshared = blk.nfiles = None
 
     def _insert(self, v: Vma) -> None:
         """Put non-empty region v at its place (the caller checked it is free)."""
@@ -573,7 +592,7 @@ class VmaList:
         i = bisect.bisect_right(blk.starts, v.start)
         blk.vmas.insert(i, v)
         blk.starts.insert(i, v.start)
-        blk.gap = blk.nshared = None
+        blk.gap = blk.nshared = blk.nfiles = None
         if i == 0:
             self._firsts[b] = v.start
         half = self.block
@@ -588,7 +607,7 @@ class VmaList:
         b, i = self._pos(v)
         blk = self._blocks[b]
         del blk.vmas[i], blk.starts[i]
-        blk.gap = blk.nshared = None
+        blk.gap = blk.nshared = blk.nfiles = None
         self._n -= 1
         if not blk.vmas:
             del self._blocks[b], self._firsts[b]
