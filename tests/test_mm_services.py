@@ -45,6 +45,7 @@ from pagelab.kernel.mm.vma import (
     PROT_WRITE,
 )
 from pagelab.kernel.proc import Proc
+from pagelab.obs.perfetto import PerfettoWriter
 from pagelab.obs.stats import stats
 from pagelab.obs.trace import TraceWriter
 from pagelab.programs import bundled
@@ -381,6 +382,16 @@ def test_calls_are_traced_and_counted(sp: Space) -> None:
     assert '"kind": "mm", "call": "mprotect"' in out.getvalue()
     st = stats(sp.m, 0)["mm"]
     assert st["calls"]["mprotect"] == 1 and st["failed"]["madvise"] == 1
+    pf = io.StringIO()
+    writer = PerfettoWriter(pf, sp.m.now)
+    for ev in seen:
+        writer(ev)
+    assert [(e["name"], e["cat"]) for e in writer.events] == [
+        ("mmap", "mm"),
+        ("mprotect", "mm"),
+        ("madvise", "mm"),
+        ("munmap", "mm"),
+    ]
 
 
 def test_exit_record_lists_the_first_thousand_regions(sp: Space) -> None:

@@ -20,6 +20,7 @@ from pagelab.kernel.events import (
     ExecEvent,
     ExitEvent,
     FaultEvent,
+    MmEvent,
     QuantumEvent,
     SampleEvent,
     SyscallEvent,
@@ -60,6 +61,11 @@ class PerfettoWriter:
         elif isinstance(ev, EvictEvent):
             args = {"va": hex(ev.va), "pa": hex(ev.pa), "page": ev.kind, "to": ev.where}
             self._add("i", "evict", ev.pid, ev.pid, self.now(), cat="evict", s="t", args=args)
+        elif isinstance(ev, MmEvent):
+            args = {"addr": hex(ev.addr), "len": ev.length, "ret": ev.ret, "arg": ev.arg, "flags": ev.flags}
+            if ev.pages:
+                args["pages"] = ev.pages
+            self._add("i", ev.call, ev.pid, ev.pid, self.now(), cat="mm", s="t", args=args)
         elif isinstance(ev, QuantumEvent):
             if ev.phase == "start":
                 self._quantum[ev.pid] = ev.now
