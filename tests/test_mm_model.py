@@ -37,6 +37,7 @@ from pagelab.kernel.mm.mremap import MREMAP_MAYMOVE, do_mremap
 from pagelab.kernel.mm.vma import (
     MAP_ANONYMOUS,
     MAP_FIXED,
+    MAP_FIXED_NOREPLACE,
     MAP_PRIVATE,
     MAP_SHARED,
     PROT_NONE,
@@ -165,12 +166,15 @@ class MmMachine(RuleBasedStateMachine):
         new=st.integers(1, 8),
         evict=st.booleans(),
         fill=st.booleans(),
+        block=st.booleans(),
     )
-    def mremap(self, i: int, data: st.DataObject, old: int, new: int, evict: bool, fill: bool) -> None:
+    def mremap(self, i: int, data: st.DataObject, old: int, new: int, evict: bool, fill: bool, block: bool) -> None:
         """Whatever the kernel decides (grow in place, move, shrink, or fail), the contents
         must follow the region: the model moves its pages the same way. The range starts
         at a mapped page and mostly stays in its region. With `fill` its pages are written
-        first, and with `evict` pages go to swap, so that swap entries move too."""
+        first, and with `evict` pages go to swap, so that swap entries move too. With
+        `block` a page is mapped right after the range if it is free, so that growing must
+        move the region."""
         p, model = self._pick(i)
         addr = data.draw(st.sampled_from(sorted(model.pages) or [BASE]))
         v = p.vmas.find(addr)
@@ -183,6 +187,10 @@ class MmMachine(RuleBasedStateMachine):
                     value = bytes([k + 1, i, old, new]) * 2
                     if vm.copyout(self.m.km, p.pagetable, addr + k * P, value, self._fault):
                         pg.cell.data = value
+        if block and v is not None and addr + old * P == v.end and v.end not in model.pages:
+            r = do_mmap(self.m, p, P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0, v.end)
+            if r > 0:
+                model.pages[r] = Page(PROT_READ, Cell(), False)
         if evict:
             self.m.reclaim.shrink(150)
             self._enter(p)
