@@ -58,3 +58,18 @@ def test_user_subclass_of_a_built_in_takes_the_plain_loop() -> None:
 
     assert fast_path_of(MyClock) is None
     assert set(SIZED) >= {policy_class(s) for s in ("clock", "sieve", "nru")}
+
+
+@pytest.mark.parametrize("spec", [*SPECS, "opt", "fifo", "lru"])
+def test_warmup_counts_the_same_in_every_path(spec: str) -> None:
+    """The compiled paths count a warm-up as the replay of the prefix alone (the policies
+    are online); the plain loop and OPT's pass count from the warm-up on."""
+    rng = np.random.default_rng(9)
+    n = 3000
+    t = trace_from_pages(rng.integers(0, 60, n), rng.random(n) < 0.3)
+    cls = policy_class(spec)
+    for warm in (0, 1, 777, n):
+        fast = replay(t, cls, [5, 20], seed=2, tick=8, warmup=warm)
+        plain = [simulate(t, cls, k, 2, 8, warm) for k in (5, 20)]
+        assert [r.faults for r in fast] == [r.faults for r in plain]
+        assert all(r.refs == n - warm for r in fast)

@@ -223,3 +223,15 @@ def test_frames_as_fractions_and_lists(tmp_path: Path) -> None:
     t.write_text(" ".join(str(i % 20) for i in range(200)))
     code, out = run_cli("replay", "--policy", "lru", "--frames", "0.5,1.0", "--json", str(t))
     assert code == 0 and json.loads(out)["frames"] == [10, 20] and json.loads(out)["faults"] == [200, 20]
+
+
+def test_cli_warmup(tmp_path: Path) -> None:
+    t = tmp_path / "t.txt"
+    t.write_text(" ".join(str(i % 10) for i in range(100)))  # 10 pages, cold misses first
+    code, out = run_cli("replay", "--policy", "lru", "--frames", "10", "--warmup", "0.1", "--json", str(t))
+    d = json.loads(out)
+    assert code == 0 and d["warmup"] == 10 and d["faults"] == 0 and d["hits"] == 90
+    code, out = run_cli("replay", "--policy", "lru", "--frames", "10", "--warmup", "5", str(t))
+    assert code == 0 and "the first 5 references warm memory up" in out
+    code, out = run_cli("replay", "--policy", "lru", "--warmup", "101", str(t))
+    assert code == 2 and "bad --warmup" in out

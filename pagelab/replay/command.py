@@ -35,6 +35,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--tick", type=int, default=DEFAULT_TICK, help="references per sampling tick (default 32)")
     r.add_argument("--plain", action="store_true", help="no fast path: every reference through the policy class")
     r.add_argument(
+        "--warmup",
+        default="0",
+        metavar="N|F",
+        help="count no fault in the first N references (or fraction F of the trace) (default 0)",
+    )
+    r.add_argument(
         "--shards",
         type=float,
         metavar="RATE",
@@ -44,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> int:
-    from pagelab.replay.core import TraceError, parse_frames, read_trace, replay  # loads numba
+    from pagelab.replay.core import TraceError, parse_frames, parse_warmup, read_trace, replay  # loads numba
 
     try:
         cls = policy_class(ns.policy)
@@ -54,12 +60,13 @@ def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> in
         trace = read_trace(ns.trace, ns.format)
         pages = len(np.unique(trace.pages))
         frames = parse_frames(ns.frames, pages)
+        warmup = parse_warmup(ns.warmup, len(trace))
     except (PolicyError, TraceError, ValueError) as e:
         raise ReplayError(str(e)) from None
     if ns.shards is not None:
         return _shards(ns, trace, frames, pages, out)
     try:
-        results = replay(trace, cls, frames, ns.seed, ns.tick, use_fast=not ns.plain)
+        results = replay(trace, cls, frames, ns.seed, ns.tick, use_fast=not ns.plain, warmup=warmup)
     except PolicyFailed as e:  # a user's policy may fail in any way: one line, no traceback
         raise ReplayError(str(e)) from None
     if ns.json:
@@ -72,6 +79,7 @@ def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> in
                     "format": trace.fmt,
                     "refs": len(trace),
                     "pages": pages,
+                    "warmup": warmup,
                     "frames": frames[0] if one else frames,
                     "faults": faults[0] if one else faults,
                     "hits": results[0].hits if one else [r.hits for r in results],
@@ -80,6 +88,8 @@ def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> in
         )
         return 0
     out(f"policy {ns.policy}: {len(trace)} references to {pages} pages ({trace.fmt} trace {ns.trace})")
+    if warmup:
+        out(f"the first {warmup} references warm memory up: faults and hits count the other {len(trace) - warmup}")
     out(f"{'frames':>7} {'faults':>10} {'hits':>10} {'hit %':>7}")
     prev = None
     for r in results:

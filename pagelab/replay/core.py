@@ -64,10 +64,10 @@ def _lru(trace: Trace, frames: Sequence[int]) -> list[int]:
     return fast.faults_from_depths(fast.lru_depths(ids, nuniq, max(frames)), len(trace), list(frames))
 
 
-def _opt(trace: Trace, frames: Sequence[int]) -> list[int]:
+def _opt(trace: Trace, frames: Sequence[int], start: int = 0) -> list[int]:
     ids, nuniq = trace.dense()
-    hist = fast.opt_depths(ids, next_positions(trace.pages), nuniq, max(frames))
-    return fast.faults_from_depths(hist, len(trace), list(frames))
+    hist = fast.opt_depths(ids, next_positions(trace.pages), nuniq, max(frames), start)
+    return fast.faults_from_depths(hist, len(trace) - start, list(frames))
 
 
 # Exact classes only: a subclass may change the behaviour, so it takes the plain loop.
@@ -205,19 +205,47 @@ def replay(
     seed: int = 0,
     tick: int = DEFAULT_TICK,
     use_fast: bool = True,
+    warmup: int = 0,
 ) -> list[Result]:
-    """Faults of policy `cls` on `trace` for each frame count in `frames`."""
+    """Faults of policy `cls` on `trace` for each frame count in `frames`, counting only
+    the references after the first `warmup` (which fill memory uncounted)."""
     if not frames or min(frames) < 1:
         raise ValueError("frame counts must be at least 1")
+    if not 0 <= warmup <= len(trace):
+        raise ValueError(f"warm-up of {warmup} references in a trace of {len(trace)}")
     if len(trace) == 0:
         return [Result(cls.name, k, 0, 0) for k in frames]
+    refs = len(trace) - warmup
+    if use_fast and cls is Opt:  # its future is the whole trace: count from `warmup` on
+        return [Result(cls.name, k, refs, f) for k, f in zip(frames, _opt(trace, frames, warmup), strict=True)]
     fast_path = FAST.get(cls) if use_fast else None
-    if fast_path is not None:
-        return [Result(cls.name, k, len(trace), f) for k, f in zip(frames, fast_path(trace, frames), strict=True)]
     sized = fast_path_of(cls) if use_fast else None
-    if sized is not None:
-        return [Result(cls.name, k, len(trace), sized(trace, cls, k, seed, tick)) for k in frames]
-    return [simulate(trace, cls, k, seed, tick) for k in frames]
+    if fast_path is None and sized is None:
+        return [simulate(trace, cls, k, seed, tick, warmup) for k in frames]
+
+    def faults(t: Trace) -> list[int]:
+        if fast_path is not None:
+            return fast_path(t, frames)
+        assert sized is not None
+        return [sized(t, cls, k, seed, tick) for k in frames]
+
+    total = faults(trace)
+    if warmup:
+        # An online policy's first `warmup` steps are the replay of that prefix alone.
+        prefix = Trace(trace.pages[:warmup], trace.writes[:warmup], trace.fmt)
+        total = [a - b for a, b in zip(total, faults(prefix), strict=True)]
+    return [Result(cls.name, k, refs, f) for k, f in zip(frames, total, strict=True)]
+
+
+def parse_warmup(text: str, refs: int) -> int:
+    """'1000' -> 1000 references; '0.1' -> the first 10 % of the trace."""
+    try:
+        n = round(float(text) * refs) if "." in text else int(text)
+    except ValueError:
+        raise ValueError(f"bad --warmup {text!r}: use a count or a fraction like 0.1") from None
+    if not 0 <= n <= refs or ("." in text and not 0 <= float(text) <= 1):
+        raise ValueError(f"bad --warmup {text!r}: between 0 and the {refs} references of the trace")
+    return n
 
 
 def parse_frames(text: str, distinct: int = 0) -> list[int]:

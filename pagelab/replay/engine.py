@@ -69,13 +69,15 @@ def next_positions(pages: np.ndarray) -> np.ndarray:
     return nxt
 
 
-def simulate(trace: Trace, cls: type[Policy], frames: int, seed: int = 0, tick: int = DEFAULT_TICK) -> Result:
+def simulate(
+    trace: Trace, cls: type[Policy], frames: int, seed: int = 0, tick: int = DEFAULT_TICK, warmup: int = 0
+) -> Result:
     """Replay `trace` in `frames` frames, one reference at a time. A policy that fails (a
     method raises, victim() answers what is not resident) raises PolicyFailed."""
     if frames < 1:
         raise ValueError("frames must be at least 1")
     try:
-        return _simulate(trace, cls, frames, seed, tick)
+        return _simulate(trace, cls, frames, seed, tick, warmup)
     except POLICY_RAISES as e:
         # The frame below _simulate's is the policy method it called (no cost per call).
         tb = e.__traceback__
@@ -86,7 +88,7 @@ def simulate(trace: Trace, cls: type[Policy], frames: int, seed: int = 0, tick: 
         raise policy_failure(cls, method, e) from None
 
 
-def _simulate(trace: Trace, cls: type[Policy], frames: int, seed: int, tick: int) -> Result:
+def _simulate(trace: Trace, cls: type[Policy], frames: int, seed: int, tick: int, warmup: int) -> Result:
     bits = TraceBits(trace)
     policy = cls(bits, seed)
     policy.resize(frames)
@@ -99,7 +101,7 @@ def _simulate(trace: Trace, cls: type[Policy], frames: int, seed: int, tick: int
         writes = trace.writes[start : start + _CHUNK].tolist()
         for page, write in zip(pages, writes, strict=True):
             if page not in resident:
-                faults += 1
+                faults += pos >= warmup  # the warm-up fills memory uncounted
                 policy.missed(page)
                 if len(resident) >= frames:
                     victim = check_victim(policy, policy.victim(resident.keys()), resident)
@@ -118,4 +120,4 @@ def _simulate(trace: Trace, cls: type[Policy], frames: int, seed: int, tick: int
             bits.pos = pos
             if pos % tick == 0:
                 policy.tick()
-    return Result(cls.name, frames, len(trace), faults)
+    return Result(cls.name, frames, len(trace) - warmup, faults)

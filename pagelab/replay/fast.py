@@ -76,8 +76,9 @@ def lru_depths(ids: np.ndarray, nuniq: int, maxf: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def opt_depths(ids: np.ndarray, nxt: np.ndarray, nuniq: int, maxf: int) -> np.ndarray:
-    """The same histogram for OPT. The stack is kept so that its top k entries are what
+def opt_depths(ids: np.ndarray, nxt: np.ndarray, nuniq: int, maxf: int, start: int = 0) -> np.ndarray:
+    """The same histogram for OPT, of the references from `start` on (the stack is kept
+    from the first). The stack is kept so that its top k entries are what
     OPT holds in k frames: moving the referenced page to the top, the page pushed down
     at each level is whichever of two is needed later (Mattson's OPT priority)."""
     never = len(ids)
@@ -93,7 +94,9 @@ def opt_depths(ids: np.ndarray, nxt: np.ndarray, nuniq: int, maxf: int) -> np.nd
             if stack[i] == x:
                 d = i
                 break
-        if d >= 0:
+        if t < start:
+            pass
+        elif d >= 0:
             hist[d + 1] += 1
         else:
             hist[maxf + 1] += 1
