@@ -79,11 +79,11 @@ def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> in
                     "format": trace.fmt,
                     "refs": len(trace),
                     "pages": pages,
-                    "warmup": warmup,
                     "frames": frames[0] if one else frames,
                     "faults": faults[0] if one else faults,
                     "hits": results[0].hits if one else [r.hits for r in results],
                 }
+                | ({"warmup": warmup} if warmup else {})
             )
         )
         return 0
