@@ -3,9 +3,9 @@ numba's compiled replay functions. Always the user's cache directory, never the 
 package: files that pip did not install stay behind when it uninstalls, and a leftover
 `site-packages/pagelab/` folder then hides a later editable install of pagelab.
 
-`$PAGELAB_CACHE_DIR` if set; else platformdirs' user cache directory for pagelab, which
-on Linux is `$XDG_CACHE_HOME/pagelab` (by default `~/.cache/pagelab`); else, if that
-cannot be written, a per-user folder in the temporary directory.
+`$PAGELAB_CACHE_DIR` if set; else the user's cache directory for pagelab: on Linux
+`$XDG_CACHE_HOME/pagelab` (by default `~/.cache/pagelab`), elsewhere what platformdirs
+says; else, if that cannot be written, a per-user folder in the temporary directory.
 """
 
 from __future__ import annotations
@@ -13,8 +13,19 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import tempfile
 from pathlib import Path
+
+
+def _user_cache() -> Path:
+    """The user's cache directory for pagelab. On Linux, the XDG rule itself (what
+    platformdirs answers there): importing platformdirs costs tens of milliseconds, and
+    this runs at every start of a command that may replay."""
+    if sys.platform.startswith("linux"):
+        xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+        return (Path(xdg) if xdg else Path.home() / ".cache") / "pagelab"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("pagelab", appauthor=False))
 
 
 @functools.cache
@@ -23,15 +34,15 @@ def cache_dir() -> Path:
     env = os.environ.get("PAGELAB_CACHE_DIR")
     if env:
         return Path(env)
-    from platformdirs import user_cache_dir
-
-    path = Path(user_cache_dir("pagelab", appauthor=False))
+    path = _user_cache()
     try:
         path.mkdir(parents=True, exist_ok=True)
         if os.access(path, os.W_OK):
             return path
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to expand
         pass
+    import tempfile
+
     return Path(tempfile.gettempdir()) / f"pagelab-cache-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
 
 

@@ -5,6 +5,7 @@ install that the README's test command makes: `cannot import name '__version__'`
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -71,6 +72,10 @@ def test_cache_dir_choices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
         cachedir.cache_dir.cache_clear()
         assert cachedir.cache_dir() == tmp_path / "xdg" / "pagelab"
+        if sys.platform.startswith("linux") and importlib.util.find_spec("platformdirs"):
+            from platformdirs import user_cache_dir  # what cachedir follows by hand on Linux
+
+            assert Path(user_cache_dir("pagelab", appauthor=False)) == cachedir.cache_dir()
         # Not writable (a file where the folder should be): a per-user temporary folder.
         (tmp_path / "blocked").write_text("")
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "blocked"))
