@@ -43,6 +43,13 @@ class Freed(Fifo):
         raise IndexError("freed")
 
 
+class Referenced(Fifo):
+    wants_references = True  # in the kernel: called at every TLB fill
+
+    def referenced(self, frame):
+        raise OSError(5, "disk gone")
+
+
 class Unmapped(Fifo):
     def unmapped(self, frame):
         raise IndexError("unmapped")
@@ -99,6 +106,7 @@ CASES = [
     ("ExitsInit", "__init__", "raised SystemExit"),
     ("Victim", "victim", "raised KeyError: 'missing'"),
     ("Mapped", "mapped", "raised ValueError: frame "),
+    ("Referenced", "referenced", "raised OSError: [Errno 5] disk gone"),
     ("Unmapped", "unmapped", "raised IndexError: unmapped"),
     ("Tick", "tick", "raised ZeroDivisionError: integer division or modulo by zero"),
     ("Stranger", "victim", "returned 123456789, not one of the "),
