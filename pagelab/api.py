@@ -31,8 +31,11 @@ from pagelab.kernel.mm.refstring import Lookahead, Recorder, RefString
 from pagelab.kernel.param import MAXARG
 from pagelab.kernel.proc import Proc
 from pagelab.kernel.quota import DiskQuota
+from pagelab.obs import views
 from pagelab.obs.framemap import FrameMap
-from pagelab.obs.recorder import Recording, as_table
+from pagelab.obs.measures import HeatMap, ReuseHistogram
+from pagelab.obs.pagerefs import PageRefs
+from pagelab.obs.recorder import Recording, as_columns, as_table
 from pagelab.obs.stats import stats
 from pagelab.obs.trace import TraceWriter
 from pagelab.obs.vmprint import VmPrinter
@@ -91,6 +94,47 @@ class RunReport:
         if got is None:
             raise ValueError(f"no {when} frame map was taken")
         return got
+
+    # --- the measures of the sampled page references (obs/pagerefs.py, obs/views.py) -----
+    # init (pid 1) is left out unless include_init.
+
+    def page_refs(self, pid: int | None = None, include_init: bool = False) -> PageRefs:
+        """The sampled page-reference string: numpy arrays slots (sampling period),
+        pids and vpns, the periods' end times, and each process's regions."""
+        return views.page_refs(self._rec(), pid, include_init)
+
+    def working_set(self, taus: tuple[int, ...] = views.TAUS, include_init: bool = False) -> Any:
+        """Denning's W(t, tau) in pages, columns time, tau, pid (0 = every process
+        together) and pages: a DataFrame if pandas is installed, else numpy columns."""
+        return as_columns(views.working_sets(self._rec(), taus, include_init))
+
+    def reuse_histogram(self, pid: int | None = None, include_init: bool = False) -> ReuseHistogram:
+        """counts[d]: references with d other distinct pages used since their previous one."""
+        return views.reuse(self._rec(), pid, include_init)
+
+    def miss_ratio_curve(self, pid: int | None = None, include_init: bool = False) -> Any:
+        """LRU's and OPT's misses on the sampled reference string for 1..all its pages
+        in frames: columns frames, lru, opt, lru_ratio, opt_ratio."""
+        return as_columns(views.miss_ratio_curve(self._rec(), pid, include_init))
+
+    def heat_map(self, pid: int | None = None, what: str = "accesses") -> HeatMap:
+        """Counts per (address row, time column) of one process (default: the busiest),
+        the gaps between regions left out; `bands` names the rows of each region."""
+        rec = self._rec()
+        if pid is None:
+            order = views.busiest(rec)
+            if not order:
+                raise ValueError("no process had sampled page references")
+            pid = order[0]
+        return views.heat(rec, pid, what)
+
+    def faults_by_region(self, include_init: bool = False) -> Any:
+        """Page faults by process, region and kind: columns pid, region, kind, faults."""
+        return as_columns(views.faults_by_region(self._rec(), include_init))
+
+    def top_faulting(self, n: int = 3, include_init: bool = False) -> Any:
+        """The n instructions with the most faults in each region, disassembled."""
+        return as_columns(views.top_by_region(self._rec(), n, include_init))
 
     @property
     def exit_code(self) -> int:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pagelab.kernel.events import Event, FaultEvent, SampleEvent, SyscallEvent, TeardownEvent
 from pagelab.obs.framemap import FrameMap, frame_map
+from pagelab.obs.pagerefs import PERIOD, PageRefs, PageSampler
 from pagelab.obs.pagescan import census
 from pagelab.obs.smaps import SmapsEntry, format_smaps, smaps_of
 from pagelab.obs.vmprint import vmprint
@@ -48,6 +49,9 @@ class Recording:
     snapshots: dict[int, Snapshot] = field(default_factory=dict)
     end_map: FrameMap | None = None  # when the first process exited
     peak_map: FrameMap | None = None  # at the sample with the most frames in use
+    page_refs: PageRefs | None = None  # the sampled page-reference string (A bits)
+    init_pid: int = 1  # pid 1, left out of the measures unless asked for
+    frames_total: int = 0  # the machine's frames (--mem / 4 KiB)
 
     def top_faulting(self, n: int = 10) -> list[tuple[int, str, int]]:
         """The n instructions with the most faults: (sepc, text, count)."""
@@ -71,11 +75,21 @@ class Recording:
 class Recorder:
     """A listener filling a Recording. It holds the Machine, to read page tables at exits."""
 
-    def __init__(self, m: Machine, keep_events: bool = True) -> None:
+    def __init__(self, m: Machine, keep_events: bool = True, period: int | None = PERIOD) -> None:
         self.m = m
-        self.rec = Recording()
+        self.rec = Recording(frames_total=m.km.nframes)
         self.keep_events = keep_events
         self._faults = 0
+        # With a period, A bits are harvested every `period` instructions (pagerefs.py).
+        self.pages = PageSampler(m, period) if period else None
+
+    def finish(self) -> Recording:
+        """The recording, completed; the sampler lets go of the machine."""
+        if self.pages is not None:
+            self.rec.page_refs = self.pages.finish()
+            self.rec.init_pid = self.rec.page_refs.init_pid
+            self.pages = None
+        return self.rec
 
     def __call__(self, ev: Event) -> None:
         m = self.m
@@ -83,6 +97,8 @@ class Recorder:
             self.rec.events.append((m.now(), ev))
         t = type(ev)
         if t is FaultEvent or t is SyscallEvent:
+            if t is SyscallEvent and self.pages is not None:
+                self.pages.tick(None)  # a harvest due now need not wait for the quantum's end
             self._faults += t is FaultEvent
             if t is SyscallEvent or self._faults % SAMPLE_FAULTS == 0:
                 self._sampled(m.sample())
@@ -106,6 +122,8 @@ class Recorder:
         p = _proc(m, ev.pid)
         if p is None or not p.pagetable:
             return
+        if self.pages is not None:
+            self.pages.exiting(ev.pid)
         cen = census(m)
         self.rec.snapshots[ev.pid] = Snapshot(
             ev.pid, ev.name, m.clock.now, smaps_of(m, p, cen), vmprint(m.ram, p.pagetable)
@@ -132,6 +150,16 @@ class SmapsWriter:
         when = f"at exit, clock {self.m.clock.now}"
         self.out.write(format_smaps(ev.pid, ev.name, when, smaps_of(self.m, p)) + "\n")
         self.out.flush()
+
+
+def as_columns(cols: dict[str, Any]) -> Any:
+    """A pandas DataFrame of equal-length numpy columns when pandas is installed, else the
+    dict of columns itself."""
+    try:
+        import pandas as pd
+    except ImportError:
+        return cols
+    return pd.DataFrame(cols)
 
 
 def as_table(records: list[dict[str, Any]]) -> Any:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, BinaryIO, cast
 
 from pagelab.obs.faultlog import FaultLog
+from pagelab.obs.pagerefs import PERIOD
 from pagelab.obs.perfetto import PerfettoWriter
 from pagelab.obs.progress import ClearingStream, LiveLine, RunProgress
 from pagelab.obs.recorder import Recorder, Recording, SmapsWriter
@@ -26,6 +27,9 @@ class Watch:
     progress: IO[str] | None = None  # a live line here, if it is a terminal
     record: bool = False  # keep events and snapshots for RunReport (API, report)
     insns: bool = False  # fault events carry the faulting instruction (top-faulting table)
+    # With record: harvest A bits every this many instructions (working sets, reference
+    # string, heat maps: obs/pagerefs.py); 0 = not at all.
+    page_period: int = PERIOD
 
     @property
     def wants_insn(self) -> bool:
@@ -48,7 +52,7 @@ class Session:
         if w.smaps is not None:
             m.listeners.append(SmapsWriter(m, w.smaps))
         if w.record:
-            self.recorder = Recorder(m)
+            self.recorder = Recorder(m, period=w.page_period)
             m.listeners.append(self.recorder)
         if w.progress is not None and w.fault_log is None:  # the fault log is progress enough
             self.line = LiveLine(w.progress)
@@ -63,7 +67,7 @@ class Session:
 
     @property
     def recording(self) -> Recording | None:
-        return self.recorder.rec if self.recorder is not None else None
+        return self.recorder.finish() if self.recorder is not None else None
 
     def close(self) -> None:
         if self.line is not None:

@@ -83,6 +83,9 @@ class Reclaimer:
         if self.swap is not None:
             self.swap.uncache = m.km.kfree
         self.known: set[int] = set()  # frames the policy holds as resident (km.watched too)
+        # Frames whose A bits an observer harvested (mm/page_idle.py): still young to the
+        # policy until its clear_young, as Linux's PG_young.
+        self.page_young = np.zeros(m.km.nframes, np.uint8)
         m.km.released = self._released
         self.evictions = dict.fromkeys(EVICT_KINDS, 0)
         self.oom_kills = 0
@@ -125,11 +128,12 @@ class Reclaimer:
 
     def young(self, frame: int) -> bool:
         ptes = self.m.km.ptes
-        return any(int(ptes[w]) & PTE_A for w in self._words(frame))
+        return bool(self.page_young[frame]) or any(int(ptes[w]) & PTE_A for w in self._words(frame))
 
     def clear_young(self, frame: int) -> bool:
         ptes = self.m.km.ptes
-        was = False
+        was = bool(self.page_young[frame])
+        self.page_young[frame] = 0
         for w in self._words(frame):
             pte = int(ptes[w])
             if pte & PTE_A:
@@ -161,6 +165,7 @@ class Reclaimer:
         map already: then the policy holds it already and hears nothing)."""
         f = self.m.km.frame(pa)
         if f not in self.known:
+            self.page_young[f] = 0  # a new page: its own A bit tells
             self._know(f)
             try:
                 self.policy.mapped(f)
@@ -193,6 +198,7 @@ class Reclaimer:
 
     def _forget(self, f: int) -> None:
         self.known.discard(f)
+        self.page_young[f] = 0
         self.m.km.watched[f] = 0
 
     # --- reclaim ------------------------------------------------------------------------------
