@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pagelab.hw.sv39 import MAXVA, PGSHIFT, PGSIZE, PTE_D, pgroundup
+from pagelab.hw.sv39 import PGSHIFT, PTE_D
 from pagelab.kernel.mm import vm
 from pagelab.kernel.mm.errno import Errno, err
 from pagelab.kernel.mm.mmap import note, populate
-from pagelab.kernel.mm.mprotect import covers
+from pagelab.kernel.mm.mprotect import covers, page_range
 from pagelab.kernel.mm.vma import MAP_ANONYMOUS, Vma
 
 if TYPE_CHECKING:
@@ -62,13 +62,11 @@ def do_madvise(m: Machine, p: Proc, addr: int, length: int, advice: int) -> int:
 
 
 def _madvise(m: Machine, p: Proc, addr: int, length: int, advice: int, dropped: list[int]) -> int:
-    if addr % PGSIZE or length < 0 or advice not in ADVICE:
+    if advice not in ADVICE:
         return err(Errno.EINVAL)
-    hi = addr + pgroundup(length)
-    if hi > MAXVA:
-        return err(Errno.ENOMEM)
-    if hi == addr:
-        return 0
+    hi = page_range(addr, length)
+    if hi <= addr:
+        return min(hi, 0)  # an error, or nothing to do
     regions = p.vmas.between(addr, hi)
     holes = not covers(regions, addr, hi)
     if advice in (MADV_DONTNEED, MADV_DONTNEED_LOCKED, MADV_FREE):

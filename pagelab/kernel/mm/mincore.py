@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pagelab.hw.sv39 import MAXVA, PGSIZE, PTE_V, pgroundup
+from pagelab.hw.sv39 import PGSIZE, PTE_V
 from pagelab.kernel.mm import vm
 from pagelab.kernel.mm.errno import Errno, err
-from pagelab.kernel.mm.mprotect import covers
+from pagelab.kernel.mm.mprotect import covers, page_range
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 def do_mincore(m: Machine, p: Proc, addr: int, length: int) -> bytes | int:
     """One byte per page of [addr, addr + length): 1 if resident, else 0; or -EINVAL
     (unaligned), -ENOMEM (part of the range is not mapped)."""
-    if addr % PGSIZE or length < 0:
-        return err(Errno.EINVAL)
-    hi = addr + pgroundup(length)
-    if hi > MAXVA or not covers(p.vmas.between(addr, hi), addr, hi):
+    hi = page_range(addr, length)
+    if hi < 0:
+        return hi
+    if not covers(p.vmas.between(addr, hi), addr, hi):
         return err(Errno.ENOMEM)
     return bytes(1 if vm.walkpte(m.km, p.pagetable, va) & PTE_V else 0 for va in range(addr, hi, PGSIZE))

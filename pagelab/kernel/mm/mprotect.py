@@ -42,13 +42,11 @@ def do_mprotect(m: Machine, p: Proc, addr: int, length: int, prot: int) -> int:
 
 
 def _mprotect(m: Machine, p: Proc, addr: int, length: int, prot: int) -> int:
-    if addr % PGSIZE or prot & ~PROTS or length < 0:
+    if prot & ~PROTS:
         return err(Errno.EINVAL)
-    hi = addr + pgroundup(length)
-    if hi > MAXVA:
-        return err(Errno.ENOMEM)
-    if hi == addr:
-        return 0
+    hi = page_range(addr, length)
+    if hi <= addr:
+        return min(hi, 0)  # an error, or nothing to do
     regions = p.vmas.between(addr, hi)
     if not covers(regions, addr, hi):
         return err(Errno.ENOMEM)
@@ -66,6 +64,16 @@ def _mprotect(m: Machine, p: Proc, addr: int, length: int, prot: int) -> int:
                     ptes[i] = protect_bits(pte, prot, shared)
     m.hart.flush_tlb()  # a cached translation may allow what is now forbidden
     return 0
+
+
+def page_range(addr: int, length: int) -> int:
+    """The end of the pages [addr, addr + length) that mprotect, madvise, msync and mincore
+    act on; -EINVAL for an unaligned start or a negative length, -ENOMEM past the user
+    range (as Linux answers each)."""
+    if addr % PGSIZE or length < 0:
+        return err(Errno.EINVAL)
+    hi = addr + pgroundup(length)
+    return err(Errno.ENOMEM) if hi > MAXVA else hi
 
 
 def covers(regions: list[Vma], lo: int, hi: int) -> bool:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pagelab.hw.sv39 import MAXVA, PGSHIFT, PGSIZE, PTE_D, pgroundup
+from pagelab.hw.sv39 import PGSHIFT, PTE_D
 from pagelab.kernel.mm import vm
 from pagelab.kernel.mm.errno import Errno, err
 from pagelab.kernel.mm.mmap import note
-from pagelab.kernel.mm.mprotect import covers
+from pagelab.kernel.mm.mprotect import covers, page_range
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
@@ -35,13 +35,11 @@ def do_msync(m: Machine, p: Proc, addr: int, length: int, flags: int) -> int:
 
 
 def _msync(m: Machine, p: Proc, addr: int, length: int, flags: int, written: list[int]) -> int:
-    if addr % PGSIZE or length < 0 or flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC):
+    if flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) or (flags & MS_ASYNC and flags & MS_SYNC):
         return err(Errno.EINVAL)
-    if flags & MS_ASYNC and flags & MS_SYNC:
-        return err(Errno.EINVAL)
-    hi = addr + pgroundup(length)
-    if hi > MAXVA:
-        return err(Errno.ENOMEM)
+    hi = page_range(addr, length)
+    if hi < 0:
+        return hi
     regions = p.vmas.between(addr, hi)
     for v in regions:
         if v.file is None or not v.shared:
