@@ -24,6 +24,7 @@ from pagelab.kernel.abi.linux.startup import default_env
 from pagelab.kernel.config import Config
 from pagelab.kernel.elf import DYN_BASE, ElfError, parse
 from pagelab.kernel.events import Listener, ListenerError, SampleEvent, StopRun
+from pagelab.kernel.exec import detect_abi
 from pagelab.kernel.fs import MAX_FILE_SIZE, FileSystem
 from pagelab.kernel.machine import Machine
 from pagelab.kernel.mm.policy import PolicyError, PolicyFailed, policy_class
@@ -258,6 +259,16 @@ def read_program_file(path: Path, label: str) -> bytes:
         os.close(fd)
 
 
+def _abi_of(image: bytes, config: Config) -> str:
+    """The personality the program will run with (see exec.detect_abi)."""
+    if config.abi != "auto":
+        return config.abi
+    try:
+        return detect_abi(parse(image, MAXVA, DYN_BASE))
+    except ElfError:
+        return "xv6"
+
+
 def check_elf(data: bytes, label: str) -> None:
     try:
         elf = ELFFile(io.BytesIO(data))
@@ -290,7 +301,7 @@ def _spawn(m: Machine, program: str, image: bytes, argv: list[bytes], name: str)
     A Linux program gets the default environment (TERM only when stdout is a terminal)
     with the configuration's --env entries."""
     term = os.environ.get("TERM") if _is_terminal(sys.stdout) and m.console.interactive else None
-    envp = default_env(term, m.config.env)
+    envp = m.default_env = default_env(term, m.config.env)
     host_err, held = m.stderr, io.BytesIO()
     m.stderr = held
     try:
@@ -348,8 +359,6 @@ def run(
     """
     config = config or Config()
     args = list(args)
-    if len(args) + 1 > MAXARG:
-        raise UsageError(f"{program}: cannot be loaded (too many arguments: at most {MAXARG - 1}, xv6's MAXARG)")
     if opt_refs is None and needs_future(config.policy):
         data = replayable_input(stdin)
         stdin = io.BytesIO(data)
@@ -370,6 +379,8 @@ def run(
         assert root is not None
         # Before the machine boots: a bad PROGRAM is a usage error, in one line.
         image, name, argv0 = load_program(program, FileSystem(root, bundled), host)
+        if len(args) + 1 > MAXARG and _abi_of(image, config) == "xv6":
+            raise UsageError(f"{program}: cannot be loaded (too many arguments: at most {MAXARG - 1}, xv6's MAXARG)")
         m = Machine(
             config,
             root,

@@ -89,6 +89,7 @@ class SyscallEvent:
     phase: str
     now: int  # the clock (instructions, plus skipped idle time)
     ret: int = 0
+    abi: str = "xv6"  # the personality whose number `num` is
 
 
 @dataclass(slots=True)

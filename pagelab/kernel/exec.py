@@ -132,7 +132,9 @@ def exec_image(
             rss += _prefault(m, pagetable, v)
         rss += _build_bss_edges(m, pagetable, vmas, elf)
         img = Image(pagetable, vmas, elf, sz, sz)
-        lay = personality.start(m, img, argv, envp or [], execfn or name.encode())
+        # A program exec'd by an xv6 program (which has no environment) gets the run's.
+        env = m.default_env if envp is None else envp
+        lay = personality.start(m, img, argv, env, execfn or name.encode())
         sz = lay.sz
     except (ExecError, OutOfFrames, OSError) as e:
         m.log(f"exec {name}: {e or 'out of memory'}")

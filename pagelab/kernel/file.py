@@ -47,6 +47,8 @@ class File:
     major: int = 0  # DEVICE files
     to_stderr: bool = False  # a console file whose writes go to the host's stderr
     slot: int = -1  # index in the FileTable
+    fl_flags: int = 0  # Linux's file status flags (O_APPEND, O_NONBLOCK), as F_GETFL shows them
+    path: str = ""  # a directory's guest path when opened by a Linux openat (a dirfd's base)
 
 
 class FileTable:

@@ -133,9 +133,25 @@ class Cwd(str):
         return self
 
 
-def valid_name(name: bytes) -> bool:
-    """A name that can appear in an xv6 directory entry: any bytes but NUL and `/`."""
-    return 0 < len(name) <= DIRSIZ and name not in (b".", b"..") and b"\0" not in name and b"/" not in name
+@dataclass(frozen=True)
+class NameRules:
+    """How a personality's paths are read: xv6 cuts a long name to DIRSIZ bytes (its
+    skipelem) and takes paths under MAXPATH; Linux takes names up to NAME_MAX and paths up
+    to PATH_MAX, and never cuts a name. Either way a name is any bytes but NUL and `/`."""
+
+    maxpath: int
+    name_max: int
+    truncate: bool
+
+
+XV6_NAMES = NameRules(MAXPATH, DIRSIZ, True)
+LINUX_NAMES = NameRules(4096, 255, False)
+
+
+def valid_name(name: bytes, rules: NameRules = XV6_NAMES) -> bool:
+    """A name that can appear in a directory entry (by default an xv6 one): any bytes but
+    NUL and `/`."""
+    return 0 < len(name) <= rules.name_max and name not in (b".", b"..") and b"\0" not in name and b"/" not in name
 
 
 def last_name(path: bytes) -> bytes:
@@ -178,6 +194,8 @@ class FileSystem:
         # References that keep a host file alive after its last name goes: open Inodes and
         # the page cache's own descriptor (mappings, exec'd text): see hold()/release().
         self._opens: dict[tuple[int, int], int] = {}
+        # The name rules of the personality making the current call (see NameRules).
+        self.names = XV6_NAMES
         # fstat of a directory: (dev, ino) -> ((generation, mtime_ns), size), so a program
         # that fstats a big directory again and again does not rescan it each time.
         self._dirsizes: dict[tuple[int, int], tuple[tuple[int, int], int]] = {}
@@ -187,7 +205,8 @@ class FileSystem:
     def parse(self, cwd: str, path: bytes) -> list[str] | None:
         """The components of path made absolute against cwd and normalised, or None if it is
         not a valid xv6 path. An empty path is refused (xv6 would take it as cwd)."""
-        if not path or len(path) >= MAXPATH or b"\0" in path:
+        rules = self.names
+        if not path or len(path) >= rules.maxpath or b"\0" in path:
             return None
         comps = [] if path.startswith(b"/") else [c for c in cwd.split("/") if c]
         if comps and isinstance(cwd, Cwd) and not self._cwd_alive(cwd, path):
@@ -199,8 +218,9 @@ class FileSystem:
                 if comps:
                     comps.pop()
                 continue
-            part = part[:DIRSIZ]  # xv6's skipelem keeps only the first DIRSIZ bytes of a name
-            if not valid_name(part):
+            if rules.truncate:
+                part = part[:DIRSIZ]  # xv6's skipelem keeps only the first DIRSIZ bytes of a name
+            if not valid_name(part, rules):
                 return None
             comps.append(host_name(part))
         return comps
@@ -672,3 +692,52 @@ class FileSystem:
                     os.close(fd)
         except _HOST_ERRORS:
             return None
+
+    def rename(self, cwd: str, old: bytes, new: bytes) -> int:
+        """Give a file or directory the name `new`, replacing a file or an empty directory
+        of that name (Linux's rename; xv6 has none)."""
+        ocomps = self.parse(cwd, old)
+        ncomps = self.parse(cwd, new)
+        if not ocomps or not ncomps:
+            return -1
+        try:
+            with self._opendir(ocomps[:-1]) as odfd, self._opendir(ncomps[:-1]) as ndfd:
+                st = self._lstat(odfd, ocomps[-1])
+                if st is None or not (st_.S_ISREG(st.st_mode) or st_.S_ISDIR(st.st_mode)):
+                    return -1
+                gone = self._lstat(ndfd, ncomps[-1])
+                if gone is not None and not (st_.S_ISREG(gone.st_mode) or st_.S_ISDIR(gone.st_mode)):
+                    return -1
+                os.rename(ocomps[-1], ncomps[-1], src_dir_fd=odfd, dst_dir_fd=ndfd)
+        except _HOST_ERRORS:
+            return -1
+        self.generation += 1
+        if gone is not None and (gone.st_dev, gone.st_ino) != (st.st_dev, st.st_ino):
+            if st_.S_ISDIR(gone.st_mode):
+                self.quota.refund(DIR_COST)
+            elif gone.st_nlink <= 1 and (gone.st_dev, gone.st_ino) not in self._opens:
+                self.quota.refund(file_cost(gone.st_size))
+            if st_.S_ISDIR(gone.st_mode) or gone.st_nlink <= 1:
+                self._forget(gone)
+        return 0
+
+    def truncate(self, ip: Inode, size: int) -> int:
+        """Set an open file's size (Linux's ftruncate), charged to the quota as a write."""
+        if ip.type != T_FILE or not 0 <= size <= self.max_file_size:
+            return -1
+        try:
+            old = os.fstat(ip.fd).st_size
+            grow = file_cost(size) - file_cost(old)
+            if grow > 0 and not self.quota.charge(grow):
+                return -1
+            try:
+                os.ftruncate(ip.fd, size)
+            except BaseException:
+                if grow > 0:
+                    self.quota.refund(grow)
+                raise
+            if grow < 0:
+                self.quota.refund(-grow)
+        except _HOST_ERRORS:
+            return -1
+        return 0

@@ -27,6 +27,7 @@ from pagelab.kernel.events import Event, FaultEvent, Listener, ListenerError, Qu
 from pagelab.kernel.exec import exec_bytes
 from pagelab.kernel.file import FileTable, console_files, filedup
 from pagelab.kernel.fs import FileSystem
+from pagelab.kernel.locks import LockTable
 from pagelab.kernel.mm.fault import handle_fault
 from pagelab.kernel.mm.filemap import PageCache
 from pagelab.kernel.mm.kalloc import Kalloc
@@ -89,6 +90,7 @@ class Machine:
         self.stderr = stderr
         self.fs = FileSystem(root, bundled, quota=config.disk)
         self.ftable = FileTable()
+        self.locks = LockTable()  # POSIX record locks (fcntl), by file
         # One page cache for read/write and every file mapping; its cache-only frames are
         # the first thing given back when kalloc runs dry.
         self.pagecache = PageCache(self.km, self.fs)
@@ -108,6 +110,10 @@ class Machine:
         self.enosys: dict[int, int] = {}  # Linux calls answered -ENOSYS, by number
         # Signals acted on, by number (Linux): handlers entered, and deaths by default action.
         self.signals: dict[str, dict[int, int]] = {"handled": {}, "killed": {}}
+        # The environment of a Linux program started with none to inherit (the run's
+        # program, or one exec'd by an xv6 program): set by the front end.
+        self.default_env: list[bytes] = []
+        self.tmp_dirs_made = False  # /tmp and /var/tmp, at the first Linux program's start
         # The run's entropy (AT_RANDOM, getrandom): from the seed, so runs repeat.
         self.entropy = random.Random(config.seed)
         self.hart.on_fault = self._guest_fault

@@ -56,6 +56,7 @@ class Proc:
     termsig: int = 0  # the signal that killed it (Linux personality), for wait4 and the exit status
     cloexec: set[int] = field(default_factory=set)  # descriptors that exec closes (FD_CLOEXEC)
     exe: str = ""  # the absolute guest path of the program it runs (/proc/self/exe)
+    umask: int = 0o022  # file mode creation mask (Linux's umask; modes are not kept anyway)
     faults: int = 0
     rss: int = 0  # private frames mapped (the shared zero frame is not counted)
     rss_peak: int = 0
@@ -131,6 +132,7 @@ def fork(m: Machine, p: Proc) -> int:
     np_.abi = p.abi
     np_.cloexec = set(p.cloexec)
     np_.exe = p.exe
+    np_.umask = p.umask
     saved = m.hart.reg(A0)
     m.hart.set_reg(A0, 0)
     np_.ctx = m.hart.save()
@@ -153,6 +155,8 @@ def exit_proc(m: Machine, p: Proc, status: int) -> None:
     if m.listeners:  # observers see the address space one last time
         m.emit(TeardownEvent(p.pid, p.name))
     close_files(m, p)
+    for lf in m.locks.release_all(None, p.pid):  # its record locks (fcntl F_SETLK)
+        wakeup(m, lf)
     maps = tuple(mapping(v) for v in p.vmas.head(MAPPINGS_RECORDED))  # not 65,530 of them
     nmaps = len(p.vmas)
     free_memory(m, p)

@@ -107,10 +107,11 @@ def syscall(m: Machine, p: Proc, table: dict[int, Handler] | None = None) -> Non
 
 def _observed(m: Machine, p: Proc, num: int, handler: Handler) -> Result:
     """Run a handler between a SyscallEvent at entry and one at exit (or block)."""
-    m.emit(SyscallEvent(p.pid, num, "enter", m.now()))
+    abi = p.abi.name
+    m.emit(SyscallEvent(p.pid, num, "enter", m.now(), 0, abi))
     ret = handler(m, p)
     if ret is RESTART:
-        m.emit(SyscallEvent(p.pid, num, "block", m.now()))
+        m.emit(SyscallEvent(p.pid, num, "block", m.now(), 0, abi))
     else:
-        m.emit(SyscallEvent(p.pid, num, "exit", m.now(), ret if isinstance(ret, int) else 0))
+        m.emit(SyscallEvent(p.pid, num, "exit", m.now(), ret if isinstance(ret, int) else 0, abi))
     return ret

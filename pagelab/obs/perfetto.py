@@ -47,7 +47,7 @@ class PerfettoWriter:
         self.events: list[dict[str, Any]] = []
         self.names: dict[int, str] = {}
         self._quantum: dict[int, int] = {}  # pid -> start of its running quantum
-        self._syscall: dict[int, tuple[int, int]] = {}  # pid -> (num, start)
+        self._syscall: dict[int, tuple[int, int, str]] = {}  # pid -> (num, start, abi)
         self._last: dict[tuple[int, str], Any] = {}  # last counter values written
 
     def __call__(self, ev: Event) -> None:
@@ -90,7 +90,7 @@ class PerfettoWriter:
             if open_ is not None and open_[0] == ev.num:
                 return  # the same call, restarted after it blocked: one slice
             self._end_syscall(ev.pid, ev.now)
-            self._syscall[ev.pid] = (ev.num, ev.now)
+            self._syscall[ev.pid] = (ev.num, ev.now, ev.abi)
         elif ev.phase == "exit":
             self._end_syscall(ev.pid, ev.now, ev.ret)
 
@@ -98,9 +98,11 @@ class PerfettoWriter:
         open_ = self._syscall.pop(pid, None)
         if open_ is None:
             return
-        num, start = open_
+        num, start, abi = open_
         args = {"num": num} if ret is None else {"num": num, "ret": ret}
-        self._add("X", syscall_name(num), pid, SYSCALL_TID + pid, start, cat="syscall", dur=ts(now - start), args=args)
+        self._add(
+            "X", syscall_name(num, abi), pid, SYSCALL_TID + pid, start, cat="syscall", dur=ts(now - start), args=args
+        )
 
     def _end_quantum(self, pid: int, now: int) -> None:
         start = self._quantum.pop(pid, None)

@@ -4,8 +4,11 @@ itself through it)."""
 
 from __future__ import annotations
 
+import os
 import posixpath
 from typing import TYPE_CHECKING
+
+from pagelab.kernel.fsname import guest_name
 
 if TYPE_CHECKING:
     from pagelab.kernel.mm.filemap import AddressSpace
@@ -14,11 +17,16 @@ if TYPE_CHECKING:
 PATH_MAX = 4096
 
 
-def absolute(cwd: str, path: bytes) -> str:
-    """path made absolute against cwd and normalised (`..` at / stays at /)."""
-    p = path.decode(errors="surrogateescape")
-    joined = posixpath.normpath(posixpath.join(str(cwd), p))
-    return "/" + joined.lstrip("/")
+def cwd_bytes(cwd: str) -> bytes:
+    """A directory the kernel holds by its host path (a process's cwd, a dirfd's path) as
+    the guest names it."""
+    return b"/" + b"/".join(guest_name(c) or os.fsencode(c) for c in cwd.split("/") if c)
+
+
+def absolute(cwd: str, path: bytes) -> bytes:
+    """The guest path `path` made absolute against cwd and normalised (`..` at / stays at /)."""
+    joined = posixpath.normpath(posixpath.join(cwd_bytes(cwd), path))
+    return b"/" + joined.lstrip(b"/")
 
 
 def is_self_exe(p: Proc, path: bytes) -> bool:

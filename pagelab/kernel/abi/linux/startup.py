@@ -76,8 +76,24 @@ def at_random(m: Machine, execfn: bytes) -> bytes:
     return hashlib.blake2b(m.entropy.randbytes(16) + execfn, digest_size=16).digest()
 
 
+TMP_DIRS = (b"/tmp", b"/var", b"/var/tmp")
+
+
+def make_tmp_dirs(m: Machine) -> None:
+    """/tmp and /var/tmp, made in the guest's root (if missing) when the run's first Linux
+    program starts: Linux programs put scratch files there (SQLite spills sorts to
+    /var/tmp). A run of xv6 programs only leaves the root as it was."""
+    if m.tmp_dirs_made:
+        return
+    m.tmp_dirs_made = True
+    for d in TMP_DIRS:
+        if m.fs.stat("/", d) is None:
+            m.fs.mkdir("/", d)
+
+
 def linux_start(m: Machine, img: Image, argv: list[bytes], envp: list[bytes], execfn: bytes) -> Layout:
     """Lay out the stack and heap of a Linux program (Abi.start)."""
+    make_tmp_dirs(m)
     elf = img.elf
     strings = [execfn, *envp, *argv]
     if sum(len(s) + 9 for s in strings) > ARG_MAX:

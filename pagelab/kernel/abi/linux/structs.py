@@ -12,7 +12,8 @@ STAT = struct.Struct("<QQIIIIQQqiiqqQqQqQII")
 DIRENT64 = struct.Struct("<QqHB")
 TIMESPEC = struct.Struct("<qq")  # tv_sec, tv_nsec
 TIMEVAL = struct.Struct("<qq")  # tv_sec, tv_usec
-IOVEC = struct.Struct("<QQ")  # iov_base, iov_len
+IOVEC = struct.Struct("<QQ")
+FDPAIR = struct.Struct("<ii")  # pipe2's int fd[2]  # iov_base, iov_len
 RLIMIT = struct.Struct("<QQ")  # rlim_cur, rlim_max
 # struct sysinfo on 64 bits: uptime, loads[3], totalram, freeram, sharedram, bufferram,
 # totalswap, freeswap, procs (u16), totalhigh, freehigh, mem_unit (u32): 112 bytes.

@@ -10,23 +10,66 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pagelab.kernel import proc
 from pagelab.kernel.abi.linux.errno import (
+    EAGAIN,
     EBADF,
+    EBUSY,
+    EEXIST,
     EFAULT,
+    EFBIG,
     EINTR,
     EINVAL,
     EIO,
+    EISDIR,
     EMFILE,
+    ENAMETOOLONG,
+    ENFILE,
     ENOENT,
     ENOSPC,
     ENOTDIR,
+    ENOTEMPTY,
     ENOTTY,
+    EOPNOTSUPP,
+    EPERM,
     EPIPE,
+    ERANGE,
     ESPIPE,
 )
-from pagelab.kernel.abi.linux.paths import PATH_MAX, is_self_exe
+from pagelab.kernel.abi.linux.flags import (
+    AT_REMOVEDIR,
+    F_DUPFD,
+    F_DUPFD_CLOEXEC,
+    F_GETFD,
+    F_GETFL,
+    F_GETLK,
+    F_SETFD,
+    F_SETFL,
+    F_SETLK,
+    F_SETLKW,
+    FD_CLOEXEC,
+    O_ACCMODE,
+    O_APPEND,
+    O_CLOEXEC,
+    O_CREAT,
+    O_DIRECTORY,
+    O_EXCL,
+    O_NONBLOCK,
+    O_PATH_TMPFILE,
+    O_RDONLY,
+    O_RDWR,
+    O_TMPFILE,
+    O_WRONLY,
+    RENAME_NOREPLACE,
+    to_kernel_flags,
+)
+from pagelab.kernel.abi.linux.namei import base_dir, check_path, host_dir, linux_names, lookup, why_missing
+from pagelab.kernel.abi.linux.paths import PATH_MAX, absolute, cwd_bytes, is_self_exe
 from pagelab.kernel.abi.linux.signal import SI_USER, SIGPIPE, send
 from pagelab.kernel.abi.linux.structs import (
+    DIRENT64,
+    FDPAIR,
+    FLOCK,
     IOVEC,
     S_IFCHR,
     S_IFDIR,
@@ -34,16 +77,18 @@ from pagelab.kernel.abi.linux.structs import (
     S_IFREG,
     STAT,
 )
-from pagelab.kernel.file import File, FileKind, fileclose, filedup, fileread, filestat, filewrite
-from pagelab.kernel.fs import T_DIR, T_FILE
+from pagelab.kernel.file import File, FileKind, fileclose, filedup, fileread, filestat, filewrite, pipealloc
+from pagelab.kernel.fs import T_DIR, T_FILE, last_name
+from pagelab.kernel.locks import F_RDLCK, F_UNLCK, F_WRLCK, OFFSET_MAX
+from pagelab.kernel.param import PIPESIZE
 from pagelab.kernel.signal import SigInfo
 from pagelab.kernel.syscall import RESTART, Handler, Result, argaddr, argint, argstr, copyin, copyout
+from pagelab.kernel.vfs import dir_listing, open_file, rename_path, truncate_file, unlink_path
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
     from pagelab.kernel.proc import Proc
 
-AT_FDCWD = -100
 AT_EMPTY_PATH = 0x1000
 UIO_MAXIOV = 1024
 MAX_RW_COUNT = 0x7FFFF000  # the most one read or write moves, as Linux caps it
@@ -78,10 +123,15 @@ def fdalloc(p: Proc, f: File, lowest: int = 0) -> int:
 
 
 def close_fd(m: Machine, p: Proc, fd: int) -> None:
+    """Close a descriptor. As POSIX has it, the process's record locks on the file go
+    with any descriptor of it that it closes."""
     f = p.ofile[fd]
     p.ofile[fd] = None
     p.cloexec.discard(fd)
     if f is not None:
+        if f.ip is not None and f.ip.key is not None:
+            for lf in m.locks.release_all(f.ip.key, p.pid):
+                proc.wakeup(m, lf)
         fileclose(m, f)
 
 
@@ -103,8 +153,19 @@ def _error(m: Machine, p: Proc, f: File, write: bool, refused_before: int) -> in
 
 
 def _rw(m: Machine, p: Proc, f: File, addr: int, n: int, write: bool) -> Result:
-    """One read or write through the file layer, with Linux's errors."""
+    """One read or write through the file layer, with Linux's errors. O_APPEND writes
+    at the end; O_NONBLOCK on a pipe gives EAGAIN where it would wait."""
     n = min(n, MAX_RW_COUNT)
+    pi = f.pipe
+    if pi is not None and f.fl_flags & O_NONBLOCK and n:
+        if write and pi.readopen and len(pi.buf) >= PIPESIZE:
+            return -EAGAIN
+        if not write and not pi.buf and pi.writeopen:
+            return -EAGAIN
+    if write and f.fl_flags & O_APPEND and f.ip is not None:
+        st = filestat(m, f)
+        if st is not None:
+            f.off = st.size
     refused = m.fs.quota.refused
     r = filewrite(m, p, f, addr, n) if write else fileread(m, p, f, addr, n)
     if r is RESTART or not isinstance(r, int) or r >= 0:
@@ -195,7 +256,11 @@ def _positional(m: Machine, p: Proc, write: bool) -> Result:
     saved = f.off
     f.off = off
     try:
-        return _rw(m, p, f, argaddr(m, 1), argaddr(m, 2), write)
+        flags, f.fl_flags = f.fl_flags, f.fl_flags & ~O_APPEND  # pwrite ignores O_APPEND here
+        try:
+            return _rw(m, p, f, argaddr(m, 1), argaddr(m, 2), write)
+        finally:
+            f.fl_flags = flags
     finally:
         f.off = saved
 
@@ -293,14 +358,17 @@ def sys_newfstatat(m: Machine, p: Proc) -> Result:
 
 
 def stat_path(m: Machine, p: Proc, dirfd: int, path: bytes, buf: int) -> Result:
-    """stat by name, relative to the current directory (dirfd AT_FDCWD) or absolute."""
-    if not path.startswith(b"/") and dirfd != AT_FDCWD:
-        return -EBADF if getfile(p, dirfd) is None else -ENOTDIR
-    if path == b"":
-        return -ENOENT
-    ip = m.fs.open(p.cwd, path, 0)
+    """stat by name, relative to dirfd (AT_FDCWD: the current directory)."""
+    err = check_path(path)
+    if err:
+        return -err
+    base = base_dir(m, p, dirfd, path)
+    if isinstance(base, int):
+        return base
+    with linux_names(m.fs):
+        ip = m.fs.open(base, path, 0)
     if ip is None:
-        return -ENOENT
+        return -why_missing(m, base, path)
     f = File(FileKind.INODE, readable=True, writable=False, ip=ip, major=ip.major)
     try:
         data = stat_bytes(m, f)
@@ -370,10 +438,435 @@ def sys_dup(m: Machine, p: Proc) -> Result:
     return fd
 
 
+# --- names: openat and the calls that take a path ------------------------------------
+
+
+def _path_arg(m: Machine, p: Proc, n: int) -> bytes | int:
+    """Argument n as a path, or -errno (EFAULT, ENAMETOOLONG, ENOENT for "")."""
+    path = argstr(m, p, n, PATH_MAX)
+    if path is None:
+        return -EFAULT if copyin(m, p, argaddr(m, n), 1) is None else -ENAMETOOLONG
+    err = check_path(path)
+    return -err if err else path
+
+
+def _at(m: Machine, p: Proc, dirfd_arg: int, path_arg: int) -> tuple[str, bytes] | int:
+    """(directory to start from, path) of an *at call's (dirfd, path), or -errno."""
+    path = _path_arg(m, p, path_arg)
+    if isinstance(path, int):
+        return path
+    base = base_dir(m, p, argint(m, dirfd_arg), path)
+    if isinstance(base, int):
+        return base
+    return base, path
+
+
+def sys_openat(m: Machine, p: Proc) -> Result:
+    at = _at(m, p, 0, 1)
+    if isinstance(at, int):
+        return at
+    base, path = at
+    flags = argint(m, 2)
+    if flags & O_PATH_TMPFILE == O_TMPFILE:
+        return -EOPNOTSUPP
+    acc = flags & O_ACCMODE
+    if acc == 3:
+        return -EINVAL
+    st = lookup(m, base, path)
+    if st is None:
+        if not flags & O_CREAT:
+            return -why_missing(m, base, path)
+        if path.endswith(b"/"):
+            return -EISDIR
+    else:
+        if flags & O_CREAT and flags & O_EXCL:
+            return -EEXIST
+        if st.type == T_DIR and (acc != O_RDONLY or flags & O_CREAT):
+            return -EISDIR
+        if flags & O_DIRECTORY and st.type != T_DIR:
+            return -ENOTDIR
+    omode = to_kernel_flags(flags)
+    refused = m.fs.quota.refused
+    with linux_names(m.fs):
+        f = open_file(m, base, path, omode)
+    if f is None:
+        if m.fs.quota.refused > refused:
+            return -ENOSPC
+        return -ENFILE if st is not None else -why_missing(m, base, path)
+    f.fl_flags = flags & (O_APPEND | O_NONBLOCK)
+    if f.ip is not None and f.ip.type == T_DIR:
+        f.path = host_dir(m, base, path)
+    fd = fdalloc(p, f)
+    if fd < 0:
+        fileclose(m, f)
+        return -EMFILE
+    if flags & O_CLOEXEC:
+        p.cloexec.add(fd)
+    return fd
+
+
+def sys_mkdirat(m: Machine, p: Proc) -> Result:
+    at = _at(m, p, 0, 1)
+    if isinstance(at, int):
+        return at
+    base, path = at
+    if lookup(m, base, path) is not None:
+        return -EEXIST
+    refused = m.fs.quota.refused
+    with linux_names(m.fs):
+        r = m.fs.mkdir(base, path)
+    if r < 0:
+        return -ENOSPC if m.fs.quota.refused > refused else -why_missing(m, base, path)
+    return 0
+
+
+def sys_unlinkat(m: Machine, p: Proc) -> Result:
+    at = _at(m, p, 0, 1)
+    if isinstance(at, int):
+        return at
+    base, path = at
+    flags = argint(m, 2)
+    if flags & ~AT_REMOVEDIR:
+        return -EINVAL
+    st = lookup(m, base, path)
+    if st is None:
+        return -why_missing(m, base, path)
+    if flags & AT_REMOVEDIR:
+        if st.type != T_DIR:
+            return -ENOTDIR
+        if last_name(path) == b".":
+            return -EINVAL
+        if last_name(path) == b".." or absolute(base, path) == b"/":
+            return -EBUSY if absolute(base, path) == b"/" else -ENOTEMPTY
+    elif st.type == T_DIR:
+        return -EISDIR
+    with linux_names(m.fs):
+        r = unlink_path(m, base, path)
+    if r < 0:
+        return -ENOTEMPTY if st.type == T_DIR else -EIO
+    return 0
+
+
+def _two_at(m: Machine, p: Proc) -> tuple[tuple[str, bytes], tuple[str, bytes]] | int:
+    """The (olddirfd, old, newdirfd, new) of linkat and renameat2, or -errno."""
+    old = _at(m, p, 0, 1)
+    if isinstance(old, int):
+        return old
+    new = _at(m, p, 2, 3)
+    if isinstance(new, int):
+        return new
+    return old, new
+
+
+def sys_linkat(m: Machine, p: Proc) -> Result:
+    names = _two_at(m, p)
+    if isinstance(names, int):
+        return names
+    old, new = names
+    st = lookup(m, *old)
+    if st is None:
+        return -why_missing(m, *old)
+    if st.type == T_DIR:
+        return -EPERM
+    if lookup(m, *new) is not None:
+        return -EEXIST
+    with linux_names(m.fs):
+        r = m.fs.link(
+            old[0],
+            absolute(*old),
+            absolute(*new),
+        )
+    return -why_missing(m, *new) if r < 0 else 0
+
+
+def sys_renameat2(m: Machine, p: Proc) -> Result:
+    names = _two_at(m, p)
+    if isinstance(names, int):
+        return names
+    old, new = names
+    flags = argint(m, 4)
+    if flags & ~RENAME_NOREPLACE:
+        return -EINVAL
+    src = lookup(m, *old)
+    if src is None:
+        return -why_missing(m, *old)
+    dst = lookup(m, *new)
+    if dst is not None:
+        if flags & RENAME_NOREPLACE:
+            return -EEXIST
+        if src.type == T_DIR and dst.type != T_DIR:
+            return -ENOTDIR
+        if src.type != T_DIR and dst.type == T_DIR:
+            return -EISDIR
+    oa, na = absolute(*old), absolute(*new)
+    if oa == b"/" or na == b"/" or ((na + b"/").startswith(oa + b"/") and oa != na):
+        return -EINVAL if oa != b"/" else -EBUSY  # into itself, or the root
+    with linux_names(m.fs):
+        r = rename_path(m, oa, na)
+    if r < 0:
+        return -ENOTEMPTY if dst is not None and dst.type == T_DIR else -why_missing(m, *new)
+    return 0
+
+
+def sys_faccessat(m: Machine, p: Proc) -> Result:
+    """Everyone is root, and every file has mode 0755: a name that exists may be read,
+    written and run."""
+    at = _at(m, p, 0, 1)
+    if isinstance(at, int):
+        return at
+    if argint(m, 2) & ~7:
+        return -EINVAL
+    return 0 if lookup(m, *at) is not None else -why_missing(m, *at)
+
+
+def sys_chdir(m: Machine, p: Proc) -> Result:
+    path = _path_arg(m, p, 0)
+    if isinstance(path, int):
+        return path
+    st = lookup(m, p.cwd, path)
+    if st is None:
+        return -why_missing(m, p.cwd, path)
+    if st.type != T_DIR:
+        return -ENOTDIR
+    with linux_names(m.fs):
+        cwd = m.fs.chdir(p.cwd, path)
+    if cwd is None:
+        return -ENOENT
+    p.cwd = cwd
+    return 0
+
+
+def sys_fchdir(m: Machine, p: Proc) -> Result:
+    f = getfile(p, argint(m, 0))
+    if f is None:
+        return -EBADF
+    if f.ip is None or f.ip.type != T_DIR or not f.path:
+        return -ENOTDIR
+    with linux_names(m.fs):
+        cwd = m.fs.chdir("/", f.path.encode(errors="surrogateescape"))
+    if cwd is None:
+        return -ENOENT
+    p.cwd = cwd
+    return 0
+
+
+def sys_getcwd(m: Machine, p: Proc) -> Result:
+    path = cwd_bytes(p.cwd) + b"\0"
+    if argaddr(m, 1) < len(path):
+        return -ERANGE
+    return len(path) if copyout(m, p, argaddr(m, 0), path) else -EFAULT
+
+
+def sys_getdents64(m: Machine, p: Proc) -> Result:
+    """linux_dirent64 records from the file offset (an index into the listing): `.`,
+    `..`, then the names of the directory's files and directories, sorted."""
+    f = getfile(p, argint(m, 0))
+    if f is None:
+        return -EBADF
+    if f.ip is None or f.ip.type != T_DIR:
+        return -ENOTDIR
+    listing = dir_listing(m, f)
+    if listing is None:
+        return -ENOENT
+    size = argaddr(m, 2)
+    out = bytearray()
+    i = f.off
+    while i < len(listing):
+        ino, dtype, name = listing[i]
+        reclen = (DIRENT64.size + len(name) + 1 + 7) & ~7
+        if len(out) + reclen > size:
+            break
+        rec = DIRENT64.pack(ino, i + 1, reclen, dtype) + name + b"\0"
+        out += rec.ljust(reclen, b"\0")
+        i += 1
+    if not out and i < len(listing):
+        return -EINVAL  # the buffer cannot hold even one record
+    if out and not copyout(m, p, argaddr(m, 1), bytes(out)):
+        return -EFAULT
+    f.off = i
+    return len(out)
+
+
+def sys_ftruncate(m: Machine, p: Proc) -> Result:
+    f = getfile(p, argint(m, 0))
+    if f is None:
+        return -EBADF
+    length = argaddr(m, 1)
+    if length >> 63:
+        return -EINVAL
+    if f.ip is None or f.ip.type != T_FILE or not f.writable:
+        return -EINVAL
+    refused = m.fs.quota.refused
+    if truncate_file(m, f, length) < 0:
+        return -ENOSPC if m.fs.quota.refused > refused else -EFBIG
+    return 0
+
+
+def sys_fsync(m: Machine, p: Proc) -> Result:
+    """fsync and fdatasync: the page cache's dirty pages of the file go to the host file."""
+    f = getfile(p, argint(m, 0))
+    if f is None:
+        return -EBADF
+    if f.kind is not FileKind.INODE:
+        return -EINVAL
+    if f.mapping is not None:
+        m.pagecache.writeback(f.mapping)
+    return 0
+
+
+def sys_dup3(m: Machine, p: Proc) -> Result:
+    old, new, flags = argint(m, 0), argint(m, 1), argint(m, 2)
+    f = getfile(p, old)
+    if f is None or not 0 <= new < len(p.ofile):
+        return -EBADF
+    if old == new or flags & ~O_CLOEXEC:
+        return -EINVAL
+    if p.ofile[new] is not None:
+        close_fd(m, p, new)
+    p.ofile[new] = filedup(f)
+    if flags & O_CLOEXEC:
+        p.cloexec.add(new)
+    return new
+
+
+def sys_pipe2(m: Machine, p: Proc) -> Result:
+    flags = argint(m, 1)
+    if flags & ~(O_CLOEXEC | O_NONBLOCK):
+        return -EINVAL
+    ends = pipealloc(m)
+    if ends is None:
+        return -ENFILE
+    rf, wf = ends
+    fd0 = fdalloc(p, rf)
+    fd1 = fdalloc(p, wf) if fd0 >= 0 else -1
+    if fd1 < 0 or not copyout(m, p, argaddr(m, 0), FDPAIR.pack(fd0, fd1)):
+        err = -EMFILE if fd1 < 0 else -EFAULT
+        for fd in (fd0, fd1):
+            if fd >= 0:
+                p.ofile[fd] = None
+        fileclose(m, rf)
+        fileclose(m, wf)
+        return err
+    for fd, f in ((fd0, rf), (fd1, wf)):
+        f.fl_flags = flags & O_NONBLOCK
+        if flags & O_CLOEXEC:
+            p.cloexec.add(fd)
+    return 0
+
+
+def sys_sendfile(m: Machine, p: Proc) -> Result:
+    """Not offered: callers fall back to read and write."""
+    return -EINVAL
+
+
+def sys_umask(m: Machine, p: Proc) -> Result:
+    old = p.umask
+    p.umask = argint(m, 0) & 0o777
+    return old
+
+
+# --- fcntl and record locks -----------------------------------------------------------
+
+
+def sys_fcntl(m: Machine, p: Proc) -> Result:
+    fd, cmd = argint(m, 0), argint(m, 1)
+    f = getfile(p, fd)
+    if f is None:
+        return -EBADF
+    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+        lowest = argint(m, 2)
+        if not 0 <= lowest < len(p.ofile):
+            return -EINVAL
+        new = fdalloc(p, f, lowest)
+        if new < 0:
+            return -EMFILE
+        filedup(f)
+        if cmd == F_DUPFD_CLOEXEC:
+            p.cloexec.add(new)
+        return new
+    if cmd == F_GETFD:
+        return FD_CLOEXEC if fd in p.cloexec else 0
+    if cmd == F_SETFD:
+        if argint(m, 2) & FD_CLOEXEC:
+            p.cloexec.add(fd)
+        else:
+            p.cloexec.discard(fd)
+        return 0
+    if cmd == F_GETFL:
+        acc = O_RDWR if f.readable and f.writable else O_WRONLY if f.writable else O_RDONLY
+        return acc | f.fl_flags
+    if cmd == F_SETFL:
+        f.fl_flags = argint(m, 2) & (O_APPEND | O_NONBLOCK)
+        return 0
+    if cmd in (F_GETLK, F_SETLK, F_SETLKW):
+        return _lock(m, p, f, cmd)
+    return -EINVAL
+
+
+def _lock(m: Machine, p: Proc, f: File, cmd: int) -> Result:
+    """F_GETLK, F_SETLK and F_SETLKW over the machine's lock table (kernel/locks.py)."""
+    if f.ip is None or f.ip.type != T_FILE or f.ip.key is None:
+        return -EBADF if f.kind is not FileKind.INODE else -EINVAL
+    addr = argaddr(m, 2)
+    raw = copyin(m, p, addr, FLOCK.size)
+    if raw is None:
+        return -EFAULT
+    type_, whence, start, length, _pid = FLOCK.unpack(raw)
+    if type_ not in (F_RDLCK, F_WRLCK, F_UNLCK):
+        return -EINVAL
+    if whence == SEEK_CUR:
+        start += f.off
+    elif whence == SEEK_END:
+        st = filestat(m, f)
+        start += st.size if st is not None else 0
+    elif whence != SEEK_SET:
+        return -EINVAL
+    if length < 0:
+        start, length = start + length, -length
+    if start < 0:
+        return -EINVAL
+    end = OFFSET_MAX if length == 0 else start + length
+    if cmd == F_GETLK:
+        if type_ == F_UNLCK:
+            return -EINVAL
+        lk = m.locks.conflict(f.ip.key, p.pid, type_, start, end)
+        if lk is None:
+            out = FLOCK.pack(F_UNLCK, SEEK_SET, start, length, 0)
+        else:
+            out = FLOCK.pack(lk.type, SEEK_SET, lk.start, 0 if lk.end == OFFSET_MAX else lk.end - lk.start, lk.pid)
+        return 0 if copyout(m, p, addr, out) else -EFAULT
+    if (type_ == F_RDLCK and not f.readable) or (type_ == F_WRLCK and not f.writable):
+        return -EBADF
+    if type_ != F_UNLCK and m.locks.conflict(f.ip.key, p.pid, type_, start, end) is not None:
+        if cmd == F_SETLK:
+            return -EAGAIN
+        if p.interrupted:
+            return -EINTR
+        proc.sleep(m, p, m.locks.file(f.ip.key))  # woken by a release on this file
+        return RESTART
+    lf = m.locks.file(f.ip.key)
+    if m.locks.set(f.ip.key, p.pid, type_, start, end):
+        proc.wakeup(m, lf)
+    return 0
+
+
 SYSCALLS: dict[int, Handler] = {
+    17: sys_getcwd,
     23: sys_dup,
+    24: sys_dup3,
+    25: sys_fcntl,
     29: sys_ioctl,
+    34: sys_mkdirat,
+    35: sys_unlinkat,
+    37: sys_linkat,
+    46: sys_ftruncate,
+    48: sys_faccessat,
+    49: sys_chdir,
+    50: sys_fchdir,
+    56: sys_openat,
     57: sys_close,
+    59: sys_pipe2,
+    61: sys_getdents64,
     62: sys_lseek,
     63: sys_read,
     64: sys_write,
@@ -381,7 +874,13 @@ SYSCALLS: dict[int, Handler] = {
     66: sys_writev,
     67: sys_pread64,
     68: sys_pwrite64,
+    71: sys_sendfile,
     78: sys_readlinkat,
     79: sys_newfstatat,
     80: sys_fstat,
+    82: sys_fsync,
+    83: sys_fsync,  # fdatasync
+    166: sys_umask,
+    276: sys_renameat2,
+    439: sys_faccessat,  # faccessat2
 }

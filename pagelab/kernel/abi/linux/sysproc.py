@@ -335,7 +335,7 @@ def _fetch_vector(m: Machine, p: Proc, uvec: int, budget: list[int]) -> list[byt
             return out
         s = fetchstr(m, p, ptr, min(budget[0], ARG_MAX) + 1)
         if s is None:
-            return -EFAULT if budget[0] > 0 and fetchstr(m, p, ptr, 1) is None else -E2BIG
+            return -EFAULT if copyin(m, p, ptr, 1) is None else -E2BIG
         budget[0] -= len(s) + 9
         if budget[0] < 0:
             return -E2BIG
@@ -345,7 +345,7 @@ def _fetch_vector(m: Machine, p: Proc, uvec: int, budget: list[int]) -> list[byt
 def sys_execve(m: Machine, p: Proc) -> Result:
     path = argstr(m, p, 0, PATH_MAX)
     if path is None:
-        return -EFAULT if fetchstr(m, p, argaddr(m, 0), 1) is None else -ENAMETOOLONG
+        return -EFAULT if copyin(m, p, argaddr(m, 0), 1) is None else -ENAMETOOLONG
     budget = [ARG_MAX]
     argv = _fetch_vector(m, p, argaddr(m, 1), budget)
     if isinstance(argv, int):
@@ -360,7 +360,7 @@ def sys_execve(m: Machine, p: Proc) -> Result:
         m.pagecache.get(a)
         full = p.exe
     else:
-        full = absolute(p.cwd, path)
+        full = absolute(p.cwd, path).decode(errors="surrogateescape")
         a = open_exec(m, p.cwd, path)
     if a is None:
         return -ENOENT

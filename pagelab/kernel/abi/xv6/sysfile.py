@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from pagelab.kernel.file import (
     File,
-    FileKind,
     fileclose,
     filedup,
     fileread,
@@ -20,9 +19,9 @@ from pagelab.kernel.file import (
     filewrite,
     pipealloc,
 )
-from pagelab.kernel.fs import O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, T_DEVICE, T_FILE
-from pagelab.kernel.param import CONSOLE_MAJOR, NOFILE
+from pagelab.kernel.param import NOFILE
 from pagelab.kernel.syscall import Handler, Result, argaddr, argint, argstr, copyout, int32
+from pagelab.kernel.vfs import open_file, unlink_path
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
@@ -129,50 +128,14 @@ def sys_open(m: Machine, p: Proc) -> Result:
     omode = argint(m, 1)
     if path is None:
         return -1
-    ip = m.fs.open(p.cwd, path, omode)
-    if ip is None:
-        return -1
-    if ip.type == T_DEVICE:
-        if ip.major != CONSOLE_MAJOR:
-            m.fs.close(ip)  # no driver for any other device
-            return -1
-        kind = FileKind.DEVICE
-    else:
-        kind = FileKind.INODE
-    f = m.ftable.alloc(
-        File(
-            kind,
-            readable=not omode & O_WRONLY,
-            writable=bool(omode & (O_WRONLY | O_RDWR)),
-            ip=ip,
-            major=ip.major,
-        )
-    )
+    f = open_file(m, p.cwd, path, omode)
     if f is None:
-        m.fs.close(ip)
-        return -1
-    if ip.type == T_FILE and not _attach_cache(m, f, omode):
-        fileclose(m, f)
         return -1
     fd = fdalloc(p, f)
     if fd < 0:
         fileclose(m, f)
         return -1
     return fd
-
-
-def _attach_cache(m: Machine, f: File, omode: int) -> bool:
-    """Give a newly opened regular file its page cache; O_TRUNC drops what the cache held
-    past the new (zero) size."""
-    if f.ip is None:
-        return False
-    try:
-        f.mapping = m.pagecache.mapping_for(f.ip)
-    except OSError:
-        return False
-    if omode & O_TRUNC:
-        m.pagecache.truncate(f.mapping, 0)
-    return True
 
 
 def sys_mkdir(m: Machine, p: Proc) -> Result:
@@ -202,16 +165,7 @@ def sys_unlink(m: Machine, p: Proc) -> Result:
     path = argstr(m, p, 0)
     if path is None:
         return -1
-    # Held across the unlink to tell the page cache which file lost a name.
-    ip = m.fs.open(p.cwd, path, O_RDONLY)
-    try:
-        r = m.fs.unlink(p.cwd, path)
-        if r == 0 and ip is not None and ip.type == T_FILE:
-            m.pagecache.unlinked(ip)
-        return r
-    finally:
-        if ip is not None:
-            m.fs.close(ip)
+    return unlink_path(m, p.cwd, path)
 
 
 def sys_link(m: Machine, p: Proc) -> Result:
