@@ -229,6 +229,8 @@ def test_record_locks_between_two_processes() -> None:
     out = r.out
     assert out.index("parent unlocks") < out.index("child_lock_wait 0 0") < out.index("child got the lock")
     assert got["relock_after_child_exit"] == "0 0"  # the child's locks went with it
+    assert got["deadlock"] == "-1 35"  # EDEADLK: the child already waits for the parent
+    assert got["child_waits_byte0"] == "0 0" and got["deadlock_child_exit"] == "0 0"
 
 
 def test_close_on_exec_across_execve() -> None:

@@ -4,8 +4,9 @@ byte ranges of a file, read (shared) or write (exclusive), owned by a process.
 A process's locks on a file go away when it closes any descriptor of that file, or exits.
 Setting a lock over a range the process already holds replaces that part (splitting what
 it held); F_UNLCK releases. A request that conflicts with another process's lock fails
-(F_SETLK) or sleeps until a release (F_SETLKW). Locks are advisory: reads and writes do
-not look at them.
+(F_SETLK) or sleeps until a release (F_SETLKW), unless that sleep would close a cycle of
+processes waiting for each other (EDEADLK). Locks are advisory: reads and writes do not
+look at them.
 """
 
 from __future__ import annotations
@@ -38,6 +39,18 @@ class LockTable:
 
     def __init__(self) -> None:
         self.files: dict[object, LockedFile] = {}
+        self.waiting: dict[int, int] = {}  # pid asleep in F_SETLKW -> pid holding the lock it wants
+
+    def would_deadlock(self, pid: int, owner: int) -> bool:
+        """Would pid waiting for owner close a cycle of waiters (Linux's EDEADLK)?"""
+        seen = {pid}
+        while owner not in seen:
+            seen.add(owner)
+            nxt = self.waiting.get(owner)
+            if nxt is None:
+                return False
+            owner = nxt
+        return owner == pid
 
     def file(self, key: object) -> LockedFile:
         lf = self.files.get(key)
@@ -82,6 +95,8 @@ class LockTable:
         """Drop pid's locks on one file (key), or on every file (None). Returns the files
         whose waiters should be woken."""
         woke: list[LockedFile] = []
+        if key is None:
+            self.waiting.pop(pid, None)
         for k in [key] if key is not None else list(self.files):
             lf = self.files.get(k)
             if lf is None:

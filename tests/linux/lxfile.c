@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void show(const char *what, long r) {
@@ -144,6 +145,26 @@ int main(int argc, char **argv) {
     waitpid(pid, &status, 0);
     show("child_exit", WEXITSTATUS(status));
     show("relock_after_child_exit", lockit(fd, F_SETLK, F_WRLCK, 0, 0));
+
+    /* a cycle of waiters: the child holds byte 1 and waits for byte 0, which the parent
+     * holds; the parent asking for byte 1 would wait forever: EDEADLK */
+    lockit(fd, F_SETLK, F_UNLCK, 0, 0);
+    show("hold_byte0", lockit(fd, F_SETLK, F_WRLCK, 0, 1));
+    pid = fork();
+    if (pid == 0) {
+        int cfd = open("locked", O_RDWR);
+        lockit(cfd, F_SETLK, F_WRLCK, 1, 1);
+        write(sync[1], "y", 1);
+        show("child_waits_byte0", lockit(cfd, F_SETLKW, F_WRLCK, 0, 1));
+        _exit(0);
+    }
+    read(sync[0], buf, 1);
+    struct timespec pause = {0, 10000000};
+    nanosleep(&pause, 0); /* the child is asleep in F_SETLKW by now */
+    show("deadlock", lockit(fd, F_SETLKW, F_WRLCK, 1, 1));
+    lockit(fd, F_SETLK, F_UNLCK, 0, 0);
+    waitpid(pid, &status, 0);
+    show("deadlock_child_exit", WEXITSTATUS(status));
 
     /* close-on-exec across execve */
     int ce = open("app2", O_RDONLY | O_CLOEXEC);

@@ -15,6 +15,7 @@ from pagelab.kernel.abi.linux.errno import (
     EAGAIN,
     EBADF,
     EBUSY,
+    EDEADLK,
     EEXIST,
     EFAULT,
     EFBIG,
@@ -837,13 +838,20 @@ def _lock(m: Machine, p: Proc, f: File, cmd: int) -> Result:
         return 0 if copyout(m, p, addr, out) else -EFAULT
     if (type_ == F_RDLCK and not f.readable) or (type_ == F_WRLCK and not f.writable):
         return -EBADF
-    if type_ != F_UNLCK and m.locks.conflict(f.ip.key, p.pid, type_, start, end) is not None:
+    held = m.locks.conflict(f.ip.key, p.pid, type_, start, end) if type_ != F_UNLCK else None
+    if held is not None:
         if cmd == F_SETLK:
             return -EAGAIN
         if p.interrupted:
+            m.locks.waiting.pop(p.pid, None)
             return -EINTR
+        if m.locks.would_deadlock(p.pid, held.pid):
+            m.locks.waiting.pop(p.pid, None)
+            return -EDEADLK
+        m.locks.waiting[p.pid] = held.pid
         proc.sleep(m, p, m.locks.file(f.ip.key))  # woken by a release on this file
         return RESTART
+    m.locks.waiting.pop(p.pid, None)
     lf = m.locks.file(f.ip.key)
     if m.locks.set(f.ip.key, p.pid, type_, start, end):
         proc.wakeup(m, lf)
