@@ -421,7 +421,8 @@ def sys_readlinkat(m: Machine, p: Proc) -> Result:
 
 def readlink_path(m: Machine, p: Proc, path: bytes) -> Result:
     """Any other existing name is not a link (the guest's tree has none)."""
-    ip = m.fs.open(p.cwd, path, 0)
+    with linux_names(m.fs):
+        ip = m.fs.open(p.cwd, path, 0)
     if ip is None:
         return -ENOENT
     m.fs.close(ip)
@@ -644,7 +645,7 @@ def sys_fchdir(m: Machine, p: Proc) -> Result:
     if f.ip is None or f.ip.type != T_DIR or not f.path:
         return -ENOTDIR
     with linux_names(m.fs):
-        cwd = m.fs.chdir("/", f.path.encode(errors="surrogateescape"))
+        cwd = m.fs.chdir(f.path, b".")  # f.path is already in the kernel's (host) form
     if cwd is None:
         return -ENOENT
     p.cwd = cwd

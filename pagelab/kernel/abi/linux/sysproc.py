@@ -24,6 +24,7 @@ from pagelab.kernel.abi.linux.errno import (
     ENOSYS,
     ESRCH,
 )
+from pagelab.kernel.abi.linux.namei import linux_names
 from pagelab.kernel.abi.linux.paths import PATH_MAX, absolute, self_exe
 from pagelab.kernel.abi.linux.startup import ARG_MAX, STACK_MAX
 from pagelab.kernel.abi.linux.structs import RLIMIT, SYSINFO, TIMESPEC, TIMEVAL, utsname
@@ -361,7 +362,8 @@ def sys_execve(m: Machine, p: Proc) -> Result:
         full = p.exe
     else:
         full = absolute(p.cwd, path).decode(errors="surrogateescape")
-        a = open_exec(m, p.cwd, path)
+        with linux_names(m.fs):
+            a = open_exec(m, p.cwd, path)
     if a is None:
         return -ENOENT
     name = full.rsplit("/", 1)[-1]
