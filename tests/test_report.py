@@ -22,6 +22,9 @@ class Checker(HTMLParser):
         self.svgs = 0
         self.cells: dict[tuple[int, str], str] = {}
         self.top: dict[tuple[int, str], str] = {}
+        self.heads: dict[tuple[int, str], str] = {}
+        self.diffs: set[tuple[int, str]] = set()
+        self.details = 0
         self._cell: tuple[dict, tuple[int, str]] | None = None
         self.errors: list[str] = []
 
@@ -31,6 +34,13 @@ class Checker(HTMLParser):
             self.svgs += 1
         if tag not in VOID:
             self.stack.append(tag)
+        if tag == "details":
+            self.details += 1
+        if tag == "td" and "data-head" in a:
+            key = (int(a["data-col"] or 0), a["data-head"] or "")
+            self._cell = (self.heads, key)
+            if a.get("class") == "diff":
+                self.diffs.add(key)
         if tag == "td" and "data-col" in a and "data-key" in a:
             self._cell = (self.cells, (int(a["data-col"] or 0), a["data-key"] or ""))
         elif tag == "td" and "data-top" in a:
@@ -67,8 +77,10 @@ def test_report_is_valid_html_with_plots_and_the_stats(tmp_path: Path) -> None:
     out = tmp_path / "r.html"
     runs = report("forkbig", ["2", "4"], [("lazy", Config()), ("eager", Config.eager())], out)
     c = check(out)
-    # Four plots per configuration: RSS, faults by kind, frame map at peak and at end.
-    assert c.svgs == 4 * 2
+    # Eight plots per configuration: the working set, the miss-ratio curve (with the reuse
+    # histogram), heat maps of the two busiest processes (forkbig forks), RSS, faults by
+    # kind, frame maps at the peak and at the end.
+    assert c.svgs == 8 * 2
     for col, rep in enumerate(runs):
         flat = flatten(rep.stats)
         for key in ("faults.lazy", "faults.cow", "frames.peak_used", "instructions", "cow_copies"):
@@ -84,7 +96,7 @@ def test_report_command_compares_configurations(tmp_path: Path) -> None:
     out = tmp_path / "cmp.html"
     assert main(["report", "--quiet", "--compare", "--eager", "--zero-heap", "forkbig", "1", "2", "-o", str(out)]) == 0
     c = check(out)
-    assert c.svgs == 4 * 3
+    assert c.svgs == 8 * 3
     assert {col for col, _ in c.cells} == {0, 1, 2}
     assert c.cells[(1, "faults.cow")] == "0"  # the --eager column: no COW
 
@@ -141,3 +153,25 @@ def test_report_of_a_bad_sweep_file_is_a_usage_error(tmp_path: Path) -> None:
     assert main(["report", "--sweep", str(tmp_path / "none.json"), "-o", str(tmp_path / "o.html")]) == 2
     assert main(["report", "-o", str(tmp_path / "o.html")]) == 2  # neither PROGRAM nor --sweep
     assert main(["report", "--stats", str(tmp_path / "s.json"), "echo", "-o", str(tmp_path / "o.html")]) == 2
+
+
+def test_report_leads_with_the_headline_and_findings(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    runs = report("forkbig", ["2", "4"], [("lazy", Config()), ("eager", Config.eager())], out)
+    c = check(out)
+    text = out.read_text()
+    # The answer comes before any plot, the full stats table after them, collapsed.
+    assert text.index("What ran") < text.index("<svg") < text.index("<details>") < text.index('class="stats"')
+    assert c.details == 1
+    for col, rep in enumerate(runs):
+        assert rep is not None
+        assert c.heads[(col, "instructions")] == f"{rep.stats['instructions']:,}" + (
+            ""
+            if col == 0 or rep.stats["instructions"] == runs[0].stats["instructions"]
+            else f" ({rep.stats['instructions'] - runs[0].stats['instructions']:+,})"
+        )
+        assert c.heads[(col, "cow")].startswith(f"{rep.stats['faults']['cow']:,}")
+        assert c.heads[(col, "ABI")] == "xv6"
+    # eager against lazy: COW faults differ, and the headline points it out
+    assert (1, "cow") in c.diffs and (1, "ABI") not in c.diffs
+    assert "copy-on-write: " in text and "the working set (τ = " in text

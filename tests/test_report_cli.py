@@ -99,7 +99,7 @@ def test_a_configuration_that_cannot_run_is_a_column(tmp_path: Path, capfd: pyte
     assert got.out.count("bigbss: sum 10") == 2
     assert "pagelab: report: --eager: bigbss: cannot be loaded (image larger than memory)" in got.err
     c = check(out)
-    assert c.svgs == 4 * 2  # the two columns that ran
+    assert c.svgs == 7 * 2  # the two columns that ran (one process: one heat map each)
     assert "cannot be loaded" in c.cells[(1, "error")]
     assert c.cells[(2, "config.mem")] == str(64 << 20) and c.cells[(2, "faults.zero")] != "0"
 
@@ -108,7 +108,7 @@ def test_first_configuration_that_cannot_run_exits_2(tmp_path: Path) -> None:
     out = tmp_path / "r.html"
     assert main(["report", "--quiet", "--eager", "--compare", "--mem 512M", "bigbss", "-o", str(out)]) == 2
     c = check(out)
-    assert "cannot be loaded" in c.cells[(0, "error")] and c.svgs == 4
+    assert "cannot be loaded" in c.cells[(0, "error")] and c.svgs == 7
 
 
 def test_report_shows_the_guests_output_and_kernel_messages(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:

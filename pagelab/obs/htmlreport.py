@@ -16,8 +16,11 @@ from typing import Any
 import numpy as np
 
 from pagelab.kernel.events import EvictEvent
+from pagelab.obs import views
+from pagelab.obs.findings import findings, headline
 from pagelab.obs.framemap import USES, FrameMap
 from pagelab.obs.recorder import Recording
+from pagelab.obs.viewplots import heat_plot, mrc_plot, shared_axes, ws_plot
 
 # One colour per frame use (framemap.USES order): free is pale, memory in use is vivid.
 COLOURS = ("#eeeeee", "#9e9e9e", "#6a3d9a", "#1f78b4", "#e31a1c", "#ff7f00", "#33a02c", "#222222")
@@ -76,7 +79,7 @@ def _figure(w: float = 5.5, h: float = 3.0) -> tuple[Any, Any]:
 def rss_plot(rec: Recording, title: str) -> str:
     """Resident pages of each process against the instruction clock."""
     fig, ax = _figure()
-    pids = sorted({pid for s in rec.samples for pid in s.rss})
+    pids = sorted({pid for s in rec.samples for pid in s.rss} - {rec.init_pid})  # init: a flat line
     for pid in pids[:20]:  # beyond 20 lines a plot is unreadable
         pts = [(s.now, s.rss[pid]) for s in rec.samples if pid in s.rss]
         ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", label=f"pid {pid}")
@@ -193,6 +196,8 @@ body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}
 th{background:#f4f4f4}.grid{display:flex;flex-wrap:wrap;gap:1em}.grid>div{flex:1 1 30em;min-width:24em}
 svg{max-width:100%;height:auto}code{font-size:90%}
+.headline td{text-align:left}.diff{background:#fff3c4}.findings li{margin:.2em 0}.note{color:#666;font-size:90%}
+details{margin-top:2em}summary{cursor:pointer;font-weight:bold}
 """
 
 
@@ -223,27 +228,117 @@ def render_sweep(title: str, figure_svg: str, columns: Sequence[str], rows: list
     )
 
 
-def render(title: str, cols: list[Column]) -> str:
-    """The whole report as one HTML document."""
+def _headline_table(cols: list[Column]) -> str:
+    """What ran and the numbers that matter, one column per configuration; a number that
+    differs from the first column's is marked, with the difference."""
+    tables = [headline(c.stats, c.rec) if c.error is None else [] for c in cols]
+    names: list[str] = []
+    for t in tables:
+        names += [r.name for r in t if r.name not in names]
+    head = "".join(f"<th>{html.escape(c.label)}</th>" for c in cols)
+    out: list[str] = []
+    for name in names:
+        cells = []
+        base = next((r for r in tables[0] if r.name == name), None)
+        for i, (c, t) in enumerate(zip(cols, tables, strict=True)):
+            row = next((r for r in t if r.name == name), None)
+            if c.error is not None:
+                cells.append(f'<td class="error">did not run: {html.escape(c.error)}</td>' if not out else "<td></td>")
+                continue
+            text = html.escape(row.text()) if row is not None else ""
+            cls = ""
+            if i and row is not None and base is not None and row.value != base.value:
+                cls = ' class="diff"'
+                if isinstance(row.value, int | float) and isinstance(base.value, int | float):
+                    text += f" <small>({row.value - base.value:+,})</small>"
+            key = html.escape(name.strip())
+            cells.append(f'<td data-col="{i}" data-head="{key}"{cls}>{text}</td>')
+        out.append(f"<tr><th>{html.escape(name)}</th>{''.join(cells)}</tr>")
+    return f'<table class="headline"><tr><th></th>{head}</tr>{"".join(out)}</table>'
+
+
+def _findings(cols: list[Column]) -> str:
+    parts = []
+    for c in cols:
+        if c.error is not None:
+            continue
+        items = "".join(f"<li>{html.escape(f)}</li>" for f in findings(c.stats, c.rec))
+        label = f"<h3>{html.escape(c.label)}</h3>" if len(cols) > 1 else ""
+        parts.append(f'<div class="findings">{label}<ul>{items}</ul></div>')
+    return "<div class='grid'>" + "".join(parts) + "</div>"
+
+
+def _region_tables(c: Column) -> str:
+    if c.rec is None:
+        return _no_run(c)
+    fr = views.faults_by_region(c.rec)
+    rows = "".join(
+        f"<tr><td>{pid}</td><td style='text-align:left'>{html.escape(str(reg))}</td><td>{html.escape(str(kind))}</td><td>{n}</td></tr>"
+        for pid, reg, kind, n in zip(fr["pid"], fr["region"], fr["kind"], fr["faults"], strict=True)
+    )
+    top = views.top_by_region(c.rec)
+    trows = "".join(
+        f"<tr><td style='text-align:left'>{html.escape(str(reg))}</td><td>{pc:#x}</td><td><code>{html.escape(str(insn))}</code></td><td>{n}</td></tr>"
+        for reg, pc, insn, n in zip(top["region"], top["sepc"], top["instruction"], top["faults"], strict=True)
+    )
+    return (
+        f"<h3>{html.escape(c.label)}</h3><table><tr><th>pid</th><th>region</th><th>kind</th><th>faults</th></tr>{rows}</table>"
+        f"<table><tr><th>region</th><th>sepc</th><th>instruction</th><th>faults</th></tr>{trows}</table>"
+    )
+
+
+def render(title: str, cols: list[Column], heat_maps: int = 2) -> str:
+    """The whole report as one HTML document: the answer first (what ran, the headline
+    numbers, the findings), then the plots on shared axes, then the full stats, collapsed."""
+    axes = shared_axes([c.rec for c in cols])
     parts = [
         _head(title),
-        "<p>Time is the instruction clock; counters are sampled at the end of every scheduling quantum.</p>",
-        "<h2>Stats</h2>",
-        _stats_table(cols),
+        "<h2>What ran, and what happened</h2>",
+        _headline_table(cols),
+        _findings(cols),
+        "<p class='note'>Time is the instruction clock. The page-reference string is sampled: every "
+        "sampling period (100k instructions by default) the A bits of each process's pages are read "
+        "and cleared, so a page appears once per period in which it was used (in address order "
+        "within the period). init (pid 1) is left out.</p>",
     ]
-    sections: tuple[tuple[str, Callable[[Recording, str], str]], ...] = (
-        ("RSS over time", rss_plot),
-        ("Faults by kind over time", faults_plot),
-        ("Physical frames at the peak", lambda rec, label: _maybe_map(rec.peak_map, f"peak — {label}")),
-        ("Physical frames at the end", lambda rec, label: _maybe_map(rec.end_map, f"end — {label}")),
+    sections: tuple[tuple[str, Callable[[Column], str]], ...] = (
+        ("Working set over time", lambda c: ws_plot(c.rec, c.label, axes) if c.rec else ""),
+        ("Miss-ratio curve and reuse distances", lambda c: mrc_plot(c.rec, c.stats, c.label, axes) if c.rec else ""),
     )
     for name, draw in sections:
         parts.append(f"<h2>{name}</h2><div class='grid'>")
-        parts += [f"<div>{_no_run(c) if c.rec is None else draw(c.rec, c.label)}</div>" for c in cols]
+        parts += [f"<div>{_no_run(c) if c.rec is None or c.rec.page_refs is None else draw(c)}</div>" for c in cols]
         parts.append("</div>")
-    parts.append("<h2>Top faulting instructions</h2><div class='grid'>")
+    parts.append("<h2>Page heat maps (busiest process first)</h2><div class='grid'>")
+    for c in cols:
+        if c.rec is None or c.rec.page_refs is None:
+            parts.append(f"<div>{_no_run(c)}</div>")
+            continue
+        for pid in views.busiest(c.rec)[:heat_maps]:
+            parts.append(f"<div>{heat_plot(c.rec, pid, c.label, axes)}</div>")
+    parts.append("</div>")
+    old: tuple[tuple[str, Callable[[Recording, str], str]], ...] = (
+        ("RSS over time", rss_plot),
+        ("Faults by kind over time", faults_plot),
+    )
+    for name, draw_rec in old:
+        parts.append(f"<h2>{name}</h2><div class='grid'>")
+        parts += [f"<div>{_no_run(c) if c.rec is None else draw_rec(c.rec, c.label)}</div>" for c in cols]
+        parts.append("</div>")
+    parts.append("<h2>Faults by region, and the instructions that fault most in each</h2><div class='grid'>")
+    parts += [f"<div>{_region_tables(c)}</div>" for c in cols]
+    parts.append("</div><h2>Top faulting instructions</h2><div class='grid'>")
     parts += [f"<div><h3>{html.escape(c.label)}</h3>{_top_table(c, i)}</div>" for i, c in enumerate(cols)]
-    parts.append("</div></body></html>\n")
+    parts.append("</div><h2>Physical frames</h2><div class='grid'>")
+    for c in cols:
+        if c.rec is None:
+            parts.append(f"<div>{_no_run(c)}</div>")
+            continue
+        parts.append(f"<div>{_maybe_map(c.rec.peak_map, f'peak — {c.label}')}</div>")
+        parts.append(f"<div>{_maybe_map(c.rec.end_map, f'end — {c.label}')}</div>")
+    parts.append("</div><details><summary>All stats</summary>")
+    parts.append(_stats_table(cols))
+    parts.append("</details></body></html>\n")
     return "".join(parts)
 
 

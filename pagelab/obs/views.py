@@ -91,6 +91,7 @@ def heat(rec: Recording, pid: int, what: str = "accesses", rows: int = 160, cols
         raise ValueError(f"heat: what is 'accesses' or 'faults', not {what!r}")
     refs = page_refs(rec, pid, True)
     t_end = int(refs.slot_times[-1]) if refs.slot_times.size else 1
+    cols = max(1, min(cols, refs.slot_times.size))  # no finer than the sampling periods
     fl = [(now, ev) for now, ev in rec.events if type(ev) is FaultEvent and ev.pid == pid]
     fvpns = np.array([ev.stval >> 12 for _, ev in fl], np.int64)
     ftimes = np.array([now for now, _ in fl], np.int64)
