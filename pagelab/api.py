@@ -27,6 +27,7 @@ from pagelab.kernel.events import Listener, ListenerError, SampleEvent, StopRun
 from pagelab.kernel.exec import detect_abi
 from pagelab.kernel.fs import MAX_FILE_SIZE, FileSystem
 from pagelab.kernel.machine import Machine
+from pagelab.kernel.mm.alloc import AllocError, parse_alloc
 from pagelab.kernel.mm.policy import PolicyError, PolicyFailed, policy_class
 from pagelab.kernel.mm.refstring import Lookahead, Recorder, RefString
 from pagelab.kernel.param import MAXARG
@@ -358,6 +359,10 @@ def run(
     of the same program first (see record_refs); either way stdin is read in full first.
     """
     config = config or Config()
+    try:
+        parse_alloc(config.alloc)
+    except AllocError as e:
+        raise UsageError(str(e)) from None
     args = list(args)
     if opt_refs is None and needs_future(config.policy):
         data = replayable_input(stdin)

@@ -31,6 +31,7 @@ from pagelab.api import (
     run,
 )
 from pagelab.kernel.config import DEFAULT_MEM, Config
+from pagelab.kernel.mm.alloc import AllocError, parse_alloc
 from pagelab.kernel.mm.policy import BUILTIN, PolicyError, policy_class
 from pagelab.kernel.mm.refstring import RefString
 from pagelab.obs.watch import Watch
@@ -142,6 +143,16 @@ def add_config_options(r: argparse.ArgumentParser) -> None:
             "or your own Policy class as FILE.py:Class or module:Class"
         ),
     )
+    r.add_argument(
+        "--alloc",
+        default="global",
+        metavar="MODE",
+        help=(
+            "frame allocation between processes: global (default), equal, proportional, "
+            "ws[:tau=INSNS] or pff[:lower=R,upper=R] (faults per million instructions); "
+            "ws and pff suspend processes when memory is overcommitted (needs --swap)"
+        ),
+    )
     r.add_argument("--disk-latency", type=int, default=0, metavar="US", help="modeled µs per page-in/out (clock)")
 
 
@@ -242,6 +253,7 @@ def config_from(ns: argparse.Namespace) -> Config:
         seed=ns.seed,
         swap=parse_swap(ns.swap),
         policy=check_policy(ns.policy),
+        alloc=check_alloc(ns.alloc),
         disk_latency_us=check_latency(ns.disk_latency),
         abi=ns.abi,
         env=tuple(check_env(e) for e in ns.env),
@@ -266,6 +278,14 @@ def check_latency(us: int) -> int:
     if not 0 <= us <= 10**7:
         raise UsageError("--disk-latency must be between 0 and 10000000 µs")
     return us
+
+
+def check_alloc(spec: str) -> str:
+    try:
+        parse_alloc(spec)
+    except AllocError as e:
+        raise UsageError(str(e)) from None
+    return spec
 
 
 def check_policy(spec: str) -> str:

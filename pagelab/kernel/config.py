@@ -19,6 +19,7 @@ class Config:
     demand: bool = True  # exec maps the file and reads each page on its first fault
     swap: int = 0  # bytes of swap; 0 = no swap, OOM kills
     policy: str = "clock"  # page replacement policy: a built-in name, FILE.py:Class or module:Class
+    alloc: str = "global"  # frame allocation between processes: global, equal, proportional, ws, pff (mm/alloc.py)
     disk_latency_us: int = 0  # modeled device time per page-in/page-out, added to the clock
     disk: int = 1 << 30  # quota on the bytes the guest may store under its root
     quantum: int = 100_000  # instructions a process runs before the scheduler steps in

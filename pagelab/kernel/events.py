@@ -45,6 +45,7 @@ class ExitEvent:
     abi: str = ""  # the personality it last ran ("xv6", "linux")
     signal: int = 0  # the signal that killed it (Linux personality), else 0
     mappings_total: int = 0  # its regions; `mappings` lists the first 1,000
+    suspensions: int = 0  # times load control suspended it (--alloc ws, pff)
 
 
 @dataclass(slots=True)
@@ -116,6 +117,17 @@ class SampleEvent:
     rss: dict[int, int]  # resident pages, by live pid
 
 
+@dataclass(slots=True)
+class LoadEvent:
+    """Load control (--alloc ws, pff) suspended pid ("suspend", with the pages it swapped
+    out) or let it run again ("resume")."""
+
+    pid: int
+    action: str
+    pages: int
+    tick: int
+
+
 # The memory services a process can call (mm/mmap.py, mprotect.py, mremap.py, madvise.py).
 MM_CALLS = ("mmap", "munmap", "mprotect", "mremap", "madvise", "msync")
 
@@ -165,6 +177,7 @@ Event = (
     | QuantumEvent
     | SampleEvent
     | MmEvent
+    | LoadEvent
 )
 Listener = Callable[[Event], None]
 Ticker = Callable[[Callable[[], SampleEvent]], None]  # called with Machine.sample

@@ -28,6 +28,7 @@ from pagelab.kernel.exec import exec_bytes
 from pagelab.kernel.file import FileTable, console_files, filedup
 from pagelab.kernel.fs import FileSystem
 from pagelab.kernel.locks import LockTable
+from pagelab.kernel.mm.alloc import Allocator
 from pagelab.kernel.mm.fault import handle_fault
 from pagelab.kernel.mm.filemap import PageCache
 from pagelab.kernel.mm.kalloc import Kalloc
@@ -99,6 +100,7 @@ class Machine:
         self.km.frame_written = self.pagecache.frame_written = self.hart.code_written
         # When that is not enough, page reclaim evicts pages chosen by the policy (to swap,
         # or back to their files), and the OOM killer is the last resort.
+        self.alloc = Allocator(self)  # whose frames reclaim may take; load control
         self.reclaim = Reclaimer(self)
         self.km.reclaim = self.reclaim.shrink
         self.console = Console(stdin, stdout, stderr, interactive)
@@ -191,6 +193,7 @@ class Machine:
         # Put the instructions run so far in this quantum on the clock (uptime, sleep).
         executed = self.hart.quanta.executed
         self.clock.advance(executed - self._accounted)
+        p.vtime += executed - self._accounted
         self._accounted = executed
         serve_syscall(self, p)
         # A signal the call made deliverable (raise, sigprocmask) is delivered with the CPU
@@ -307,11 +310,19 @@ class Machine:
 
     def _pick(self) -> Proc | None:
         """Round robin over the process table: the first runnable process at or after
-        slot _rr, wrapping around."""
+        slot _rr, wrapping around. Processes suspended by load control are skipped;
+        if nothing else can run, the first of them is resumed."""
+        p = self._pick_from()
+        if p is None and self.alloc.suspended and self.alloc.nobody_runs():
+            p = self._pick_from()
+        return p
+
+    def _pick_from(self) -> Proc | None:
         rr = self._rr
         wrapped: tuple[int, Proc] | None = None
+        may_run = self.alloc.runnable
         for j, p in self.live:
-            if p.state is State.RUNNABLE:
+            if p.state is State.RUNNABLE and may_run(p):
                 if j >= rr:
                     self._rr = j + 1
                     return p
@@ -355,6 +366,7 @@ class Machine:
             else:
                 budget -= max(res.executed, 1)
             self.clock.advance(res.executed - self._accounted)
+            p.vtime += res.executed - self._accounted
             self._accounted = res.executed
             if res.stop is not Stop.QUANTUM or p.killed:  # else usertrap has nothing to do
                 usertrap(self, p, res)

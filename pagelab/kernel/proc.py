@@ -60,6 +60,7 @@ class Proc:
     faults: int = 0
     rss: int = 0  # private frames mapped (the shared zero frame is not counted)
     rss_peak: int = 0
+    vtime: int = 0  # instructions it has executed: its own virtual time (working sets, PFF)
 
     @property
     def interrupted(self) -> bool:
@@ -192,6 +193,7 @@ def exit_proc(m: Machine, p: Proc, status: int) -> None:
         p.abi.name,
         p.termsig,
         mappings_total=nmaps,
+        suspensions=m.alloc.exited(p),
     )
     m.exits.append(ev)  # the kernel's own accounting record, as BSD's acct keeps
     m.emit(ev)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pagelab.kernel.events import ExitEvent
+from pagelab.kernel.mm.alloc import stats as alloc_stats
 from pagelab.kernel.mm.vmscan import stats as reclaim_stats
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ def process_record(ev: ExitEvent) -> dict[str, Any]:
         "mappings_total": ev.mappings_total,
         "abi": ev.abi,
         "signal": ev.signal,
+        "suspensions": ev.suspensions,
     }
 
 
@@ -57,6 +59,7 @@ def stats(m: Machine, wall_seconds: float) -> dict[str, Any]:
         },
         "policy": m.config.policy,
         **reclaim_stats(m.reclaim),  # swap (total, used, peak slots), evictions by kind, oom_kills
+        **alloc_stats(m.alloc),  # --alloc mode, load control's suspensions and resumes
         "tlb_fills": m.hart.tlb_fills,
         "kernel_oopses": m.oopses,
         "processes": sorted((process_record(e) for e in m.exits), key=lambda r: r["pid"]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import IO
 
-from pagelab.kernel.events import Event, EvictEvent, FaultEvent, MmEvent
+from pagelab.kernel.events import Event, EvictEvent, FaultEvent, LoadEvent, MmEvent
 from pagelab.obs.disasm import disasm
 
 
@@ -60,6 +60,12 @@ def mm_record(ev: MmEvent) -> dict[str, object]:
     return rec
 
 
+def load_record(ev: LoadEvent) -> dict[str, object]:
+    """Load control (--alloc ws, pff): kind "suspend" (with the pages swapped out) or
+    "resume"."""
+    return {"pid": ev.pid, "kind": ev.action, "pages": ev.pages, "tick": ev.tick}
+
+
 class TraceWriter:
     """A listener that writes each fault as it happens, so a crash still leaves a trace.
     With `insn` (--trace-insn) each line also has the faulting instruction as text; the
@@ -79,3 +85,5 @@ class TraceWriter:
             self.out.write(json.dumps(evict_record(ev)) + "\n")
         elif isinstance(ev, MmEvent):
             self.out.write(json.dumps(mm_record(ev)) + "\n")
+        elif isinstance(ev, LoadEvent):
+            self.out.write(json.dumps(load_record(ev)) + "\n")

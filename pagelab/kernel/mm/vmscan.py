@@ -102,7 +102,7 @@ class Reclaimer:
         # page-reference string of this same program is replayed.
         self.future: Lookahead | None = None
         cls = type(self.policy)
-        self.samples = cls.tick is not Policy.tick or cls.wants_references
+        self.samples = cls.tick is not Policy.tick or cls.wants_references or m.alloc.samples
         if cls.wants_references:
             m.hart.on_fill = self._filled
 
@@ -212,7 +212,7 @@ class Reclaimer:
             return freed
         rm = self._scan()
         try:
-            candidates = self._evictable(rm) - self._restarting()
+            candidates = self.m.alloc.restrict(rm, self._evictable(rm) - self._restarting())
             while freed < n and candidates:
                 try:
                     got = self.policy.victim(Evictable(candidates))
@@ -237,7 +237,7 @@ class Reclaimer:
         if due is None or self.m.clock.now < due:
             return
         self._sampled_at = self.m.clock.ticks
-        self._scan()
+        rm = self._scan()
         try:
             try:
                 self.policy.tick()
@@ -245,6 +245,8 @@ class Reclaimer:
                 raise self._failed("tick", e) from None
             if type(self.policy).wants_references:
                 self._flush_tlb = True  # every page's next use fills the TLB again
+            if self.m.alloc.samples:
+                self.m.alloc.tick(rm)  # working sets, fault rates, load control
         finally:
             self._done()
 
@@ -293,6 +295,18 @@ class Reclaimer:
         if self._flush_tlb:
             self.m.hart.flush_tlb()
             self._flush_tlb = False
+
+    def flush_tlb_later(self) -> None:
+        """A PTE's A bit was cleared: flush the TLB when this scan is done."""
+        self._flush_tlb = True
+
+    def evictable(self, rm: rmap.Rmap) -> set[int]:
+        """The frames that may be evicted now (for load control's swap-out)."""
+        return self._evictable(rm) - self._restarting()
+
+    def evict_frame(self, rm: rmap.Rmap, f: int) -> bool:
+        """Evict frame f, as reclaim would (for load control's swap-out)."""
+        return self._evict(rm, f)
 
     def _evictable(self, rm: rmap.Rmap) -> set[int]:
         km = self.m.km

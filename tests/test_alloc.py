@@ -1,0 +1,101 @@
+"""Frame allocation between processes (--alloc) and load control (kernel/mm/alloc.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from pagelab.cli import main
+from pagelab.kernel.config import Config
+from pagelab.kernel.mm.alloc import ALLOC_MODES, AllocError, AllocSpec, parse_alloc
+
+MEM = 1 << 20  # 256 frames
+SWAP = 4 << 20
+# thrash: 4 copies of 80 pages each do not fit in 256 frames; one or two do.
+THRASH = ("thrash", "4", "80", "6")
+
+
+def cfg(alloc: str, **kw: object) -> Config:
+    return Config(**{"mem": MEM, "swap": SWAP, "alloc": alloc, "disk_latency_us": 100, **kw})  # type: ignore[arg-type]
+
+
+def test_parse_alloc() -> None:
+    assert parse_alloc("global") == AllocSpec("global")
+    assert parse_alloc("ws:tau=50000").tau == 50000
+    spec = parse_alloc("pff:lower=5,upper=50.5")
+    assert (spec.lower, spec.upper) == (5.0, 50.5)
+    assert str(spec) == "pff:lower=5.0,upper=50.5"
+    for bad in ("lru", "ws:tau=0", "ws:tau=x", "ws:lower=1", "equal:tau=5", "pff:lower=9,upper=3", "ws:tau"):
+        with pytest.raises(AllocError):
+            parse_alloc(bad)
+
+
+def test_bad_alloc_is_a_usage_error(capsys) -> None:
+    assert main(["run", "--alloc", "ws:tau=-1", "echo", "hi"]) == 2
+    assert "--alloc" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("alloc", [*ALLOC_MODES, "ws:tau=50000", "pff:lower=1,upper=10"])
+@pytest.mark.parametrize("mode", ["plain", "fork"])
+def test_swaptest_loses_nothing(prog, alloc: str, mode: str) -> None:
+    r = prog("swaptest", "2M" if mode == "plain" else "1M", mode, config=cfg(alloc))
+    assert r.code == 0, r.err
+    assert "swaptest: ok" in r.out
+    s = r.stats
+    assert s["page_outs"] > 0
+    assert s["frames"]["free_end"] + s["frames"]["cache"] == s["frames"]["boot_free"]
+    assert s["swap"]["used"] == 0
+    assert s["alloc"]["mode"] == str(parse_alloc(alloc))
+
+
+@pytest.mark.parametrize("alloc", ["ws", "pff"])
+def test_load_control_suspends_and_resumes(prog, alloc: str) -> None:
+    trace = io.StringIO()
+    r = prog(*THRASH, config=cfg(alloc), trace=trace)
+    assert r.code == 0, r.err
+    assert "thrash: 4 ok" in r.out
+    s = r.stats
+    a = s["alloc"]
+    assert a["suspensions"] > 0 and a["resumes"] == a["suspensions"]
+    assert a["suspended_pages_out"] > 0
+    assert sum(p["suspensions"] for p in s["processes"]) == a["suspensions"]
+    assert s["frames"]["free_end"] + s["frames"]["cache"] == s["frames"]["boot_free"]
+    recs = [json.loads(line) for line in trace.getvalue().splitlines()]
+    load = [x for x in recs if x["kind"] in ("suspend", "resume")]
+    assert sum(1 for x in load if x["kind"] == "suspend") == a["suspensions"]
+    assert sum(x["pages"] for x in load) == a["suspended_pages_out"]
+    # Each process is resumed after it is suspended, never run while suspended.
+    state: dict[int, str] = {}
+    for x in recs:
+        if x["kind"] in ("suspend", "resume"):
+            assert state.get(x["pid"], "resume") != x["kind"]
+            state[x["pid"]] = x["kind"]
+        elif x["kind"] != "evict" and "pid" in x:
+            assert state.get(x["pid"]) != "suspend", x
+    assert all(v == "resume" for v in state.values())
+
+
+def test_global_never_suspends(prog) -> None:
+    r = prog(*THRASH, config=cfg("global"))
+    assert r.code == 0, r.err
+    assert r.stats["alloc"]["suspensions"] == 0
+
+
+def throughput(stats: dict) -> float:
+    return stats["instructions"] / stats["ticks"]
+
+
+def test_ws_and_pff_beat_global_when_overcommitted(prog) -> None:
+    """Denning's thrashing: with more copies than fit, global replacement spends its time
+    on page traffic; working sets and PFF suspend copies and keep doing work."""
+    got = {a: throughput(prog(*THRASH, config=cfg(a)).stats) for a in ("global", "ws", "pff")}
+    assert got["ws"] > 1.5 * got["global"], got
+    assert got["pff"] > 1.5 * got["global"], got
+
+
+def test_deterministic(prog) -> None:
+    a = prog(*THRASH, config=cfg("ws")).stats
+    b = prog(*THRASH, config=cfg("ws")).stats
+    assert (a["ticks"], a["faults"], a["alloc"]) == (b["ticks"], b["faults"], b["alloc"])
