@@ -29,9 +29,18 @@ from typing import Any
 from pagelab.api import UsageError, load_program, run
 from pagelab.hw.sv39 import PGSIZE
 from pagelab.kernel.config import Config
+from pagelab.kernel.mm.alloc import AllocError, parse_alloc
 from pagelab.kernel.mm.policy import PolicyError, PolicyFailed, policy_class
 
-COLUMNS = ("workload", "kind", "policy", "frames", "seed", "refs", "faults", "hits", "page_ins", "exit", "error")
+COLUMNS = (
+    *("workload", "kind", "policy", "frames", "seed", "refs", "faults", "hits", "page_ins", "exit", "error"),
+    *("alloc", "mpl", "instructions", "ticks"),  # program runs: --alloc, copies, work done, time taken
+)
+# `--thrashing`: Denning's experiment. Each copy of `thrash` sweeps 80 pages; 256 frames
+# hold two or three of them, so throughput falls past that level unless load control acts.
+THRASHING = {"workload": "thrash {n} 80 60", "mpl": "1-6", "alloc": "global,equal,ws,pff", "frames": "256"}
+THRASHING_SWAP = 4 << 20
+THRASHING_LATENCY = 100  # µs per page-in/out: one clock tick
 
 
 @dataclass(frozen=True)
@@ -42,13 +51,16 @@ class Task:
     frames: int  # memory size in page frames (programs: all of RAM, page tables included)
     seed: int
     swap: int = 0  # bytes of swap for programs
+    alloc: str = "global"  # frame allocation between processes (programs)
+    mpl: int = 0  # multiprogramming level: replaces {n} in the command line (0: none)
+    disk_latency: int = 0  # modeled µs per page-in/out (programs)
 
 
 def run_task(task: Task, trace: Any = None) -> dict[str, Any]:
     """One deterministic run; `trace` is the parsed Trace for trace tasks (scattered once
     to the workers rather than re-read by each task)."""
-    row: dict[str, Any] = {**asdict(task)}
-    del row["swap"]
+    row: dict[str, Any] = {**asdict(task), "instructions": None, "ticks": None}
+    del row["swap"], row["disk_latency"]
     cls = policy_class(task.policy)
     if task.kind == "trace":
         from pagelab.replay.core import replay
@@ -60,8 +72,15 @@ def run_task(task: Task, trace: Any = None) -> dict[str, Any]:
             return row
         row.update(refs=r.refs, faults=r.faults, hits=r.hits, page_ins=None, exit=None, error=None)
         return row
-    argv = shlex.split(task.workload)
-    config = Config(mem=task.frames * PGSIZE, swap=task.swap, policy=task.policy, seed=task.seed)
+    argv = shlex.split(task.workload.replace("{n}", str(task.mpl)))
+    config = Config(
+        mem=task.frames * PGSIZE,
+        swap=task.swap,
+        policy=task.policy,
+        seed=task.seed,
+        alloc=task.alloc,
+        disk_latency_us=task.disk_latency,
+    )
     try:
         rep = run(argv[0], argv[1:], config, stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.BytesIO())
     except UsageError as e:  # e.g. the program does not fit this memory size: a row, not a failure
@@ -75,21 +94,34 @@ def run_task(task: Task, trace: Any = None) -> dict[str, Any]:
         page_ins=rep.stats["page_ins"],
         exit=rep.exit_code,
         error=None,
+        instructions=rep.stats["instructions"],
+        ticks=rep.stats["ticks"],
     )
     return row
 
 
 def grid(
-    workloads: Sequence[str], policies: Sequence[str], frames: Sequence[int], seeds: Sequence[int], swap: int = 0
+    workloads: Sequence[str],
+    policies: Sequence[str],
+    frames: Sequence[int],
+    seeds: Sequence[int],
+    swap: int = 0,
+    allocs: Sequence[str] = ("global",),
+    mpls: Sequence[int] = (0,),
+    disk_latency: int = 0,
 ) -> list[Task]:
+    """Every combination. `allocs` and `mpls` apply to programs only (a trace has one
+    process): a trace gets one task per policy, size and seed."""
     tasks: list[Task] = []
     for w in workloads:
         kind = workload_kind(w)
         if kind == "trace":
             w = str(Path(w).resolve())  # workers may run elsewhere in the file system
-        for p in policies:
-            for f in frames:
-                tasks.extend(Task(w, kind, p, f, s, swap) for s in seeds)
+        for a in allocs if kind == "program" else ("global",):
+            for n in mpls if kind == "program" else (0,):
+                for p in policies:
+                    for f in frames:
+                        tasks.extend(Task(w, kind, p, f, s, swap, a, n, disk_latency) for s in seeds)
     return tasks
 
 
@@ -212,14 +244,41 @@ def write_csv(rows: Sequence[dict], path: Path) -> None:
         w.writerows(rows)
 
 
+def throughput_curves(rows: Sequence[dict]) -> dict[str, list[tuple[int, float]]]:
+    """Instructions per tick against the multiprogramming level, one curve per
+    (policy, alloc) label, averaged over the other columns' values (seeds)."""
+    sums: dict[str, dict[int, list[float]]] = {}
+    for r in rows:
+        if r.get("mpl") and r.get("ticks"):
+            label = r["alloc"] if len({x["policy"] for x in rows}) == 1 else f"{r['policy']} {r['alloc']}"
+            sums.setdefault(label, {}).setdefault(int(r["mpl"]), []).append(int(r["instructions"]) / int(r["ticks"]))
+    return {k: [(n, sum(v) / len(v)) for n, v in sorted(c.items())] for k, c in sums.items()}
+
+
 def plot(rows: Sequence[dict], path: Path) -> None:
     """Faults against memory size, one line per policy (mean over seeds), one panel per
-    workload. PNG or SVG, by the file's suffix."""
+    workload; for a sweep over the multiprogramming level (--mpl), throughput
+    (instructions per tick) against the level, one line per allocation mode. PNG or SVG,
+    by the file's suffix."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    curves = throughput_curves(rows)
+    if curves:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for label, pts in curves.items():
+            ax.plot([n for n, _ in pts], [t for _, t in pts], marker="o", label=label)
+        ax.set_title("thrashing: " + ", ".join(dict.fromkeys(str(r["workload"]) for r in rows)))
+        ax.set_xlabel("multiprogramming level (copies)")
+        ax.set_ylabel("throughput (instructions per tick)")
+        ax.set_ylim(bottom=0)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)
+        return
     workloads = list(dict.fromkeys(r["workload"] for r in rows))
     fig, axes = plt.subplots(1, len(workloads), figsize=(5 * len(workloads), 4), squeeze=False)
     for ax, w in zip(axes[0], workloads, strict=True):
@@ -263,6 +322,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--frames", default="1-16", help="memory sizes in frames: N, A-B or a comma list (default 1-16)")
     s.add_argument("--seeds", default="0", help="seeds: N, A-B or a comma list (default 0)")
     s.add_argument("--swap", default="0", help="swap for program runs, e.g. 16M (default 0)")
+    s.add_argument(
+        "--alloc",
+        default="global",
+        help="program runs: comma list of frame allocation modes, e.g. global,ws,pff:lower=10,upper=100 (default global)",
+    )
+    s.add_argument(
+        "--mpl",
+        help="program runs: multiprogramming levels (N, A-B or a comma list), each put for {n} in the command line",
+    )
+    s.add_argument("--disk-latency", type=int, default=0, metavar="US", help="program runs: modeled µs per page-in/out")
+    s.add_argument(
+        "--thrashing",
+        action="store_true",
+        help=(
+            f"Denning's thrashing experiment: '{THRASHING['workload']}' at levels {THRASHING['mpl']} under "
+            f"{THRASHING['alloc']}, {THRASHING['frames']} frames, 4M swap, 100 µs disk (other options override)"
+        ),
+    )
     s.add_argument("--scheduler", help="tcp://HOST:PORT of an existing Dask scheduler (default: a local cluster)")
     s.add_argument("--workers", type=int, default=2, help="workers of the local cluster (default 2)")
     s.add_argument(
@@ -273,11 +350,53 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--dashboard", action="store_true", help="serve the local cluster's Dask dashboard on 127.0.0.1")
     s.add_argument("--out", type=Path, default=Path("sweep"), help="folder for results.csv/.json and the plot")
     s.add_argument("--svg", action="store_true", help="plot as SVG instead of PNG")
-    s.add_argument("workloads", nargs="+", help="trace files, or program command lines such as 'memtouch 1M'")
+    s.add_argument("workloads", nargs="*", help="trace files, or program command lines such as 'memtouch 1M'")
+
+
+def split_specs(text: str) -> list[str]:
+    """'global,pff:lower=1,upper=9' -> ['global', 'pff:lower=1,upper=9']: a comma also
+    separates a spec's own parameters."""
+    out: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if out and "=" in part and ":" not in part and ":" in out[-1]:
+            out[-1] += "," + part
+        else:
+            out.append(part)
+    return out
 
 
 def cmd_sweep(ns: argparse.Namespace, parse_size: Callable[[str], int], out: Callable[[str], None] = print) -> int:
-    policies = [p.strip() for p in ns.policy.split(",") if p.strip()]
+    if ns.thrashing:
+        if not ns.workloads:
+            ns.workloads = [THRASHING["workload"]]
+        ns.mpl = ns.mpl or THRASHING["mpl"]
+        if ns.alloc == "global":
+            ns.alloc = THRASHING["alloc"]
+        if ns.frames == "1-16":
+            ns.frames = THRASHING["frames"]
+        if ns.policy == "fifo,lru,clock,opt":
+            ns.policy = "clock"
+        if ns.swap in ("0", ""):
+            ns.swap = str(THRASHING_SWAP)
+        ns.disk_latency = ns.disk_latency or THRASHING_LATENCY
+    if not ns.workloads:
+        raise UsageError("sweep: give workloads (trace files or program command lines), or --thrashing")
+    if ns.disk_latency < 0:
+        raise UsageError("--disk-latency must not be negative")
+    allocs = split_specs(ns.alloc)
+    try:
+        for a in allocs:
+            parse_alloc(a)
+    except AllocError as e:
+        raise UsageError(str(e)) from None
+    mpls = parse_ints(ns.mpl, "--mpl") if ns.mpl else [0]
+    if min(mpls) < 0:
+        raise UsageError("--mpl must be positive")
+    if ns.mpl and not any("{n}" in w for w in ns.workloads):
+        raise UsageError("--mpl: put {n} in a program command line where the level goes, e.g. 'thrash {n} 80 20'")
+    policies = split_specs(ns.policy)
     try:
         for p in policies:
             policy_class(p)
@@ -290,11 +409,11 @@ def cmd_sweep(ns: argparse.Namespace, parse_size: Callable[[str], int], out: Cal
     swap = 0 if ns.swap in ("0", "") else parse_size(ns.swap)
     for w in ns.workloads:
         if workload_kind(w) == "program":
-            argv = shlex.split(w)
+            argv = shlex.split(w.replace("{n}", "1"))
             if not argv:
                 raise UsageError("empty program command line")
             load_program(argv[0])  # a usage error here, not in a worker
-    tasks = grid(ns.workloads, policies, frames, seeds, swap)
+    tasks = grid(ns.workloads, policies, frames, seeds, swap, allocs, mpls, ns.disk_latency)
     try:
         rows = sweep(tasks, ns.scheduler, ns.workers, processes=ns.processes, dashboard=ns.dashboard)
     except (OSError, ValueError) as e:  # bad trace, unreachable scheduler
@@ -302,13 +421,22 @@ def cmd_sweep(ns: argparse.Namespace, parse_size: Callable[[str], int], out: Cal
     ns.out.mkdir(parents=True, exist_ok=True)
     write_csv(rows, ns.out / "results.csv")
     (ns.out / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
-    figure = ns.out / ("faults.svg" if ns.svg else "faults.png")
+    stem = "throughput" if throughput_curves(rows) else "faults"
+    figure = ns.out / (stem + (".svg" if ns.svg else ".png"))
     plot(rows, figure)
-    out(f"{'workload':<24} {'policy':<10} {'frames':>6} {'seed':>4} {'faults':>10}")
+    if ns.mpl:
+        out(f"{'workload':<24} {'policy':<10} {'alloc':<24} {'mpl':>4} {'faults':>8} {'insns/tick':>10}")
+    else:
+        out(f"{'workload':<24} {'policy':<10} {'frames':>6} {'seed':>4} {'faults':>10}")
     for r in rows:
         faults = r["faults"] if r["faults"] is not None else "-"
         why = f"  {r['error']}" if r["error"] else ""  # a run that did not fit says why
-        out(f"{Path(r['workload']).name[:24]:<24} {r['policy']:<10} {r['frames']:>6} {r['seed']:>4} {faults:>10}{why}")
+        name = Path(r["workload"]).name[:24]
+        if ns.mpl:
+            tput = f"{r['instructions'] / r['ticks']:.0f}" if r["ticks"] else "-"
+            out(f"{name:<24} {r['policy']:<10} {r['alloc']:<24} {r['mpl']:>4} {faults:>8} {tput:>10}{why}")
+        else:
+            out(f"{name:<24} {r['policy']:<10} {r['frames']:>6} {r['seed']:>4} {faults:>10}{why}")
     failed = sum(1 for r in rows if r["error"])
     runs = f"{len(rows)} runs" + (f" ({failed} failed)" if failed else "")
     out(f"{runs}; wrote {ns.out / 'results.csv'}, {ns.out / 'results.json'}, {figure}")

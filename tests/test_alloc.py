@@ -99,3 +99,42 @@ def test_deterministic(prog) -> None:
     a = prog(*THRASH, config=cfg("ws")).stats
     b = prog(*THRASH, config=cfg("ws")).stats
     assert (a["ticks"], a["faults"], a["alloc"]) == (b["ticks"], b["faults"], b["alloc"])
+
+
+def test_thrashing_sweep_order(tmp_path) -> None:
+    """The bundled experiment at small sizes: at the highest multiprogramming level, ws and
+    pff do at least as much work per tick as global."""
+    import argparse
+
+    from pagelab.cli import parse_size
+    from pagelab.sweep import add_parser, cmd_sweep
+
+    ap = argparse.ArgumentParser()
+    add_parser(ap.add_subparsers(dest="cmd"))
+    argv = ["sweep", "--thrashing", "--workers", "1", "--mpl", "1,4", "--frames", "256", "--svg"]
+    ns = ap.parse_args([*argv, "--alloc", "global,ws,pff", "--out", str(tmp_path), "thrash {n} 80 6"])
+    lines: list[str] = []
+    assert cmd_sweep(ns, parse_size, out=lines.append) == 0
+    rows = json.loads((tmp_path / "results.json").read_text())
+    assert len(rows) == 6 and not any(r["error"] for r in rows)
+    tput = {(r["alloc"], r["mpl"]): r["instructions"] / r["ticks"] for r in rows}
+    assert tput["ws", 4] >= tput["global", 4] and tput["pff", 4] >= tput["global", 4], tput
+    assert tput["global", 4] < tput["global", 1]  # it does thrash
+    assert (tmp_path / "throughput.svg").read_text().lstrip().startswith("<?xml")
+    assert any("insns/tick" in line for line in lines)
+
+
+def test_sweep_alloc_usage_errors(tmp_path) -> None:
+    import argparse
+
+    from pagelab.api import UsageError
+    from pagelab.cli import parse_size
+    from pagelab.sweep import add_parser, cmd_sweep, split_specs
+
+    assert split_specs("global,pff:lower=1,upper=9,ws") == ["global", "pff:lower=1,upper=9", "ws"]
+    ap = argparse.ArgumentParser()
+    add_parser(ap.add_subparsers(dest="cmd"))
+    for argv in (["--alloc", "nope", "thrash {n} 8 1"], ["--mpl", "1-2", "thrash 2 8 1"], []):
+        ns = ap.parse_args(["sweep", "--out", str(tmp_path), *argv])
+        with pytest.raises(UsageError):
+            cmd_sweep(ns, parse_size)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from pagelab.hw.sv39 import PTE_A, PTE_U
+from pagelab.hw.sv39 import PGSIZE, PTE_A, PTE_U
 from pagelab.kernel.events import LoadEvent
 
 if TYPE_CHECKING:
@@ -139,6 +139,12 @@ class Allocator:
         horizon = p.vtime - self.spec.tau
         return sum(1 for t in self.last_use.get(p.pid, {}).values() if t >= horizon)
 
+    def faulted(self, p: Proc, va: int) -> None:
+        """p faulted on va: a reference the A-bit samples could miss (the page may be
+        evicted before the next one), counted in p's working set."""
+        if self.mode == "ws":
+            self.last_use.setdefault(p.pid, {})[va & ~(PGSIZE - 1)] = p.vtime
+
     # --- reclaim: whose frames are candidates -------------------------------------------
 
     def restrict(self, rm: Rmap, candidates: set[int]) -> set[int]:
@@ -231,9 +237,15 @@ class Allocator:
         demand = sum(self.share(q, members) for q in active)
         usable = self.usable()
         if demand > usable:
-            pick = [q for q in active if q.state.value == "runnable" and q is not self.m.current and q.pid > 1]
-            if pick:
-                self.suspend(rm, max(pick, key=lambda q: q.pid))
+            # Suspend the youngest until the rest fit (their pages free up at once).
+            pick = sorted(
+                (q for q in active if q.state.value == "runnable" and q is not self.m.current and q.pid > 1),
+                key=lambda q: q.pid,
+            )
+            while pick and demand > usable:
+                q = pick.pop()
+                demand -= self.share(q, members)
+                self.suspend(rm, q)
             return
         while self.suspended:
             q = self.suspended[0]

@@ -246,6 +246,8 @@ def _resolved(
 ) -> bool:
     if pa != m.zero_frame and resolution != "reuse":
         m.reclaim.page_mapped(pa)  # a page arrived in frame pa: the policy hears of it
+    if m.alloc.samples:
+        m.alloc.faulted(p, trap.stval)  # a reference, even if the page leaves before a sample
     _count(m, p, trap, vma, kind, resolution, pa, old_pa, "", major)
     return True
 
