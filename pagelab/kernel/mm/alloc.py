@@ -202,6 +202,9 @@ class Allocator:
                 used[q.pid] = used.get(q.pid, 0) + 1
             words = rm.words[young]
             km.ptes[words] = km.ptes[words] & ~np.uint64(PTE_A)
+            # Still young to the policy until its own clear_young (Linux's PG_young, as
+            # mm/page_idle.py does): sampling here does not change which pages it evicts.
+            self.m.reclaim.page_young[rm.frames[young]] = 1
             self.m.reclaim.flush_tlb_later()
         members = self.members()
         if self.mode == "ws":
