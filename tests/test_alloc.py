@@ -138,3 +138,13 @@ def test_sweep_alloc_usage_errors(tmp_path) -> None:
         ns = ap.parse_args(["sweep", "--out", str(tmp_path), *argv])
         with pytest.raises(UsageError):
             cmd_sweep(ns, parse_size)
+
+
+def test_perfetto_shows_load_control(tmp_path) -> None:
+    out = tmp_path / "p.json"
+    argv = ["run", "--mem", "1M", "--swap", "4M", "--disk-latency", "100", "--alloc", "ws", "--quiet"]
+    assert main([*argv, "--perfetto", str(out), *THRASH]) == 0
+    events = json.loads(out.read_text())
+    events = events["traceEvents"] if isinstance(events, dict) else events
+    load = [e for e in events if e.get("cat") == "load"]
+    assert {e["name"] for e in load} == {"suspend", "resume"}

@@ -20,6 +20,7 @@ from pagelab.kernel.events import (
     ExecEvent,
     ExitEvent,
     FaultEvent,
+    LoadEvent,
     MmEvent,
     QuantumEvent,
     SampleEvent,
@@ -66,6 +67,8 @@ class PerfettoWriter:
             if ev.pages:
                 args["pages"] = ev.pages
             self._add("i", ev.call, ev.pid, ev.pid, self.now(), cat="mm", s="t", args=args)
+        elif isinstance(ev, LoadEvent):  # load control (--alloc ws, pff)
+            self._add("i", ev.action, ev.pid, ev.pid, self.now(), cat="load", s="t", args={"pages": ev.pages})
         elif isinstance(ev, QuantumEvent):
             if ev.phase == "start":
                 self._quantum[ev.pid] = ev.now
