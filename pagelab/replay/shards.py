@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from pagelab.replay import fast
 from pagelab.replay.trace import Trace
@@ -31,13 +32,17 @@ class ShardsCurve:
     miss_ratio: list[float]  # one per requested size
 
 
+@njit(cache=True)
 def _hash(pages: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser, reduced mod P: a page's place in the hash space."""
-    z = pages.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    return (z % np.uint64(P)).astype(np.int64)
+    """splitmix64's finaliser, reduced mod P: each page's place in the hash space."""
+    out = np.empty(len(pages), dtype=np.int64)
+    for i in range(len(pages)):
+        z = np.uint64(pages[i]) + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+        out[i] = np.int64(z % np.uint64(P))
+    return out
 
 
 def shards_curve(trace: Trace, sizes: Sequence[int], rate: float = 0.01, max_pages: int = 0) -> ShardsCurve:
