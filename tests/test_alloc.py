@@ -148,3 +148,19 @@ def test_perfetto_shows_load_control(tmp_path) -> None:
     events = events["traceEvents"] if isinstance(events, dict) else events
     load = [e for e in events if e.get("cat") == "load"]
     assert {e["name"] for e in load} == {"suspend", "resume"}
+
+
+@pytest.mark.parametrize("alloc", ["ws", "pff", "equal"])
+@pytest.mark.parametrize("swap", [0, 300 << 10])
+def test_out_of_swap_under_load_control(prog, alloc: str, swap: int) -> None:
+    """Too little swap: the OOM killer may end copies (suspended or not); the machine
+    winds down with every frame back and every process reaped."""
+    r = prog("thrash", "4", "80", "2", config=cfg(alloc, swap=swap))
+    s = r.stats
+    assert (r.code == 1 and "children failed" in r.err) == (s["oom_kills"] > 0), r.err
+    if alloc == "equal" or swap == 0:
+        assert s["oom_kills"] >= 1  # no load control (none without swap): 320 pages in 256 + 75
+    assert s["frames"]["free_end"] + s["frames"]["cache"] == s["frames"]["boot_free"]
+    assert sum(p["killed"] for p in s["processes"]) == s["oom_kills"]
+    if swap == 0:
+        assert s["alloc"]["suspensions"] == 0  # nowhere to put a suspended process
