@@ -392,10 +392,10 @@ def cmd_sweep(ns: argparse.Namespace, parse_size: Callable[[str], int], out: Cal
     except AllocError as e:
         raise UsageError(str(e)) from None
     mpls = parse_ints(ns.mpl, "--mpl") if ns.mpl else [0]
-    if min(mpls) < 0:
+    if ns.mpl and min(mpls) < 1:
         raise UsageError("--mpl must be positive")
     if ns.mpl and not any("{n}" in w for w in ns.workloads):
-        raise UsageError("--mpl: put {n} in a program command line where the level goes, e.g. 'thrash {n} 80 20'")
+        raise UsageError("--mpl: put {n} in a program command line where the level goes, e.g. 'thrash {n} 80 60'")
     policies = split_specs(ns.policy)
     try:
         for p in policies:

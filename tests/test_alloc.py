@@ -134,7 +134,12 @@ def test_sweep_alloc_usage_errors(tmp_path) -> None:
     assert split_specs("global,pff:lower=1,upper=9,ws") == ["global", "pff:lower=1,upper=9", "ws"]
     ap = argparse.ArgumentParser()
     add_parser(ap.add_subparsers(dest="cmd"))
-    for argv in (["--alloc", "nope", "thrash {n} 8 1"], ["--mpl", "1-2", "thrash 2 8 1"], []):
+    for argv in (
+        ["--alloc", "nope", "thrash {n} 8 1"],
+        ["--mpl", "1-2", "thrash 2 8 1"],
+        ["--mpl", "0-2", "thrash {n} 8 1"],
+        [],
+    ):
         ns = ap.parse_args(["sweep", "--out", str(tmp_path), *argv])
         with pytest.raises(UsageError):
             cmd_sweep(ns, parse_size)
