@@ -55,3 +55,31 @@ def test_cli_shards(tmp_path: Path) -> None:
     assert code == 2 and "LRU only" in out
     code, out = run_cli("replay", "--policy", "lru", "--shards", "2", str(f))
     assert code == 2 and "(0, 1]" in out
+
+
+def test_oracle_general_traces_plain_and_zstd(tmp_path: Path) -> None:
+    """libCacheSim's binary format: 24-byte records, the object id is the page."""
+    from pagelab.replay.oracle_general import RECORD
+
+    ids = [5, 6, 5, 7, 5, 6, 8, 5]
+    rec = np.zeros(len(ids), dtype=RECORD)
+    rec["obj"] = ids
+    rec["size"] = 4096
+    plain = tmp_path / "t.oracleGeneral"
+    plain.write_bytes(rec.tobytes())
+    code, out = run_cli("replay", "--policy", "lru", "--frames", "2", "--json", str(plain))
+    d = json.loads(out)
+    assert code == 0 and d["format"] == "oracleGeneral" and d["refs"] == 8 and d["faults"] == 6
+    zstandard = __import__("pytest").importorskip("zstandard")
+    packed = tmp_path / "t.oracleGeneral.zst"
+    packed.write_bytes(zstandard.ZstdCompressor().compress(rec.tobytes()))
+    code, out = run_cli("replay", "--policy", "lru", "--frames", "2", "--json", str(packed))
+    assert code == 0 and json.loads(out)["faults"] == 6
+    bad = tmp_path / "bad.oracleGeneral"
+    bad.write_bytes(rec.tobytes()[:-3])
+    code, out = run_cli("replay", str(bad))
+    assert code == 2 and "not a whole number" in out
+    junk = tmp_path / "junk.oracleGeneral.zst"
+    junk.write_bytes(b"not zstd at all")
+    code, out = run_cli("replay", str(junk))
+    assert code == 2 and "not a zstd stream" in out and "Traceback" not in out

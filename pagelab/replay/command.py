@@ -30,7 +30,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="frame count N, a range A-B for the fault curve, a fraction of the distinct pages (0.01), or a comma list (default 3)",
     )
     r.add_argument("--json", action="store_true", help="print JSON: policy, frames, refs, faults, hits")
-    r.add_argument("--format", help="plain, vmsim or lackey (default: detected from the first line)")
+    r.add_argument(
+        "--format",
+        help="plain, vmsim, lackey or oracleGeneral (default: oracleGeneral for a *.oracleGeneral[.zst] file, else detected from the first line)",
+    )
     r.add_argument("--seed", type=int, default=0, help="seed of the random policy")
     r.add_argument("--tick", type=int, default=DEFAULT_TICK, help="references per sampling tick (default 32)")
     r.add_argument("--plain", action="store_true", help="no fast path: every reference through the policy class")
@@ -50,14 +53,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> int:
-    from pagelab.replay.core import TraceError, parse_frames, parse_warmup, read_trace, replay  # loads numba
+    from pagelab.replay.core import TraceError, parse_frames, parse_warmup, replay  # loads numba
 
     try:
         cls = policy_class(ns.policy)
         parse_frames(ns.frames, 1)  # a bad --frames is reported before the trace is read
         if ns.tick < 1:
             raise ValueError("--tick must be positive")
-        trace = read_trace(ns.trace, ns.format)
+        trace = _read(ns.trace, ns.format)
         pages = len(np.unique(trace.pages))
         frames = parse_frames(ns.frames, pages)
         warmup = parse_warmup(ns.warmup, len(trace))
@@ -99,6 +102,15 @@ def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> in
         out(f"{r.frames:>7} {r.faults:>10} {r.hits:>10} {ratio:>7.1f}{mark}")
         prev = r
     return 0
+
+
+def _read(path: Path, fmt: str | None) -> Trace:
+    from pagelab.replay.core import read_trace
+    from pagelab.replay.oracle_general import is_oracle_general, read_oracle_general
+
+    if fmt == "oracleGeneral" or (fmt is None and is_oracle_general(path)):
+        return read_oracle_general(path)
+    return read_trace(path, fmt)
 
 
 def _shards(ns: argparse.Namespace, trace: Trace, frames: list[int], pages: int, out: Callable[[str], None]) -> int:
