@@ -83,3 +83,21 @@ def test_oracle_general_traces_plain_and_zstd(tmp_path: Path) -> None:
     junk.write_bytes(b"not zstd at all")
     code, out = run_cli("replay", str(junk))
     assert code == 2 and "not a zstd stream" in out and "Traceback" not in out
+
+
+def test_csv_traces_with_a_column_spec(tmp_path: Path) -> None:
+    f = tmp_path / "t.csv"
+    f.write_text("time,key,size\n" + "".join(f"{i},k{k},4096\n" for i, k in enumerate([1, 2, 1, 3, 1, 2, 4, 1])))
+    code, out = run_cli("replay", "--policy", "lru", "--frames", "2", "--csv", "obj=2,header=1", "--json", str(f))
+    d = json.loads(out)
+    assert code == 0 and d["format"] == "csv" and d["refs"] == 8 and d["pages"] == 4 and d["faults"] == 6
+    g = tmp_path / "t.tsv"
+    g.write_text("".join(f"{k}\t9\n" for k in [5, 6, 5, 7, 5, 6, 8, 5]))
+    code, out = run_cli(
+        "replay", "--policy", "lru", "--frames", "2", "--format", "csv", "--csv", "delim=tab", "--json", str(g)
+    )
+    assert code == 0 and json.loads(out)["faults"] == 6
+    code, out = run_cli("replay", "--csv", "obj=9", str(g))
+    assert code == 2 and "no column 9" in out
+    code, out = run_cli("replay", "--csv", "obj=x", str(g))
+    assert code == 2 and "bad 'obj=x'" in out

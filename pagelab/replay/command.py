@@ -32,7 +32,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--json", action="store_true", help="print JSON: policy, frames, refs, faults, hits")
     r.add_argument(
         "--format",
-        help="plain, vmsim, lackey or oracleGeneral (default: oracleGeneral for a *.oracleGeneral[.zst] file, else detected from the first line)",
+        help="plain, vmsim, lackey, oracleGeneral or csv (default: oracleGeneral for a *.oracleGeneral[.zst] file, else detected from the first line)",
+    )
+    r.add_argument(
+        "--csv", default="", metavar="SPEC", help="csv columns: obj=COLUMN,header=0|1,delim=CHAR|tab (default obj=1)"
     )
     r.add_argument("--seed", type=int, default=0, help="seed of the random policy")
     r.add_argument("--tick", type=int, default=DEFAULT_TICK, help="references per sampling tick (default 32)")
@@ -60,7 +63,7 @@ def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> in
         parse_frames(ns.frames, 1)  # a bad --frames is reported before the trace is read
         if ns.tick < 1:
             raise ValueError("--tick must be positive")
-        trace = _read(ns.trace, ns.format)
+        trace = _read(ns.trace, ns.format, ns.csv)
         pages = len(np.unique(trace.pages))
         frames = parse_frames(ns.frames, pages)
         warmup = parse_warmup(ns.warmup, len(trace))
@@ -104,12 +107,15 @@ def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> in
     return 0
 
 
-def _read(path: Path, fmt: str | None) -> Trace:
+def _read(path: Path, fmt: str | None, csv_spec: str = "") -> Trace:
     from pagelab.replay.core import read_trace
+    from pagelab.replay.csv_trace import read_csv_trace
     from pagelab.replay.oracle_general import is_oracle_general, read_oracle_general
 
     if fmt == "oracleGeneral" or (fmt is None and is_oracle_general(path)):
         return read_oracle_general(path)
+    if fmt == "csv" or csv_spec:
+        return read_csv_trace(path, csv_spec)
     return read_trace(path, fmt)
 
 
