@@ -10,8 +10,7 @@ import signal
 import stat as st_
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
@@ -19,6 +18,7 @@ from typing import IO, Any, BinaryIO, cast
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
+from pagelab.hostsignals import Interrupted, StopGuard
 from pagelab.hw.sv39 import MAXVA
 from pagelab.kernel.abi.linux.startup import default_env
 from pagelab.kernel.config import Config
@@ -149,17 +149,6 @@ class RunReport:
         return self.status & 0xFF
 
 
-class Interrupted(KeyboardInterrupt):
-    """A host signal (SIGINT, SIGTERM, SIGHUP) stopped a run. The temporary root is already
-    removed; `report` holds the stats up to that point, if the machine had started.
-    A KeyboardInterrupt, so that code which stops on ^C stops on this too."""
-
-    def __init__(self, signum: int, report: RunReport | None = None) -> None:
-        super().__init__(signum)
-        self.signum = signum
-        self.report = report
-
-
 class PolicyFailure(UsageError):
     """The replacement policy failed (a method raised, or victim() gave a non-candidate):
     the message is one line naming the policy, the method and what it did; `report`
@@ -168,10 +157,6 @@ class PolicyFailure(UsageError):
     def __init__(self, message: str, report: RunReport | None = None) -> None:
         super().__init__(message)
         self.report = report
-
-
-def _signum(e: KeyboardInterrupt) -> int:
-    return e.signum if isinstance(e, Interrupted) else signal.SIGINT
 
 
 def _host_stream(stream: IO[Any] | None, mode: str, opened: list[BinaryIO]) -> BinaryIO:
@@ -352,8 +337,14 @@ def run(
     log, Perfetto, smaps, progress); `record` keeps the events and snapshots in the report
     (trace, smaps(), vmprint(), frame_map()). A listener may raise StopRun to end early.
     `interactive` (default: stdin is a terminal) lets other processes run while a reader
-    waits for the console. With `interruptible`, SIGINT (^C) kills the program's
-    descendants instead of stopping the run (`pagelab shell`).
+    waits for the console.
+
+    SIGINT, SIGTERM and SIGHUP (on the main thread, unless ignored) stop the run in order:
+    every process is ended as at a normal end (shared pages written back), the temporary
+    root is removed, and Interrupted is raised with the stats so far. (If the signal's
+    handler was the default one, the signal is delivered again after that cleanup.)
+    With `interruptible`, SIGINT (^C) kills the program's descendants instead of stopping
+    the run (`pagelab shell`).
 
     A policy that needs the future (OPT) gets it from `opt_refs`, else from a recording run
     of the same program first (see record_refs); either way stdin is read in full first.
@@ -378,7 +369,9 @@ def run(
     first: Proc | None = None
     watch = replace(watch or Watch(), record=True) if record else watch or Watch()
     t0 = time.perf_counter()
+    guard = StopGuard(interruptible)
     try:
+        guard.install()
         if own_root:
             root = make_root()  # inside the try: a signal while copying still removes it
         assert root is not None
@@ -395,6 +388,7 @@ def run(
             bundled,
             interactive=_is_terminal(stdin if stdin is not None else sys.stdin) if interactive is None else interactive,
         )
+        guard.machine = m
         lookahead = Lookahead(m, opt_refs) if opt_refs is not None else None
         if _setup is not None:
             _setup(m)
@@ -419,22 +413,23 @@ def run(
         session = Session(m, watch)
         m.listeners.extend(listeners)
         first = _spawn(m, program, image, [argv0.encode(), *(a.encode() for a in args)], name)
+        guard.check()  # a signal before the guest ran: nothing to report
         stopped = False
         try:
-            with _sigint_interrupts(m if interruptible else None):
-                status = m.run()
+            status = m.run()
         except StopRun:
             status, stopped = -1, True
-        except KeyboardInterrupt as e:
-            # Stopped by a host signal: report what happened so far (the machine is
-            # mid-flight, so its frames are not all free), then let the caller stop.
-            sig = _signum(e)
-            st = stats(m, time.perf_counter() - t0)
-            st["interrupted"] = signal.Signals(sig).name
-            raise Interrupted(sig, RunReport(-1, True, st, sig)) from None
         except PolicyFailed as e:
             raise _policy_failure(m, e, t0) from None
         wall = time.perf_counter() - t0
+        if m.stop_signal:
+            # Stopped by a host signal: the machine has shut down (every process ended,
+            # its files written back); report what ran, then let the caller stop.
+            st = stats(m, wall)
+            st["interrupted"] = signal.Signals(m.stop_signal).name
+            st["policy_failed"] = None
+            st["stopped"] = False
+            raise guard.interrupted(RunReport(-1, True, st, m.stop_signal))
         if check and not stopped:  # a stopped machine is mid-flight: frames are in use
             from pagelab.kernel.invariants import check_invariants
 
@@ -469,7 +464,7 @@ def run(
             # 128 MiB RAMs at once (seen: 314 MiB after four runs of echo).
             # Every reference to it, the program's Proc too, before collecting: else its
             # RAM outlives the call, and a loop of runs holds two machines at once.
-            m = session = lookahead = first = None
+            m = session = lookahead = first = guard.machine = None
             gc.collect()
         for f in opened:
             f.close()
@@ -478,6 +473,7 @@ def run(
                 remove_tree(root)
             else:
                 print(f"pagelab: root kept at {root}", file=sys.stderr)
+        guard.restore()  # last: a signal during the cleanup only waited for it
 
 
 def _policy_failure(m: Machine | None, e: PolicyFailed, t0: float) -> PolicyFailure:
@@ -592,23 +588,3 @@ def _is_terminal(stream: Any) -> bool:
         return bool(stream is not None and stream.isatty())
     except (OSError, ValueError, AttributeError):
         return False
-
-
-@contextmanager
-def _sigint_interrupts(m: Machine | None) -> Iterator[None]:
-    """While the machine runs, ^C (SIGINT) calls m.interrupt() rather than stopping the
-    run; the terminal itself is never touched. Nothing changes with m None or off the main
-    thread, where signals cannot be caught."""
-    old: Any = None
-    installed = False
-    if m is not None:
-        try:
-            old = signal.signal(signal.SIGINT, lambda _s, _f: m.interrupt())
-            installed = True
-        except ValueError:
-            pass
-    try:
-        yield
-    finally:
-        if installed:
-            signal.signal(signal.SIGINT, old if old is not None else signal.SIG_DFL)

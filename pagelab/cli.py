@@ -19,7 +19,6 @@ from typing import IO, NoReturn
 
 from pagelab import __version__
 from pagelab.api import (
-    Interrupted,
     PolicyFailure,
     RunReport,
     UsageError,
@@ -30,6 +29,7 @@ from pagelab.api import (
     replayable_input,
     run,
 )
+from pagelab.hostsignals import STOP_SIGNALS, Interrupted
 from pagelab.kernel.config import DEFAULT_MEM, Config
 from pagelab.kernel.mm.alloc import AllocError, parse_alloc
 from pagelab.kernel.mm.policy import BUILTIN, PolicyError, policy_class
@@ -408,6 +408,7 @@ def cmd_run(ns: argparse.Namespace, host: bool = True, interruptible: bool = Fal
         except Interrupted as e:
             # The run was stopped by a signal: api.run has removed the temporary root; the
             # stats of what ran are still written, and we exit as the signal would.
+            ignore_stop_signals()  # the first one was enough
             if ns.stats and e.report is not None:
                 write_stats(ns.stats, e.report)
             return 128 + e.signum
@@ -505,15 +506,11 @@ def _label(ns: argparse.Namespace) -> str:
     return " ".join(on) or "default"
 
 
-# Signals that end a run as ^C does: a closed terminal (SIGHUP) or `kill` (SIGTERM).
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
 @contextmanager
 def stop_on_signals() -> Iterator[None]:
-    """Turn SIGINT, SIGTERM and SIGHUP into Interrupted, raised once: the first signal
-    unwinds the run (which removes its temporary root and keeps its stats); later ones are
-    ignored so that they cannot cut that cleanup short."""
+    """Turn SIGINT, SIGTERM and SIGHUP into Interrupted, raised once, outside a run (while
+    a run is in progress, api.run takes them over: see pagelab/hostsignals.py). Later ones
+    are ignored so that they cannot cut the cleanup short."""
     seen: list[int] = []
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -531,6 +528,15 @@ def stop_on_signals() -> Iterator[None]:
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+
+
+def ignore_stop_signals() -> None:
+    """Ignore SIGINT, SIGTERM and SIGHUP from now on: pagelab is already stopping."""
+    for s in STOP_SIGNALS:
+        try:
+            signal.signal(s, signal.SIG_IGN)
+        except ValueError:  # not the main thread
+            return
 
 
 def reserve_std_fds() -> None:

@@ -136,7 +136,7 @@ def fileread(m: Machine, p: Proc, f: File, addr: int, n: int) -> Result:
         if f.major != CONSOLE_MAJOR:
             return -1
         line = m.console.read(min(n, CHUNK))
-        if line is None:  # an interactive console, nothing typed yet: let others run
+        if line is None:  # nothing typed yet at a terminal, or the run is stopping: sleep
             if p.interrupted:
                 return -1
             sleep(m, p, m.console)

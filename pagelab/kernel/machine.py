@@ -105,6 +105,7 @@ class Machine:
         self.km.reclaim = self.reclaim.shrink
         self.console = Console(stdin, stdout, stderr, interactive)
         self.intr = False  # ^C at the host terminal, not yet handled (see interrupt)
+        self.stop_signal = 0  # a host signal that ends the run in order (see request_stop)
         # The personalities, each with this machine's own copy of its table; exec gives
         # each process one of them (Proc.abi). `syscalls` is the xv6 table.
         self.abis: dict[str, Abi] = {a.name: replace(a, syscalls=dict(a.syscalls)) for a in (XV6, LINUX)}
@@ -188,7 +189,7 @@ class Machine:
         must run outside emu_start (exec flushes translated code; a killed process exits);
         go on running the caller unless it slept, exited or was killed."""
         p = self.current
-        if p is None or p.killed or self.hart.syscall_args()[7] in p.abi.outside:
+        if p is None or p.killed or self.stop_signal or self.hart.syscall_args()[7] in p.abi.outside:
             return None
         # Put the instructions run so far in this quantum on the clock (uptime, sleep).
         executed = self.hart.quanta.executed
@@ -291,6 +292,8 @@ class Machine:
         if self.reclaim.failure is not None:  # the policy's __init__ failed
             raise self.reclaim.failure
         while first.state != State.ZOMBIE and (init is None or init.state != State.ZOMBIE):
+            if self.stop_signal:
+                break
             if self.intr:
                 self._kill_foreground()
             if self.console.interactive:
@@ -352,7 +355,7 @@ class Machine:
             self._signal(p, sigs)
         quantum = self.config.quantum
         budget = quantum
-        while budget > 0 and p.state == State.RUNNING:
+        while budget > 0 and p.state == State.RUNNING and not self.stop_signal:
             self._accounted = 0
             # Worth working out only for a process that used up its last quantum: one
             # that just woke up in a system call will most likely make another soon.
@@ -390,14 +393,14 @@ class Machine:
         kernel runs, for a fault or a system call). Each stop and restart of the CPU
         costs 5-9 us; a CPU-bound process makes one per 100k instructions otherwise.
         The trace and stats are the same either way (tests/test_quanta.py)."""
-        if self.listeners or self.tickers or self.intr or self.console.interactive:
+        if self.listeners or self.tickers or self.intr or self.stop_signal or self.console.interactive:
             return 0
         for _j, q in self.live:
             if q.state is State.RUNNABLE and q is not p:
                 return 0
         clock = self.clock
-        # A bound, so that signals (^C, SIGTERM), which Python handles only between
-        # runs of the CPU, still act within a few milliseconds.
+        # A bound, so that signals (^C, SIGTERM), which Python handles only when Python
+        # code runs (between runs of the CPU, or in a hook), still act within milliseconds.
         until = clock.now + ELIDE_MAX
         wake = self._next_wake_tick()
         if wake is not None:
@@ -452,6 +455,8 @@ class Machine:
 
     def _idle(self) -> bool:
         """Nobody can run. Jump the clock to the next sleep(ticks) wake-up, if any."""
+        if self.stop_signal:
+            return False
         wake = self._next_wake_tick()
         if wake is None:
             if self.console.interactive and self._console_readers():
@@ -480,6 +485,16 @@ class Machine:
         """^C at the host terminal. Called from a signal handler, so it only sets a flag;
         the scheduler acts on it between quanta (_kill_foreground)."""
         self.intr = True
+
+    def request_stop(self, signum: int) -> None:
+        """A host signal (SIGTERM, SIGHUP, SIGINT) asks the whole run to end. Called from
+        a signal handler, maybe inside a hook of the running CPU, so it only sets flags:
+        the system-call hook stops the CPU at the next call, the scheduler stops at the end
+        of the quantum, a console read that waits for the host gives up (Console.stop), and
+        run() then shuts the machine down as at a normal end (shared pages written back)."""
+        if not self.stop_signal:
+            self.stop_signal = signum
+        self.console.stop = True
 
     def _kill_foreground(self) -> None:
         """^C: kill every descendant of the program (the shell's running commands, and its
