@@ -15,9 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-
+from pagelab.errors import UsageError
 from pagelab.hostsignals import Interrupted, StopGuard
 from pagelab.hw.sv39 import MAXVA
 from pagelab.kernel.abi.linux.startup import default_env
@@ -46,10 +44,6 @@ from pagelab.programs import bundled, bundled_names
 from pagelab.tmproot import copy_root, make_root, remove_tree
 
 KILLED_STATUS = 128 + 9
-
-
-class UsageError(Exception):
-    """A mistake in what the user asked for: reported in one line, exit status 2."""
 
 
 @dataclass
@@ -256,6 +250,28 @@ def _abi_of(image: bytes, config: Config) -> str:
 
 
 def check_elf(data: bytes, label: str) -> None:
+    """A usage error in one line unless the kernel can load data as a program. The kernel's
+    own parse decides; only a file it refuses is read again with pyelftools, which says
+    best what is wrong with it (pyelftools takes a tenth of a second to import: start-up)."""
+    try:
+        image = parse(data, MAXVA, DYN_BASE)  # the kernel's own checks, so exec cannot fail later
+    except Exception as e:  # any bytes may come here: never a traceback
+        _describe_bad_elf(data, label)
+        why = str(e) if isinstance(e, ElfError) else f"corrupt ELF file ({type(e).__name__})"
+        raise UsageError(f"{label}: {why}") from None
+    if image.interp is not None:
+        interp = image.interp.decode(errors="replace")
+        raise UsageError(
+            f"{label}: dynamically linked (it asks for {interp}); pagelab runs static programs: build with -static"
+        )
+
+
+def _describe_bad_elf(data: bytes, label: str) -> None:
+    """Raise a usage error that says what is wrong with a file the kernel refused, if
+    pyelftools can tell: not an ELF file at all, or one for another machine or type."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
     try:
         elf = ELFFile(io.BytesIO(data))
         machine = elf["e_machine"]
@@ -270,15 +286,6 @@ def check_elf(data: bytes, label: str) -> None:
         raise UsageError(f"{label}: ELF is for {machine}/{cls}-bit, not 64-bit RISC-V")
     if etype not in ("ET_EXEC", "ET_DYN"):
         raise UsageError(f"{label}: not a static executable ({etype})")
-    try:
-        image = parse(data, MAXVA, DYN_BASE)  # the kernel's own checks, so exec cannot fail later
-    except ElfError as e:
-        raise UsageError(f"{label}: {e}") from None
-    if image.interp is not None:
-        interp = image.interp.decode(errors="replace")
-        raise UsageError(
-            f"{label}: dynamically linked (it asks for {interp}); pagelab runs static programs: build with -static"
-        )
 
 
 def _spawn(m: Machine, program: str, image: bytes, argv: list[bytes], name: str) -> Any:
@@ -369,7 +376,7 @@ def run(
     first: Proc | None = None
     watch = replace(watch or Watch(), record=True) if record else watch or Watch()
     t0 = time.perf_counter()
-    guard = StopGuard(interruptible)
+    guard = StopGuard(interruptible, info=watch.status is not None)
     try:
         guard.install()
         if own_root:

@@ -346,6 +346,12 @@ def linux(quick: bool) -> dict[str, object]:
     return {**linux_mips(quick), **linux_syscalls(quick), **linux_workloads(quick)}
 
 
+def startup(quick: bool) -> dict[str, object]:
+    from pagelab.bench_startup import startup_figures
+
+    return startup_figures(quick)
+
+
 MEASUREMENTS: tuple[tuple[str, Measurement], ...] = (
     ("compute", compute),
     ("faults", faults),
@@ -357,6 +363,7 @@ MEASUREMENTS: tuple[tuple[str, Measurement], ...] = (
     ("replay", replay),
     ("linux", linux),
     ("vma", vma),
+    ("startup", startup),
 )
 
 

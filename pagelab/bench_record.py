@@ -41,6 +41,8 @@ GOALS: dict[str, Goal] = {
     "replay_speedup": Goal(">=", 20, "trace replay / plain per-reference loop"),
     "replay_curve_speedup": Goal(">=", 100, "one-pass fault curve / plain loop per size"),
     "host_mib_over_guest_ram": Goal("<=", 64, "host memory beyond guest RAM, MiB"),
+    "startup_help_ratio": Goal("<=", 3, '`pagelab --help` / `python -c "import numpy"`, fresh processes'),
+    "startup_run_s": Goal("<=", 0.5, "`pagelab run echo hi`, warm cache, seconds"),
 }
 
 

@@ -15,30 +15,23 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import IO, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn
 
 from pagelab import __version__
-from pagelab.api import (
-    PolicyFailure,
-    RunReport,
-    UsageError,
-    listener_failure,
-    needs_future,
-    record_refs,
-    refs_label,
-    replayable_input,
-    run,
-)
+from pagelab.errors import UsageError
 from pagelab.hostsignals import STOP_SIGNALS, Interrupted
 from pagelab.kernel.config import DEFAULT_MEM, Config
-from pagelab.kernel.mm.alloc import AllocError, parse_alloc
-from pagelab.kernel.mm.policy import BUILTIN, PolicyError, policy_class
-from pagelab.kernel.mm.refstring import RefString
-from pagelab.obs.watch import Watch
-from pagelab.replay.command import ReplayError, cmd_replay
+from pagelab.kernel.mm.policy import BUILTIN
+from pagelab.replay.command import ReplayError
 from pagelab.replay.command import add_parser as add_replay_parser
 from pagelab.sweep import add_parser as add_sweep_parser
-from pagelab.sweep import cmd_sweep
+
+# Only what every command needs is imported here: the machine, numpy and the rest load when
+# a command uses them, so that `pagelab --help` answers at once (docs/speed.md, start-up).
+if TYPE_CHECKING:
+    from pagelab.api import RunReport
+    from pagelab.kernel.mm.refstring import RefString
+    from pagelab.obs.watch import Watch
 
 MAX_MEM = 4 << 30
 ALL = "all"  # --show-faults with no =N
@@ -281,6 +274,8 @@ def check_latency(us: int) -> int:
 
 
 def check_alloc(spec: str) -> str:
+    from pagelab.kernel.mm.alloc import AllocError, parse_alloc
+
     try:
         parse_alloc(spec)
     except AllocError as e:
@@ -289,6 +284,8 @@ def check_alloc(spec: str) -> str:
 
 
 def check_policy(spec: str) -> str:
+    from pagelab.kernel.mm.policy import PolicyError, policy_class
+
     try:
         policy_class(spec)
     except PolicyError as e:
@@ -324,6 +321,8 @@ def _close(f: IO[str], flag: str, path: Path) -> None:
 
 def watch_from(ns: argparse.Namespace, files: ExitStack) -> Watch:
     """The observers asked for on the command line; files are opened in `files`."""
+    from pagelab.obs.watch import Watch
+
     log, limit = None, None
     if ns.v or ns.show_faults is not None:
         log = sys.stderr
@@ -341,23 +340,34 @@ def watch_from(ns: argparse.Namespace, files: ExitStack) -> Watch:
         perfetto=_open(ns.perfetto, files, "--perfetto"),
         smaps=_open(ns.smaps, files, "--smaps"),
         progress=None if ns.quiet else sys.stderr,
+        status=sys.stderr if getattr(ns, "status_key", False) else None,
     )
 
 
 def cmd_shell(ns: argparse.Namespace) -> int:
     """`pagelab shell`: sh (the root's /sh, else the bundled one) as init's child, on the
     console. ^C kills the running commands, ^D at the prompt ends the shell and the run."""
+    from pagelab.api import needs_future
+
     ns.program, ns.args = "sh", []
+    # The terminal is the shell's: no progress line is drawn over it; ^T prints one line.
+    ns.quiet, ns.status_key = True, True
     if sys.stdin is not None and sys.stdin.isatty() and needs_future(ns.policy):
         raise UsageError("shell: --policy opt runs sh twice, so its input must be replayable: pipe it in")
     if sys.stdin is not None and sys.stdin.isatty():
-        print("pagelab shell: init started sh; ^D exits, ^C stops the running commands", file=sys.stderr)
+        print(
+            "pagelab shell: init started sh; ^D exits, ^C stops the running commands, ^T shows the counters",
+            file=sys.stderr,
+        )
     return cmd_run(ns, host=False, interruptible=True)
 
 
 def opt_refs_from(ns: argparse.Namespace, config: Config, host: bool) -> tuple[RefString, bytes]:
     """--opt-refs FILE: the reference string saved there for this very run, or recorded now
     and saved; with the standard input both runs read."""
+    from pagelab.api import needs_future, record_refs, refs_label, replayable_input
+    from pagelab.kernel.mm.refstring import RefString
+
     path: Path = ns.opt_refs
     if not needs_future(config.policy):
         raise UsageError("--opt-refs is for a policy that looks ahead (--policy opt)")
@@ -379,6 +389,8 @@ def opt_refs_from(ns: argparse.Namespace, config: Config, host: bool) -> tuple[R
 
 
 def cmd_run(ns: argparse.Namespace, host: bool = True, interruptible: bool = False) -> int:
+    from pagelab.api import PolicyFailure, run
+
     config = config_from(ns)
     refs, stdin = None, None
     if getattr(ns, "opt_refs", None) is not None:  # `pagelab shell` has no --opt-refs
@@ -428,6 +440,8 @@ def cmd_run(ns: argparse.Namespace, host: bool = True, interruptible: bool = Fal
 def _observer_failed(e: Exception) -> NoReturn:
     """An exception out of api.run: if an observer (a listener) raised it, one line; else
     it is re-raised as it is."""
+    from pagelab.api import listener_failure
+
     who = listener_failure(e)
     if who is None:
         raise e
@@ -460,6 +474,7 @@ def compare_configs(ns: argparse.Namespace) -> list[tuple[str, Config]]:
 
 
 def cmd_report(ns: argparse.Namespace) -> int:
+    from pagelab.api import replayable_input
     from pagelab.report import report  # imported on use: matplotlib is slow to load
 
     args = list(ns.args)
@@ -622,8 +637,12 @@ def main(argv: list[str] | None = None) -> int:
             with stop_on_signals():
                 return cmd_report(ns)
         if ns.cmd == "replay":
+            from pagelab.replay.command import cmd_replay
+
             return cmd_replay(ns)
         if ns.cmd == "sweep":
+            from pagelab.sweep import cmd_sweep
+
             return cmd_sweep(ns, parse_size)
     except (UsageError, ReplayError) as e:
         print(f"pagelab: {e}", file=sys.stderr)

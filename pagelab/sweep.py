@@ -26,10 +26,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from pagelab.api import UsageError, load_program, run
+from pagelab.errors import UsageError
 from pagelab.hw.sv39 import PGSIZE
 from pagelab.kernel.config import Config
-from pagelab.kernel.mm.alloc import AllocError, parse_alloc
 from pagelab.kernel.mm.policy import PolicyError, PolicyFailed, policy_class
 
 COLUMNS = (
@@ -72,6 +71,8 @@ def run_task(task: Task, trace: Any = None) -> dict[str, Any]:
             return row
         row.update(refs=r.refs, faults=r.faults, hits=r.hits, page_ins=None, exit=None, error=None)
         return row
+    from pagelab.api import run  # imported on use: `pagelab --help` does not load the machine
+
     argv = shlex.split(task.workload.replace("{n}", str(task.mpl)))
     config = Config(
         mem=task.frames * PGSIZE,
@@ -385,6 +386,8 @@ def cmd_sweep(ns: argparse.Namespace, parse_size: Callable[[str], int], out: Cal
         raise UsageError("sweep: give workloads (trace files or program command lines), or --thrashing")
     if ns.disk_latency < 0:
         raise UsageError("--disk-latency must not be negative")
+    from pagelab.kernel.mm.alloc import AllocError, parse_alloc  # numpy: only when sweeping
+
     allocs = split_specs(ns.alloc)
     try:
         for a in allocs:
@@ -407,6 +410,8 @@ def cmd_sweep(ns: argparse.Namespace, parse_size: Callable[[str], int], out: Cal
     if min(frames) < 1 or ns.workers < 1:
         raise UsageError("--frames and --workers must be positive")
     swap = 0 if ns.swap in ("0", "") else parse_size(ns.swap)
+    from pagelab.api import load_program
+
     for w in ns.workloads:
         if workload_kind(w) == "program":
             argv = shlex.split(w.replace("{n}", "1"))

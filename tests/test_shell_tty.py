@@ -25,13 +25,15 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseu
 class Tty:
     """pagelab shell with a fresh pty as its controlling terminal and stdin/out/err."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *cmd: str) -> None:
+        """cmd: a pagelab command and its arguments (default: shell); --root goes after
+        the command."""
         try:
             self.master, self.slave = os.openpty()
         except OSError as e:  # a container without /dev/ptmx
             pytest.skip(f"no pseudo-terminal: {e}")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pagelab", "shell", "--root", str(root)],
+            [sys.executable, "-m", "pagelab", *(cmd[:1] or ("shell",)), "--root", str(root), *cmd[1:]],
             stdin=self.slave,
             stdout=self.slave,
             stderr=self.slave,
@@ -120,3 +122,43 @@ def test_shell_with_piped_input_is_deterministic(tmp_path: Path) -> None:
     assert runs[0].returncode == 0 and runs[0].stdout == runs[1].stdout
     assert runs[0].stdout.startswith(b"one\n") and runs[0].stdout.endswith(b"bg\n")
     assert runs[0].stderr.count(b"$ ") == 4  # a prompt per line, and one at the end of input
+
+
+def test_shell_status_key_and_no_progress_line(tmp_path: Path) -> None:
+    """The terminal is the shell's: no progress line is ever drawn over it (it had been,
+    with its erase codes, after a second of guest work); ^T prints one status line, while a
+    command runs and at the prompt, as BSD's SIGINFO does."""
+    t = Tty(tmp_path)
+    try:
+        settings = termios.tcgetattr(t.slave)
+        t.expect(b"$ ")
+        t.send(b"spin 1000000000; echo sp'in-'over\n")  # a few seconds of guest work
+        t.expect(b"spin 1000000000")  # the echo of the line: spin has started
+        t.send(b"\x14")
+        t.expect(b"insns")
+        t.expect(b"spin-over")
+        t.expect(b"$ ")
+        t.send(b"\x14")  # at the prompt, nothing running
+        t.expect(b"insns")
+        t.send(b"\x04")
+        assert t.wait() == 0
+        assert b"\x1b[" not in t.all  # no cursor movement or erasing: nothing was redrawn
+        assert termios.tcgetattr(t.slave) == settings  # ^T is given back as it was
+    finally:
+        t.close()
+
+
+def test_progress_line_gives_way_to_a_guest_that_reads_the_terminal(tmp_path: Path) -> None:
+    """`pagelab run sh` on a terminal: while a background job computes, sh waits at its
+    prompt, reading the terminal. No progress line is drawn over the prompt."""
+    t = Tty(tmp_path, "run", "sh")
+    try:
+        t.expect(b"$ ")
+        t.send(b"(spin 1000000000; echo bg'-'done) &\n")
+        t.expect(b"$ ")  # sh prompts again at once, and reads the terminal
+        t.expect(b"bg-done")
+        t.send(b"\x04")
+        assert t.wait() == 0
+        assert b"\x1b[" not in t.all
+    finally:
+        t.close()

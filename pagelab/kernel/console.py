@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import select
 import stat
+from collections.abc import Callable
 from contextlib import suppress
 from typing import BinaryIO
 
@@ -43,6 +44,10 @@ class Console:
         # A scripted input that may block (not a regular file): waited for with select.
         self._wait_fd = fd if not self.interactive and _may_block(fd) else -1
         self.stop = False  # the run is being stopped: give up waiting for input
+        # Called once, at the guest's first read of a host terminal: from then on the
+        # terminal is the guest's (a progress line must give way).
+        self.on_terminal_read: Callable[[], None] | None = None
+        self._tty = _isatty(fd)
 
     def ready(self, timeout: float = 0.0) -> bool:
         """Would a read return now (typed input, or the end of input)? Waits up to timeout
@@ -81,6 +86,9 @@ class Console:
         is being stopped (the reader then sleeps until the machine shuts down)."""
         if n <= 0:
             return b""
+        if self._tty and self.on_terminal_read is not None:
+            told, self.on_terminal_read = self.on_terminal_read, None
+            told()
         if not self._pending:
             if self.interactive:
                 if not self.ready():
@@ -120,6 +128,13 @@ def _may_block(fd: int) -> bool:
         return False
     try:
         return not stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return fd >= 0 and os.isatty(fd)
     except OSError:
         return False
 

@@ -106,6 +106,9 @@ class Machine:
         self.console = Console(stdin, stdout, stderr, interactive)
         self.intr = False  # ^C at the host terminal, not yet handled (see interrupt)
         self.stop_signal = 0  # a host signal that ends the run in order (see request_stop)
+        # ^T at the host terminal (BSD's SIGINFO): one status line is wanted, from on_info.
+        self.info_wanted = False
+        self.on_info: Callable[[], None] | None = None
         # The personalities, each with this machine's own copy of its table; exec gives
         # each process one of them (Proc.abi). `syscalls` is the xv6 table.
         self.abis: dict[str, Abi] = {a.name: replace(a, syscalls=dict(a.syscalls)) for a in (XV6, LINUX)}
@@ -294,6 +297,8 @@ class Machine:
         while first.state != State.ZOMBIE and (init is None or init.state != State.ZOMBIE):
             if self.stop_signal:
                 break
+            if self.info_wanted:
+                self._info()
             if self.intr:
                 self._kill_foreground()
             if self.console.interactive:
@@ -495,6 +500,16 @@ class Machine:
         if not self.stop_signal:
             self.stop_signal = signum
         self.console.stop = True
+
+    def request_info(self) -> None:
+        """^T at the host terminal (SIGINFO). Called from a signal handler: only a flag,
+        answered by the scheduler between quanta, or within 0.1 s while all wait."""
+        self.info_wanted = True
+
+    def _info(self) -> None:
+        self.info_wanted = False
+        if self.on_info is not None:
+            self.on_info()
 
     def _kill_foreground(self) -> None:
         """^C: kill every descendant of the program (the shell's running commands, and its

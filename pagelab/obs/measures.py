@@ -8,8 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from pagelab.obs.pagerefs import Band, PageRefs
-from pagelab.replay import fast
-from pagelab.replay.engine import next_positions
 
 
 def working_set(slots: np.ndarray, pages: np.ndarray, nslots: int, window: int) -> np.ndarray:
@@ -60,6 +58,8 @@ def reuse_histogram(pages: np.ndarray) -> ReuseHistogram:
     ids, n = dense(pages)
     if not ids.size:
         return ReuseHistogram(np.zeros(0, np.int64), 0, 0)
+    from pagelab.replay import fast  # numba: loaded when a measure is asked for, not by every run
+
     depths = fast.lru_depths(ids, n, n)  # depths[d]: found at stack depth d (1-based)
     return ReuseHistogram(depths[1 : n + 1].copy(), int(depths[n + 1]), int(ids.size))
 
@@ -71,6 +71,9 @@ def opt_misses(pages: np.ndarray, frames: np.ndarray) -> np.ndarray:
     if not ids.size:
         return np.zeros(frames.size, np.int64)
     maxf = int(max(1, min(n, frames.max(initial=1))))
+    from pagelab.replay import fast
+    from pagelab.replay.engine import next_positions
+
     hist = fast.opt_depths(ids, next_positions(ids), n, maxf)
     hits = np.concatenate([[0], np.cumsum(hist[1 : maxf + 1])])  # hits[k]: found in top k
     return ids.size - hits[np.clip(frames, 0, maxf)]

@@ -4,6 +4,8 @@
 first `delay` seconds, nothing at all when the stream is not a terminal, and redraws at
 most `hz` times a second, so calling update() often costs a clock read.
 `RunProgress` is a Machine ticker: it formats the counters sampled at each quantum's end.
+`StatusLine` prints the same counters once, on demand: ^T in `pagelab shell`, where the
+terminal is the guest's and no line is redrawn.
 """
 
 from __future__ import annotations
@@ -107,3 +109,19 @@ class RunProgress:
     def __call__(self, sample: Callable[[], SampleEvent]) -> None:
         if self.line.due():  # a clock read; the counters are gathered only to be drawn
             self.line.update(progress_text(sample(), time.monotonic() - self.line.t0))
+
+
+class StatusLine:
+    """Machine.on_info: one line of counters, as BSD's ^T (SIGINFO) prints a status line."""
+
+    def __init__(self, sample: Callable[[], SampleEvent], stream: IO[str]) -> None:
+        self.sample = sample
+        self.stream = stream
+        self.t0 = time.monotonic()
+
+    def __call__(self) -> None:
+        try:
+            self.stream.write(f"\npagelab: {progress_text(self.sample(), time.monotonic() - self.t0)}\n")
+            self.stream.flush()
+        except (OSError, ValueError):  # the terminal went away: nothing to tell
+            pass

@@ -8,7 +8,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO, cast
 from pagelab.obs.faultlog import FaultLog
 from pagelab.obs.pagerefs import PERIOD
 from pagelab.obs.perfetto import PerfettoWriter
-from pagelab.obs.progress import ClearingStream, LiveLine, RunProgress
+from pagelab.obs.progress import ClearingStream, LiveLine, RunProgress, StatusLine
 from pagelab.obs.recorder import Recorder, Recording, SmapsWriter
 
 if TYPE_CHECKING:
@@ -24,7 +24,8 @@ class Watch:
     trace_insn: bool = False  # --trace-insn: the JSONL trace names the instruction
     perfetto: IO[str] | None = None  # --perfetto: Chrome trace-event JSON here
     smaps: IO[str] | None = None  # --smaps: each process's smaps at its exit
-    progress: IO[str] | None = None  # a live line here, if it is a terminal
+    progress: IO[str] | None = None  # a live line here, if it is a terminal (until the guest reads it)
+    status: IO[str] | None = None  # ^T at the terminal prints one status line here (`pagelab shell`)
     record: bool = False  # keep events and snapshots for RunReport (API, report)
     insns: bool = False  # fault events carry the faulting instruction (top-faulting table)
     # With record: harvest A bits every this many instructions (working sets, reference
@@ -57,13 +58,25 @@ class Session:
         if w.progress is not None and w.fault_log is None:  # the fault log is progress enough
             self.line = LiveLine(w.progress)
             if self.line.enabled:
-                m.tickers.append(RunProgress(self.line))
+                ticker = RunProgress(self.line)
+                m.tickers.append(ticker)
+                # The guest reads the terminal: it is the guest's now, and the line goes.
+                m.console.on_terminal_read = lambda: self._give_way(m, ticker)
                 # Whatever else reaches the terminal (the guest's output, kernel messages)
                 # first takes the line off the screen.
                 con = m.console
                 con.stdout = cast(BinaryIO, ClearingStream(con.stdout, self.line))
                 con.stderr = cast(BinaryIO, ClearingStream(con.stderr, self.line))
                 m.stderr = cast(BinaryIO, ClearingStream(m.stderr, self.line))
+        if w.status is not None:
+            m.on_info = StatusLine(m.sample, w.status)
+
+    def _give_way(self, m: Machine, ticker: RunProgress) -> None:
+        """Take the progress line off the screen for good."""
+        if ticker in m.tickers:
+            m.tickers.remove(ticker)
+        if self.line is not None:
+            self.line.close()
 
     @property
     def recording(self) -> Recording | None:

@@ -8,3 +8,5 @@ from pagelab.cachedir import use_for_numba
 # Before any module of this package imports numba: their `cache=True` functions are cached
 # in the user's cache directory, never in the installed package.
 use_for_numba()
+
+DEFAULT_TICK = 32  # references per sampling tick (NRU and aging clear A bits there)

@@ -8,10 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from pagelab.kernel.mm.policy import DEFAULT, PolicyError, PolicyFailed, policy_class
-from pagelab.replay.engine import DEFAULT_TICK
+from pagelab.replay import DEFAULT_TICK
 
 if TYPE_CHECKING:
     from pagelab.replay.trace import Trace
@@ -56,6 +54,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> int:
+    import numpy as np
+
     from pagelab.replay.core import TraceError, parse_frames, parse_warmup, replay  # loads numba
 
     try:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from pagelab.kernel.mm.policy import POLICY_RAISES, Policy, check_victim, policy_failure
+from pagelab.replay import DEFAULT_TICK
 from pagelab.replay.trace import Trace
 
-DEFAULT_TICK = 32  # references per sampling tick (NRU and aging clear A bits there)
 _CHUNK = 1 << 16  # references turned into Python ints at a time
 
 
