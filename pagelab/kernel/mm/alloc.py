@@ -34,6 +34,7 @@ import numpy as np
 
 from pagelab.hw.sv39 import PGSIZE, PTE_A, PTE_U
 from pagelab.kernel.events import LoadEvent
+from pagelab.kernel.proc import State
 
 if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
@@ -119,7 +120,7 @@ class Allocator:
 
     def members(self) -> list[Proc]:
         """Live processes with an address space, suspended ones included."""
-        return [p for _j, p in self.m.live if p.pagetable and p.state.value != "zombie"]
+        return [p for _j, p in self.m.live if p.pagetable and p.state is not State.ZOMBIE]
 
     def share(self, p: Proc, members: list[Proc] | None = None) -> int:
         """Frames p is entitled to now."""
@@ -242,7 +243,7 @@ class Allocator:
         if demand > usable:
             # Suspend the youngest until the rest fit (their pages free up at once).
             pick = sorted(
-                (q for q in active if q.state.value == "runnable" and q is not self.m.current and q.pid > 1),
+                (q for q in active if q.state is State.RUNNABLE and q is not self.m.current and q.pid > 1),
                 key=lambda q: q.pid,
             )
             while pick and demand > usable:
@@ -293,7 +294,7 @@ class Allocator:
         """The scheduler found no process to run: resume the first suspended one that can
         run. True if one was resumed."""
         for q in self.suspended:
-            if q.state.value == "runnable":
+            if q.state is State.RUNNABLE:
                 self.resume(q)
                 return True
         return False
