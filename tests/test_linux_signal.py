@@ -7,10 +7,12 @@ fork and exec keep. tests/linux/lxsignal.c is the program."""
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
 
+from pagelab.api import run
 from pagelab.kernel.config import Config
 from tests.conftest import run_prog
 
@@ -98,3 +100,23 @@ def test_user_level_paging_example() -> None:
     assert r.out.splitlines()[1] == "faults=1024 evictions=992 restores=768 wrong_words=0"
     assert r.stats["signals"]["handled"] == {"11": 1024}
     assert r.stats["mm"]["calls"]["mprotect"] == 2016 and r.stats["mm"]["madvise_dropped"] == 992
+
+
+LXCONSOLE = str(Path(__file__).parent / "linux" / "bin" / "lxconsole")
+
+
+def test_console_is_a_pipe_unless_the_output_is_a_terminal() -> None:
+    """glibc fully buffers stdout unless fstat calls it a terminal (a character device
+    with a pty's major): so pagelab's console must not claim to be one when its output is
+    a pipe or a file, or `prog | cat` would print differently than under Linux."""
+    r = run_prog(LXCONSOLE)
+    assert r.err.strip() == "type=fifo major=0 blksize=4096"
+    master, slave = os.openpty()
+    try:
+        with os.fdopen(slave, "wb", buffering=0) as tty:
+            err = io.BytesIO()
+            rep = run(LXCONSOLE, [], Config(), stdout=tty, stderr=err)
+        assert rep.exit_code == 0
+        assert err.getvalue().decode().strip() == "type=chr major=136 blksize=4096"
+    finally:
+        os.close(master)

@@ -48,6 +48,9 @@ class Console:
         # terminal is the guest's (a progress line must give way).
         self.on_terminal_read: Callable[[], None] | None = None
         self._tty = _isatty(fd)
+        # Whether the output is a terminal: a Linux program's fstat of the console says
+        # so (glibc line-buffers stdout on a terminal, fully buffers it on a pipe or file).
+        self.stdout_tty = _isatty(_fileno(stdout))
 
     def ready(self, timeout: float = 0.0) -> bool:
         """Would a read return now (typed input, or the end of input)? Waits up to timeout

@@ -322,8 +322,10 @@ def stat_bytes(m: Machine, f: File) -> bytes | None:
         mode = S_IFDIR | 0o755
     elif st.type == T_FILE:
         mode = S_IFREG | 0o755
+    elif m.console.stdout_tty:
+        mode = S_IFCHR | 0o620  # the console, when pagelab's output is a terminal
     else:
-        mode = S_IFCHR | 0o620
+        mode = S_IFIFO | 0o600  # the console, when pagelab's output is a pipe or a file
     rdev = (136 << 8) if mode & S_IFCHR == S_IFCHR and st.type != T_FILE else 0  # a pty's major
     from pagelab.kernel.abi.linux.sysproc import BOOT_EPOCH
 
