@@ -194,6 +194,10 @@ def test_file_calls_flags_and_errno() -> None:
         "rmdir_file": "-1 20",
         "rename_file_over_dir": "-1 21",
         "dir": ".:4 ..:4 a_rather_long_file_name_for_xv6.txt:8 app2:8 sub:4",  # getdents64, d_type
+        "fchdir": "0 0",
+        "getcwd_after_fchdir": "/work/sub",
+        "odd_name": "1 0",
+        "subdir": "[.] [..] [100% caf\\xc3\\xa9 \\x01]",  # any bytes but NUL and / in a name
         "tmp": "1 0",
         "vartmp": "1 0",
         "pipe_cloexec": "1 0",

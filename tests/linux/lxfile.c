@@ -96,6 +96,22 @@ int main(int argc, char **argv) {
     printf("\n");
     closedir(d);
 
+    /* fchdir to a directory opened by name, and names with any bytes */
+    int sub = open("sub", O_RDONLY | O_DIRECTORY);
+    show("fchdir", fchdir(sub));
+    printf("getcwd_after_fchdir %s\n", getcwd(cwd, sizeof cwd));
+    show("odd_name", open("100% caf\xc3\xa9 \x01", O_CREAT | O_WRONLY, 0644) >= 0);
+    d = fdopendir(open(".", O_RDONLY | O_DIRECTORY));
+    printf("subdir");
+    while ((e = readdir(d)) != 0) {
+        printf(" [");
+        for (const unsigned char *c = (const unsigned char *)e->d_name; *c; c++) printf(*c >= 32 && *c < 127 ? "%c" : "\\x%02x", *c);
+        printf("]");
+    }
+    printf("\n");
+    closedir(d);
+    chdir("/work");
+
     /* /tmp and /var/tmp are there and writable */
     show("tmp", open("/tmp/t", O_CREAT | O_WRONLY, 0644) >= 0);
     show("vartmp", open("/var/tmp/t", O_CREAT | O_WRONLY, 0644) >= 0);
