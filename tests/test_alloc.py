@@ -10,6 +10,7 @@ import pytest
 from pagelab.cli import main
 from pagelab.kernel.config import Config
 from pagelab.kernel.mm.alloc import ALLOC_MODES, AllocError, AllocSpec, parse_alloc
+from pagelab.kernel.mm.policy import BUILTIN
 
 MEM = 1 << 20  # 256 frames
 SWAP = 4 << 20
@@ -169,3 +170,19 @@ def test_out_of_swap_under_load_control(prog, alloc: str, swap: int) -> None:
     assert sum(p["killed"] for p in s["processes"]) == s["oom_kills"]
     if swap == 0:
         assert s["alloc"]["suspensions"] == 0  # nowhere to put a suspended process
+
+
+POLICIES = sorted(set(BUILTIN) - {"opt"})
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_every_policy_under_an_allocation_mode(prog, policy: str) -> None:
+    """Each replacement policy picks among the frames the allocation mode allows (modes
+    taken in turn): swaptest's words all come back and no frame is left behind."""
+    alloc = ALLOC_MODES[1 + POLICIES.index(policy) % (len(ALLOC_MODES) - 1)]
+    r = prog("swaptest", "1536K", "plain", config=cfg(alloc, policy=policy))
+    assert r.code == 0, r.err
+    assert "swaptest: ok 196608 words" in r.out
+    s = r.stats
+    assert s["page_outs"] > 0 and s["swap"]["used"] == 0
+    assert s["frames"]["free_end"] + s["frames"]["cache"] == s["frames"]["boot_free"]
