@@ -72,6 +72,11 @@ def add_run_options(r: argparse.ArgumentParser) -> None:
     add_root_options(r)
     add_output_options(r)
     r.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
+    r.add_argument(
+        "--summary",
+        action="store_true",
+        help="at the end, print the headline numbers and findings to stderr (records the run: slower)",
+    )
 
 
 def add_root_options(r: argparse.ArgumentParser, keep: bool = True) -> None:
@@ -341,6 +346,8 @@ def watch_from(ns: argparse.Namespace, files: ExitStack) -> Watch:
         smaps=_open(ns.smaps, files, "--smaps"),
         progress=None if ns.quiet else sys.stderr,
         status=sys.stderr if getattr(ns, "status_key", False) else None,
+        record=getattr(ns, "summary", False),
+        insns=getattr(ns, "summary", False),
     )
 
 
@@ -434,6 +441,10 @@ def cmd_run(ns: argparse.Namespace, host: bool = True, interruptible: bool = Fal
             _observer_failed(e)
     if ns.stats:
         write_stats(ns.stats, report)
+    if getattr(ns, "summary", False):
+        from pagelab.obs.summary import print_summary
+
+        print_summary(report.stats, report.recording, sys.stderr, " ".join(["pagelab run:", ns.program, *ns.args]))
     return report.exit_code
 
 

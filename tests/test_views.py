@@ -119,3 +119,18 @@ def test_recording_leaves_the_fault_trace_alone(policy: str) -> None:
         return out.getvalue().splitlines()
 
     assert trace(True) == trace(False)
+
+
+def test_run_summary_prints_headline_and_findings(tmp_path: object, capfd: pytest.CaptureFixture[str]) -> None:
+    import json
+    from pathlib import Path
+
+    from pagelab.cli import main
+
+    stats = Path(str(tmp_path)) / "s.json"
+    assert main(["run", "--summary", "--quiet", "--stats", str(stats), "matmul", "20"]) == 0
+    got = capfd.readouterr()
+    st = json.loads(stats.read_text())
+    assert f"{st['instructions']:,}" in got.err and "linux" in got.err
+    assert "text was paged in on demand" in got.err
+    assert "instructions" not in got.out  # the guest's output only on stdout
