@@ -163,11 +163,15 @@ def _rw(m: Machine, p: Proc, f: File, addr: int, n: int, write: bool) -> Result:
             return -EAGAIN
         if not write and not pi.buf and pi.writeopen:
             return -EAGAIN
-    if write and f.fl_flags & O_APPEND and f.ip is not None:
-        st = filestat(m, f)
-        if st is not None:
-            f.off = st.size
     refused = m.fs.quota.refused
+    if write and n and f.kind is FileKind.INODE and f.ip is not None and f.ip.type == T_FILE:
+        st = filestat(m, f)
+        if st is not None and f.fl_flags & O_APPEND:
+            f.off = st.size
+        elif st is not None and f.off > st.size and truncate_file(m, f, f.off) < 0:
+            # A write past the end leaves a hole that reads as zeros (xv6's writei
+            # refuses one; SQLite's journal writes its pages at sector-aligned offsets).
+            return -ENOSPC if m.fs.quota.refused > refused else -EFBIG
     r = filewrite(m, p, f, addr, n) if write else fileread(m, p, f, addr, n)
     if r is RESTART or not isinstance(r, int) or r >= 0:
         return r
