@@ -352,6 +352,27 @@ def startup(quick: bool) -> dict[str, object]:
     return startup_figures(quick)
 
 
+def observe(quick: bool) -> dict[str, object]:
+    """observe_overhead: wall time of a recorded run (events, samples, the A-bit sampled
+    reference string behind the working sets and heat maps) over a plain run of the same
+    workload, best of three each, in this process; the largest of the workloads' ratios."""
+    import io as io_
+
+    from pagelab.api import run
+
+    def best(program: str, args: list[str], record: bool) -> float:
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            run(program, args, stdout=io_.BytesIO(), stderr=io_.BytesIO(), record=record)
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    work = [("matmul", ["60"])] if quick else [("matmul", ["120"]), ("lz", []), ("kvstore", [])]
+    ratios = {f"observe_overhead_{p}": round(best(p, a, True) / best(p, a, False), 2) for p, a in work}
+    return {"observe_overhead": max(ratios.values()), **ratios}
+
+
 MEASUREMENTS: tuple[tuple[str, Measurement], ...] = (
     ("compute", compute),
     ("faults", faults),
@@ -364,6 +385,7 @@ MEASUREMENTS: tuple[tuple[str, Measurement], ...] = (
     ("linux", linux),
     ("vma", vma),
     ("startup", startup),
+    ("observe", observe),
 )
 
 

@@ -43,6 +43,7 @@ GOALS: dict[str, Goal] = {
     "host_mib_over_guest_ram": Goal("<=", 64, "host memory beyond guest RAM, MiB"),
     "startup_help_ratio": Goal("<=", 3, '`pagelab --help` / `python -c "import numpy"`, fresh processes'),
     "startup_run_s": Goal("<=", 0.5, "`pagelab run echo hi`, warm cache, seconds"),
+    "observe_overhead": Goal("<=", 1.5, "recorded run (working sets, reference string, heat maps) / plain run"),
 }
 
 

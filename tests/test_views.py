@@ -134,3 +134,21 @@ def test_run_summary_prints_headline_and_findings(tmp_path: object, capfd: pytes
     assert f"{st['instructions']:,}" in got.err and "linux" in got.err
     assert "text was paged in on demand" in got.err
     assert "instructions" not in got.out  # the guest's output only on stdout
+
+
+def test_perfetto_working_set_counter_matches_the_measure() -> None:
+    import json
+
+    buf = io.StringIO()
+    r = run("matmul", ["40"], stdout=io.BytesIO(), record=True, watch=Watch(perfetto=buf))
+    ws = r.working_set(taus=(100_000, 1_000_000))
+    pid = int(r.page_refs().pids[0])
+    counters = [
+        e for e in json.loads(buf.getvalue())["traceEvents"] if e.get("name") == "working set pages" and e["pid"] == pid
+    ]
+    assert counters
+    for e in counters:
+        at = ws["time"] == round(e["ts"] * 1000)
+        for key, tau in (("tau1", 100_000), ("tau10", 1_000_000)):
+            want = ws["pages"][at & (ws["pid"] == pid) & (ws["tau"] == tau)]
+            assert want.size == 1 and int(want[0]) == e["args"][key], (e, key)

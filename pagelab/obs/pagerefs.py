@@ -26,7 +26,11 @@ if TYPE_CHECKING:
     from pagelab.kernel.machine import Machine
     from pagelab.kernel.proc import Proc
 
-PERIOD = 100_000  # instructions between two harvests by default: one clock tick
+PERIOD = 100_000  # instructions between two harvests at first: one clock tick
+# When a run has seen this many periods, the period doubles (and the periods so far are
+# merged in pairs): a long run costs at most about this many harvests per doubling, and
+# always has between MAX_PERIODS / 2 and MAX_PERIODS of them.
+MAX_PERIODS = 256
 
 
 @dataclass(frozen=True)
@@ -84,8 +88,12 @@ class PageRefs:
 class PageSampler:
     """A ticker (and, through the Recorder, a teardown hook) harvesting A bits."""
 
-    def __init__(self, m: Machine, period: int = PERIOD) -> None:
+    def __init__(self, m: Machine, period: int = PERIOD, keep: bool = True) -> None:
         self.m = m
+        self.keep = keep  # keep the references (else only tell the watchers)
+        # Called after each periodic harvest with (clock, {pid: vpns used in the period}).
+        self.watchers: list[Callable[[int, dict[int, np.ndarray]], None]] = []
+        self._period_used: dict[int, np.ndarray] = {}
         self.period = max(int(period), 1)
         self.due = self.period
         self.slot_times = array("q")
@@ -107,6 +115,9 @@ class PageSampler:
                 self._harvest(p)
         self.m.hart.flush_tlb()  # the next use of each page sets its A bit again
         self._close(now)
+        used, self._period_used = self._period_used, {}
+        for fn in self.watchers:
+            fn(now, used)
         self.due = (now // self.period + 1) * self.period
 
     def exiting(self, pid: int) -> None:
@@ -117,6 +128,12 @@ class PageSampler:
 
     def _harvest(self, p: Proc) -> None:
         vas = harvest(self.m, p)
+        if self.watchers:
+            got = self._period_used.get(p.pid)
+            vpns = vas >> PGSHIFT
+            self._period_used[p.pid] = vpns if got is None else np.concatenate([got, vpns])
+        if not self.keep:
+            return
         self.names[p.pid] = p.name
         self.abis[p.pid] = p.abi.name
         bands = self._bands.setdefault(p.pid, {})
@@ -134,6 +151,23 @@ class PageSampler:
     def _close(self, now: int) -> None:
         self.slot_times.append(now)
         self._open = False
+        if self.keep and len(self.slot_times) >= MAX_PERIODS:
+            self._coarsen()
+
+    def _coarsen(self) -> None:
+        """Double the period: periods 2k and 2k+1 become period k, a page once in it."""
+        times = np.frombuffer(self.slot_times, np.int64)
+        slots = np.frombuffer(self.slots, np.int64) // 2
+        keys = np.unique(
+            np.stack([slots, np.frombuffer(self.pids, np.int64), np.frombuffer(self.vpns, np.int64)]), axis=1
+        )
+        ends = times[1::2] if times.size % 2 == 0 else np.append(times[1::2], times[-1])
+        self.slot_times = array("q", ends.tolist())
+        self.slots = array("q", keys[0].tolist())
+        self.pids = array("q", keys[1].tolist())
+        self.vpns = array("q", keys[2].tolist())
+        self.period *= 2
+        self.due = (int(times[-1]) // self.period + 1) * self.period
 
     def finish(self) -> PageRefs:
         if self._open:

@@ -3,7 +3,9 @@
 - one process per guest process, with two threads: "cpu" (a slice per run quantum, an
   instant per page fault, named by kind) and "syscalls" (a slice per system call, by name;
   a call that blocks lasts until it is done);
-- counters: each process's RSS, and the machine's free frames, page cache and swap.
+- counters: each process's RSS and, when A bits are sampled (obs/pagerefs.py), its working
+  set W(t, tau) for tau of one and of ten sampling periods; the machine's free frames, page
+  cache and swap.
 The time base is the instruction clock: 1 µs on the timeline is 1,000 instructions (idle
 time skipped by sleep counts too), so two runs of the same program line up.
 """
@@ -50,6 +52,26 @@ class PerfettoWriter:
         self._quantum: dict[int, int] = {}  # pid -> start of its running quantum
         self._syscall: dict[int, tuple[int, int, str]] = {}  # pid -> (num, start, abi)
         self._last: dict[tuple[int, str], Any] = {}  # last counter values written
+        self._seen: dict[int, dict[int, int]] = {}  # pid -> {vpn: last period used}
+        self._period = 0
+        self.ws_period = 0  # instructions per sampling period, set by whoever samples
+
+    def working_set(self, now: int, used: dict[int, Any]) -> None:
+        """A sampling period ended at `now`: pages used in it, by pid (a PageSampler watcher)."""
+        self._period += 1
+        k = self._period
+        for pid, vpns in used.items():
+            seen = self._seen.setdefault(pid, {})
+            for v in vpns.tolist():
+                seen[v] = k
+        for pid, seen in list(self._seen.items()):
+            if pid not in used and not any(s > k - 10 for s in seen.values()):
+                del self._seen[pid]  # exited, or idle for ten periods: its sets are empty
+                self._counter(pid, "working set pages", now, {"tau1": 0, "tau10": 0})
+                continue
+            w1 = sum(1 for s in seen.values() if s == k)
+            w10 = sum(1 for s in seen.values() if s > k - 10)
+            self._counter(pid, "working set pages", now, {"tau1": w1, "tau10": w10})
 
     def __call__(self, ev: Event) -> None:
         if isinstance(ev, FaultEvent):

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 # A recorded run samples the counters every this many faults too, not only at quantum
 # ends, so that a program that runs in one quantum still has a curve.
 SAMPLE_FAULTS = 32
+# And at a system call, if this many instructions ran since the last sample (a program that
+# makes many calls would otherwise pay for a sample at each).
+SAMPLE_GAP = 10_000
 
 
 def _proc(m: Machine, pid: int) -> Proc | None:
@@ -80,6 +83,7 @@ class Recorder:
         self.rec = Recording(frames_total=m.km.nframes)
         self.keep_events = keep_events
         self._faults = 0
+        self._last_now = -SAMPLE_GAP
         # With a period, A bits are harvested every `period` instructions (pagerefs.py).
         self.pages = PageSampler(m, period) if period else None
 
@@ -100,7 +104,9 @@ class Recorder:
             if t is SyscallEvent and self.pages is not None:
                 self.pages.tick(None)  # a harvest due now need not wait for the quantum's end
             self._faults += t is FaultEvent
-            if t is SyscallEvent or self._faults % SAMPLE_FAULTS == 0:
+            if (t is FaultEvent and self._faults % SAMPLE_FAULTS == 0) or (
+                t is SyscallEvent and m.now() - self._last_now >= SAMPLE_GAP
+            ):
                 self._sampled(m.sample())
         elif t is SampleEvent:
             assert isinstance(ev, SampleEvent)
@@ -112,6 +118,7 @@ class Recorder:
     def _sampled(self, ev: SampleEvent) -> None:
         m = self.m
         self.rec.samples.append(ev)
+        self._last_now = ev.now
         used = ev.frames_total - ev.frames_free
         peak = self.rec.peak_map
         if peak is None or used > peak.used:  # a new peak: the map as it stands

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, BinaryIO, cast
 
 from pagelab.obs.faultlog import FaultLog
-from pagelab.obs.pagerefs import PERIOD
+from pagelab.obs.pagerefs import PERIOD, PageSampler
 from pagelab.obs.perfetto import PerfettoWriter
 from pagelab.obs.progress import ClearingStream, LiveLine, RunProgress, StatusLine
 from pagelab.obs.recorder import Recorder, Recording, SmapsWriter
@@ -55,6 +55,12 @@ class Session:
         if w.record:
             self.recorder = Recorder(m, period=w.page_period)
             m.listeners.append(self.recorder)
+        if self.perfetto is not None and w.page_period:
+            # The timeline's working-set counters come from the same A-bit sampling.
+            sampler = self.recorder.pages if self.recorder is not None else None
+            if sampler is None:
+                sampler = PageSampler(m, w.page_period, keep=False)
+            sampler.watchers.append(self.perfetto.working_set)
         if w.progress is not None and w.fault_log is None:  # the fault log is progress enough
             self.line = LiveLine(w.progress)
             if self.line.enabled:
