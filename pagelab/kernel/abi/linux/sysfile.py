@@ -164,17 +164,22 @@ def _rw(m: Machine, p: Proc, f: File, addr: int, n: int, write: bool) -> Result:
         if not write and not pi.buf and pi.writeopen:
             return -EAGAIN
     refused = m.fs.quota.refused
+    grown_from = -1
     if write and n and f.kind is FileKind.INODE and f.ip is not None and f.ip.type == T_FILE:
         st = filestat(m, f)
         if st is not None and f.fl_flags & O_APPEND:
             f.off = st.size
-        elif st is not None and f.off > st.size and truncate_file(m, f, f.off) < 0:
+        elif st is not None and f.off > st.size:
             # A write past the end leaves a hole that reads as zeros (xv6's writei
             # refuses one; SQLite's journal writes its pages at sector-aligned offsets).
-            return -ENOSPC if m.fs.quota.refused > refused else -EFBIG
+            if truncate_file(m, f, f.off) < 0:
+                return -ENOSPC if m.fs.quota.refused > refused else -EFBIG
+            grown_from = st.size
     r = filewrite(m, p, f, addr, n) if write else fileread(m, p, f, addr, n)
     if r is RESTART or not isinstance(r, int) or r >= 0:
         return r
+    if grown_from >= 0:  # nothing written (a bad buffer): the file keeps its size, as in Linux
+        truncate_file(m, f, grown_from)
     return _error(m, p, f, write, refused)
 
 
