@@ -1,12 +1,15 @@
 /* Call patterns of real programs, each reduced to the calls that once differed from Linux.
  * Each line: "what result errno" or "what value".
  * - SQLite's rollback journal: a 12-byte header, then pwrite64 of each page record at the
- *   next sector boundary past the end of the file (a hole), then fsync. */
+ *   next sector boundary past the end of the file (a hole), then fsync.
+ * - time(1), shells' `times`, SQLite's .timer: getrusage and times. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/times.h>
 #include <unistd.h>
 
 static void show(const char *what, long r) {
@@ -38,5 +41,18 @@ int main(void) {
     printf("size_after_write %ld\n", (long)st.st_size);
     show("fsync", fsync(fd));
     show("close", close(fd));
+    volatile unsigned long spin = 0;
+    for (unsigned long i = 0; i < 300000; i++) spin += i;
+    struct rusage ru;
+    show("getrusage", getrusage(RUSAGE_SELF, &ru));
+    printf("utime_positive %d\n", ru.ru_utime.tv_sec > 0 || ru.ru_utime.tv_usec > 0);
+    printf("maxrss_positive %d\n", ru.ru_maxrss > 0);
+    show("getrusage_children", getrusage(RUSAGE_CHILDREN, &ru));
+    show("getrusage_bad", getrusage(99, &ru));
+    struct tms tm;
+    errno = 0;
+    clock_t t = times(&tm);
+    printf("times_ok %d %d\n", t != (clock_t)-1, errno);
+    printf("tms_utime_not_negative %d\n", tm.tms_utime >= 0);
     return 0;
 }

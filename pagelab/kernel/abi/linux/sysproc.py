@@ -7,9 +7,11 @@ wall clock starts at BOOT_EPOCH, so that a run gives the same times on every hos
 
 from __future__ import annotations
 
+import struct
 from typing import TYPE_CHECKING
 
 from pagelab.hw.hart import SP, XREG
+from pagelab.hw.sv39 import PGSIZE
 from pagelab.kernel import proc
 from pagelab.kernel.abi.linux.errno import (
     E2BIG,
@@ -26,7 +28,7 @@ from pagelab.kernel.abi.linux.errno import (
 )
 from pagelab.kernel.abi.linux.namei import linux_names
 from pagelab.kernel.abi.linux.paths import PATH_MAX, absolute, self_exe
-from pagelab.kernel.abi.linux.startup import ARG_MAX, STACK_MAX
+from pagelab.kernel.abi.linux.startup import ARG_MAX, CLK_TCK, STACK_MAX
 from pagelab.kernel.abi.linux.structs import RLIMIT, SYSINFO, TIMESPEC, TIMEVAL, utsname
 from pagelab.kernel.exec import exec_image, open_exec
 from pagelab.kernel.proc import State
@@ -231,6 +233,34 @@ def sys_gettimeofday(m: Machine, p: Proc) -> Result:
     return 0
 
 
+RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD = 0, -1, 1
+
+
+def sys_getrusage(m: Machine, p: Proc) -> Result:
+    """struct rusage: for the caller (one thread, so RUSAGE_THREAD too) its user time is
+    the instructions it ran and ru_maxrss its peak resident set in KiB; the system time
+    and the counts are 0. RUSAGE_CHILDREN is all zero, as wait4's rusage (not summed)."""
+    who = argint(m, 0)
+    if who not in (RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD):
+        return -EINVAL
+    words = [0] * 18  # ru_utime, ru_stime (timevals), then 14 longs from ru_maxrss
+    if who != RUSAGE_CHILDREN:
+        ns = p.vtime * NS_PER_INSN
+        words[0], words[1] = ns // 1_000_000_000, ns % 1_000_000_000 // 1000
+        words[4] = p.rss_peak * PGSIZE // 1024
+    return 0 if copyout(m, p, argaddr(m, 1), struct.pack("<18q", *words)) else -EFAULT
+
+
+def sys_times(m: Machine, p: Proc) -> Result:
+    """struct tms in clock ticks (tms_utime the caller's instructions, the rest 0, as in
+    getrusage); returns the ticks since boot."""
+    buf = argaddr(m, 0)
+    utime = p.vtime * NS_PER_INSN * CLK_TCK // 1_000_000_000
+    if buf and not copyout(m, p, buf, struct.pack("<4q", utime, 0, 0, 0)):
+        return -EFAULT
+    return m.now() * NS_PER_INSN * CLK_TCK // 1_000_000_000
+
+
 def _sleep_until(m: Machine, p: Proc, when: int) -> Result:
     """Sleep until the clock reads `when` (instructions), on the clock's ticks."""
     if p.interrupted:
@@ -420,8 +450,10 @@ SYSCALLS: dict[int, Handler] = {
     115: sys_clock_nanosleep,
     123: sys_sched_getaffinity,
     124: sys_sched_yield,
+    153: sys_times,
     160: sys_uname,
     163: sys_getrlimit,
+    165: sys_getrusage,
     167: sys_prctl,
     169: sys_gettimeofday,
     172: sys_getpid,
