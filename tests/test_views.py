@@ -152,3 +152,14 @@ def test_perfetto_working_set_counter_matches_the_measure() -> None:
         for key, tau in (("tau1", 100_000), ("tau10", 1_000_000)):
             want = ws["pages"][at & (ws["pid"] == pid) & (ws["tau"] == tau)]
             assert want.size == 1 and int(want[0]) == e["args"][key], (e, key)
+
+
+def test_heat_map_of_a_1_gib_region_stays_readable() -> None:
+    gib = 1 << 30
+    bands = [Band(0x1000, 0x2000, "text", "text"), Band(0x10000000, 0x10000000 + gib, "mmap", "mmap big")]
+    vpns = np.array([0x1, 0x10000, 0x10000 + (gib >> 12) - 1])  # text, and both ends of the map
+    hm = heat_map(vpns, np.array([0, 5, 9]), bands, 10, rows=160, cols=10)
+    assert hm.counts.shape[0] <= 161  # 262,145 pages in at most rows + one per region
+    assert hm.row_pages == -(-((gib >> 12) + 1) // 160)
+    assert hm.bands[0] == (0, 1, "text") and hm.bands[1][2] == "mmap big"
+    assert int(hm.counts.sum()) == 3 and hm.counts[hm.bands[1][1] - 1].sum() == 1  # the map's last page
