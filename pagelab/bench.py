@@ -27,14 +27,7 @@ from pagelab.kernel.config import Config
 from pagelab.kernel.elf import parse
 from pagelab.kernel.machine import Machine
 from pagelab.kernel.mm import vm
-from pagelab.programs import bundled
-
-
-def _program(name: str) -> bytes:
-    data = bundled(name)
-    if data is None:
-        raise RuntimeError(f"bundled program {name} is missing: run `python user/build.py`")
-    return data
+from pagelab.programs import bundled, bundled_or_fail
 
 
 def bare_unicorn(image: bytes, argv: list[bytes]) -> tuple[Uc, int]:
@@ -86,7 +79,7 @@ def measure_mips(iterations: int, rounds: int = 3) -> dict[str, float]:
     """spin's loop speed under pagelab and on bare Unicorn. Each side is (run with N
     iterations - run with 0), as for the system-call figures: pagelab's boot, exec and exit
     (about 2 ms) and bare Unicorn's ELF start and printf cancel out, leaving the loop."""
-    image = _program("spin")
+    image = bundled_or_fail("spin")
     inf = float("inf")
     # The best of each run on its own, subtracted at the end: the best of the differences
     # would take a round whose 0-iteration run was slowed down, even below zero.
@@ -132,7 +125,7 @@ def zero_fill_fault_us(pages: int, traced: bool = False) -> float:
         m.fault_stamps = stamps
         if traced:
             m.listeners.append(lambda ev: None)
-        m.spawn(_program("memtouch"), [b"memtouch", str(pages * PGSIZE).encode(), b"1", b"w"], "memtouch")
+        m.spawn(bundled_or_fail("memtouch"), [b"memtouch", str(pages * PGSIZE).encode(), b"1", b"w"], "memtouch")
         m.run()
         m.close()
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
@@ -141,7 +134,7 @@ def zero_fill_fault_us(pages: int, traced: bool = False) -> float:
 
 def _machine_with_heap(config: Config, heap: int, root: Path) -> tuple[Machine, proc.Proc]:
     m = Machine(config, root, io.BytesIO(), io.BytesIO(), io.BytesIO(), bundled)
-    p = m.spawn(_program("spin"), [b"spin"], "spin")
+    p = m.spawn(bundled_or_fail("spin"), [b"spin"], "spin")
     assert p is not None
     top = vm.uvmalloc(m.km, p.pagetable, p.sz, p.sz + heap, PTE_W)
     assert top is not None
@@ -287,7 +280,7 @@ def file_fault_us(pages: int) -> float:
         m = Machine(Config(), root, io.BytesIO(), io.BytesIO(), io.BytesIO(), bundled)
         stamps: list[float] = []
         m.fault_stamps = stamps
-        m.spawn(_program("filetouch"), [b"filetouch", b"data"], "filetouch")
+        m.spawn(bundled_or_fail("filetouch"), [b"filetouch", b"data"], "filetouch")
         status = m.run()
         m.close()
     if status != 0:

@@ -36,7 +36,7 @@ from pagelab.api import run
 from pagelab.hw.sv39 import MAXVA, PGSIZE, pgrounddown, pgroundup
 from pagelab.kernel.config import Config
 from pagelab.kernel.elf import PF_W, PF_X, parse
-from pagelab.programs import bundled
+from pagelab.programs import bundled_or_fail
 
 HEAP_MAX = 256 << 20  # the bare brk area
 MMAP_SIZE = 512 << 20  # the bare mmap area (a bump allocator: munmap gives nothing back)
@@ -45,13 +45,6 @@ MMAP_BASE = 0x20_0000_0000
 ENOSYS, ENOTTY, ENOMEM = 38, 25, 12
 # Physical placement of the three backings: image + heap, mmap area, stack.
 PHYS_IMAGE, PHYS_MMAP, PHYS_STACK = 0x1_0000_0000, 0x2_0000_0000, 0x3_0000_0000
-
-
-def _program(name: str) -> bytes:
-    data = bundled(name)
-    if data is None:
-        raise RuntimeError(f"bundled program {name} is missing: run `python user/build.py`")
-    return data
 
 
 @dataclass
@@ -191,7 +184,9 @@ def _stack(uc: Uc, elf: object, argv: list[bytes], envp: list[bytes], stack_lo: 
 
 
 def bare_linux_seconds(name: str, args: list[str]) -> float:
-    b = bare_linux(_program(name), [name.encode(), *(x.encode() for x in args)], [b"PATH=/bin", b"HOME=/", b"LANG=C"])
+    b = bare_linux(
+        bundled_or_fail(name), [name.encode(), *(x.encode() for x in args)], [b"PATH=/bin", b"HOME=/", b"LANG=C"]
+    )
     t0 = time.perf_counter()
     b.uc.emu_start(b.entry, 0)
     dt = time.perf_counter() - t0

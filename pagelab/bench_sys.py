@@ -15,7 +15,7 @@ from unicorn import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH
 
 from pagelab.api import run
 from pagelab.kernel.config import Config
-from pagelab.programs import bundled
+from pagelab.programs import bundled_or_fail
 
 # The "many processes" workload: a shell script in the spirit of xv6's usertests and a
 # student's session: forks, pipes, short execs, small files and directories.
@@ -32,13 +32,6 @@ sysbench fork 5
 sysbench exec 2
 sysbench pipe 20
 """
-
-
-def _bench_program() -> bytes:
-    data = bundled("sysbench")
-    if data is None:
-        raise RuntimeError("bundled program sysbench is missing: run `python user/build.py`")
-    return data
 
 
 def _guest_seconds(args: list[str]) -> float:
@@ -61,7 +54,7 @@ def bare_ecall_us(n: int) -> float:
     from pagelab.bench import bare_unicorn
 
     def seconds(k: int) -> float:
-        uc, entry = bare_unicorn(_bench_program(), [b"sysbench", b"getpid", str(k).encode()])
+        uc, entry = bare_unicorn(bundled_or_fail("sysbench"), [b"sysbench", b"getpid", str(k).encode()])
         t0 = time.perf_counter()
         uc.emu_start(entry, 1 << 62)
         return time.perf_counter() - t0
@@ -74,7 +67,7 @@ def bare_switch_us(n: int) -> float:
     context, restore another, flush the TLB (no ASIDs)."""
     from pagelab.bench import bare_unicorn
 
-    uc, _ = bare_unicorn(_bench_program(), [b"sysbench"])
+    uc, _ = bare_unicorn(bundled_or_fail("sysbench"), [b"sysbench"])
     a, b = uc.context_save(), uc.context_save()
     t0 = time.perf_counter()
     for _ in range(n):

@@ -8,12 +8,15 @@ import io
 from unicorn import UC_HOOK_CODE, Uc
 
 from pagelab.api import run
-from pagelab.bench_linux import _program, bare_linux
+from pagelab.bench_linux import bare_linux
 from pagelab.kernel.config import Config
+from pagelab.programs import bundled_or_fail
 
 
 def bare_instructions(name: str, args: list[str]) -> tuple[int, int | None]:
-    b = bare_linux(_program(name), [name.encode(), *(a.encode() for a in args)], [b"PATH=/bin", b"HOME=/", b"LANG=C"])
+    b = bare_linux(
+        bundled_or_fail(name), [name.encode(), *(a.encode() for a in args)], [b"PATH=/bin", b"HOME=/", b"LANG=C"]
+    )
     count = [0]
 
     def code(_uc: Uc, _addr: int, _size: int, _ud: object) -> None:

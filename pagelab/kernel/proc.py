@@ -201,6 +201,15 @@ def exit_proc(m: Machine, p: Proc, status: int) -> None:
         freeproc(m, p)  # an orphan with no init to wait for it
 
 
+def die_of_signal(m: Machine, p: Proc, sig: int) -> None:
+    """A Linux process killed by a signal: wait4 sees its number, the exit status is
+    128 + N, and the stats count it."""
+    p.killed = True
+    p.termsig = sig
+    m.signals["killed"][sig] = m.signals["killed"].get(sig, 0) + 1
+    exit_proc(m, p, 128 + sig)
+
+
 def sleep(m: Machine, p: Proc, chan: object) -> None:
     p.chan = chan
     p.state = State.SLEEPING

@@ -53,9 +53,7 @@ def usertrap(m: Machine, p: Proc, res: RunResult) -> None:
             )
         p.killed = True
         if p.abi.trap_signal is not None:  # Linux: killed by the trap's signal, status 128+N
-            p.termsig = sig
-            m.signals["killed"][sig] = m.signals["killed"].get(sig, 0) + 1
-            proc.exit_proc(m, p, 128 + sig)
+            proc.die_of_signal(m, p, sig)
             return
     if p.killed and p.state not in (State.ZOMBIE, State.SLEEPING):
         proc.exit_proc(m, p, -1)

@@ -152,10 +152,7 @@ def deliver(m: Machine, p: Proc) -> None:
 def terminate(m: Machine, p: Proc, sig: int) -> None:
     """The default action: the process dies of the signal (wait4 sees its number; the
     run's exit status is 128 + N)."""
-    p.killed = True
-    p.termsig = sig
-    m.signals["killed"][sig] = m.signals["killed"].get(sig, 0) + 1
-    proc.exit_proc(m, p, 128 + sig)
+    proc.die_of_signal(m, p, sig)
 
 
 def fault(m: Machine, p: Proc, trap: Trap, stval: int, sig: int) -> bool:

@@ -342,14 +342,18 @@ def stat_bytes(m: Machine, f: File) -> bytes | None:
     return STAT.pack(st.dev, st.ino, mode, st.nlink, 0, 0, rdev, 0, st.size, 4096, 0, (st.size + 511) // 512, *t, 0, 0)
 
 
-def sys_fstat(m: Machine, p: Proc) -> Result:
-    f = getfile(p, argint(m, 0))
+def _stat_fd(m: Machine, p: Proc, fd: int, buf: int) -> Result:
+    f = getfile(p, fd)
     if f is None:
         return -EBADF
     data = stat_bytes(m, f)
     if data is None:
         return -EIO
-    return 0 if copyout(m, p, argaddr(m, 1), data) else -EFAULT
+    return 0 if copyout(m, p, buf, data) else -EFAULT
+
+
+def sys_fstat(m: Machine, p: Proc) -> Result:
+    return _stat_fd(m, p, argint(m, 0), argaddr(m, 1))
 
 
 def sys_newfstatat(m: Machine, p: Proc) -> Result:
@@ -359,13 +363,7 @@ def sys_newfstatat(m: Machine, p: Proc) -> Result:
     if path is None:
         return -EFAULT
     if path == b"" and flags & AT_EMPTY_PATH:
-        f = getfile(p, dirfd)
-        if f is None:
-            return -EBADF
-        data = stat_bytes(m, f)
-        if data is None:
-            return -EIO
-        return 0 if copyout(m, p, argaddr(m, 2), data) else -EFAULT
+        return _stat_fd(m, p, dirfd, argaddr(m, 2))
     return stat_path(m, p, dirfd, path, argaddr(m, 2))
 
 
