@@ -2,6 +2,8 @@
 (tests/test_policies_fast.py). Lists are linked through per-page arrays (fast_queues.py's
 helpers). CAR's hands clear a reference bit, or move a page from T1 to T2 (once per stay),
 at each step; LIRS's stack pruning removes each entry once: no eviction scans memory.
+As in fast_queues.py, the loops take every array they use and run with reference counting
+off (`loop`).
 """
 
 from __future__ import annotations
@@ -9,18 +11,27 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from pagelab.replay.fast_queues import NIL, _push, _unlink
+from pagelab.replay.fast_queues import NIL, _push, _unlink, lists, loop
 
 T1, T2, B1, B2 = 0, 1, 2, 3
 
 
 @njit(cache=True)
 def car_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
-    link = np.full((nuniq, 3), NIL, dtype=np.int32)
-    head = np.full(4, NIL, dtype=np.int64)
-    tail = np.full(4, NIL, dtype=np.int64)
-    size = np.zeros(4, dtype=np.int64)
-    ref = np.zeros(nuniq, dtype=np.bool_)
+    link, head, tail, size = lists(nuniq, 4)
+    return _car(ids, frames, link, head, tail, size, np.zeros(nuniq, dtype=np.bool_))
+
+
+@loop
+def _car(
+    ids: np.ndarray,
+    frames: int,
+    link: np.ndarray,
+    head: np.ndarray,
+    tail: np.ndarray,
+    size: np.ndarray,
+    ref: np.ndarray,
+) -> int:
     c = frames
     p = 0.0
     faults = 0
@@ -74,14 +85,31 @@ def car_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
 @njit(cache=True)
 def lirs_faults(ids: np.ndarray, nuniq: int, frames: int, hir: float) -> int:
     """The stack S and the queue Q are two lists (a resident HIR page is in both)."""
-    ls = np.full((nuniq, 3), NIL, dtype=np.int32)
-    lq = np.full((nuniq, 3), NIL, dtype=np.int32)
-    hs, ts, ns = np.full(1, NIL, np.int64), np.full(1, NIL, np.int64), np.zeros(1, np.int64)
-    hq, tq, nq = np.full(1, NIL, np.int64), np.full(1, NIL, np.int64), np.zeros(1, np.int64)
+    ls, hs, ts, ns = lists(nuniq, 1)
+    lq, hq, tq, nq = lists(nuniq, 1)
     lir = np.zeros(nuniq, dtype=np.bool_)
     resident = np.zeros(nuniq, dtype=np.bool_)
-    nlir = 0
     lir_size = max(frames - max(1, int(hir * frames)), 1)
+    return _lirs(ids, frames, lir_size, ls, hs, ts, ns, lq, hq, tq, nq, lir, resident)
+
+
+@loop
+def _lirs(
+    ids: np.ndarray,
+    frames: int,
+    lir_size: int,
+    ls: np.ndarray,
+    hs: np.ndarray,
+    ts: np.ndarray,
+    ns: np.ndarray,
+    lq: np.ndarray,
+    hq: np.ndarray,
+    tq: np.ndarray,
+    nq: np.ndarray,
+    lir: np.ndarray,
+    resident: np.ndarray,
+) -> int:
+    nlir = 0
     count = 0
     faults = 0
     for x in ids:

@@ -6,7 +6,8 @@ are a third list, since a page is resident or remembered, never both. Every step
 reclaim loops moves a page whose A bit a reference set, or one that an activation put on
 the active list, so no eviction scans the resident set. MGLRU's aging visits only the
 pages whose A bit was set since it was last cleared, in load order (the order mglru.py's
-walk over its pages takes).
+walk over its pages takes). As in fast_queues.py, the loops take every array they use and
+run with reference counting off (`loop`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from pagelab.replay.fast_queues import NIL, _push, _unlink
+from pagelab.replay.fast_queues import NIL, _push, _unlink, lists, loop
 
 INACTIVE, ACTIVE, SHADOW = 0, 1, 2
 RING = 17  # generations live at once: at most `gens` <= 16
@@ -22,13 +23,25 @@ RING = 17  # generations live at once: at most `gens` <= 16
 
 @njit(cache=True)
 def linux_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
-    link = np.full((nuniq, 3), NIL, dtype=np.int32)
-    head = np.full(3, NIL, dtype=np.int64)
-    tail = np.full(3, NIL, dtype=np.int64)
-    size = np.zeros(3, dtype=np.int64)
+    link, head, tail, size = lists(nuniq, 3)
     young = np.zeros(nuniq, dtype=np.bool_)
     flag = np.zeros(nuniq, dtype=np.bool_)  # PG_referenced
     shadow = np.zeros(nuniq, dtype=np.int64)
+    return _linux(ids, frames, link, head, tail, size, young, flag, shadow)
+
+
+@loop
+def _linux(
+    ids: np.ndarray,
+    frames: int,
+    link: np.ndarray,
+    head: np.ndarray,
+    tail: np.ndarray,
+    size: np.ndarray,
+    young: np.ndarray,
+    flag: np.ndarray,
+    shadow: np.ndarray,
+) -> int:
     age = 0
     limit = 2 * max(frames, 1)
     faults = 0
@@ -88,19 +101,35 @@ def linux_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
 
 @njit(cache=True)
 def mglru_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int, gens: int) -> int:
-    link = np.full((nuniq, 3), NIL, dtype=np.int32)
-    head = np.full(RING, NIL, dtype=np.int64)
-    tail = np.full(RING, NIL, dtype=np.int64)
-    size = np.zeros(RING, dtype=np.int64)
+    link, head, tail, size = lists(nuniq, RING)
     young = np.zeros(nuniq, dtype=np.bool_)
     listed = np.zeros(nuniq, dtype=np.bool_)
     load = np.zeros(nuniq, dtype=np.int64)  # load order: the walk's order
     pending = np.empty(nuniq, dtype=np.int64)  # pages whose A bit was set since cleared
+    return _mglru(ids, frames, tick, gens, link, head, tail, size, young, listed, load, pending)
+
+
+@loop
+def _mglru(
+    ids: np.ndarray,
+    frames: int,
+    tick: int,
+    gens: int,
+    link: np.ndarray,
+    head: np.ndarray,
+    tail: np.ndarray,
+    size: np.ndarray,
+    young: np.ndarray,
+    listed: np.ndarray,
+    load: np.ndarray,
+    pending: np.ndarray,
+) -> int:
     npending = 0
     loads = 0
     count = 0
     min_seq, max_seq = 0, 1
     faults = 0
+    to_tick = tick  # references left until the next tick (no division per reference)
     for t in range(len(ids)):
         x = ids[t]
         if link[x, 2] == NIL:
@@ -139,7 +168,9 @@ def mglru_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int, gens: int)
                 listed[x] = True
                 pending[npending] = x
                 npending += 1
-        if (t + 1) % tick == 0:
+        to_tick -= 1
+        if to_tick == 0:
+            to_tick = tick
             max_seq, npending = _age(
                 max_seq, min_seq, gens, link, head, tail, size, young, listed, load, pending, npending
             )
@@ -173,11 +204,36 @@ def _age(
         if young[y] and link[y, 2] != NIL:
             pending[k] = y
             k += 1
-    order = np.argsort(load[pending[:k]], kind="mergesort")
+    _sort_by(pending, k, load)
     g = max_seq % RING
     for j in range(k):
-        y = pending[order[j]]
+        y = pending[j]
         young[y] = False
         _unlink(y, link, head, tail, size)
         _push(y, g, link, head, tail, size)
     return max_seq, 0
+
+
+@njit(cache=True)
+def _sort_by(a: np.ndarray, n: int, key: np.ndarray) -> None:
+    """Heapsort a[:n] in place by key[a[i]] (distinct keys), with no memory allocated."""
+    for start in range(n // 2 - 1, -1, -1):
+        _sift(a, start, n, key)
+    for end in range(n - 1, 0, -1):
+        a[0], a[end] = a[end], a[0]
+        _sift(a, 0, end, key)
+
+
+@njit(cache=True)
+def _sift(a: np.ndarray, i: int, n: int, key: np.ndarray) -> None:
+    """Move a[i] down the max-heap a[:n] to its place."""
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            return
+        if c + 1 < n and key[a[c + 1]] > key[a[c]]:
+            c += 1
+        if key[a[i]] >= key[a[c]]:
+            return
+        a[i], a[c] = a[c], a[i]
+        i = c

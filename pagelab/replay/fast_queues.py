@@ -5,6 +5,11 @@ The classes keep their queues as insertion-ordered dicts; here they are doubly l
 lists threaded through a per-page array (next, previous, which list; a page is in at most
 one list at a time, ghost lists included), so every move is O(1) and no eviction scans the
 resident set.
+
+The loops themselves run with numba's reference counting off (`loop`): with it on, every
+helper call that takes arrays adds and subtracts an atomic count per array, even inlined,
+and in these loops that was nine cycles in ten. So a policy's `*_faults` makes the arrays
+and its loop takes them all and makes none.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ import numpy as np
 from numba import njit
 
 NIL = -1
+
+# numba's own option, not in its typed signature: reference counting off (module docstring)
+loop = njit(cache=True, _nrt=False)  # type: ignore[call-overload]
 
 
 @njit(cache=True, inline="always")
@@ -65,6 +73,9 @@ def mru_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
     return faults
 
 
+EMPTY = np.int64(0x7FFFFFFFFFFFFFFF)
+
+
 @njit(cache=True)
 def _pow2(n: int) -> int:
     p = 1
@@ -87,14 +98,29 @@ def _set(tree: np.ndarray, p: int, slot: int, key: np.int64) -> None:
 @njit(cache=True)
 def lfu_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
     """LFU: the smallest (count, load slot), kept in a segment tree; a hit updates one leaf."""
-    empty = np.int64(0x7FFFFFFFFFFFFFFF)
+    cap = 2 * frames + 2
+    p = _pow2(cap)
     resident = np.zeros(nuniq, dtype=np.bool_)
     uses = np.zeros(nuniq, dtype=np.int64)
     slot_of = np.zeros(nuniq, dtype=np.int64)
-    cap = 2 * frames + 2
-    p = _pow2(cap)
     page_at = np.full(cap, NIL, dtype=np.int64)
-    tree = np.full(2 * p, empty, dtype=np.int64)
+    tree = np.full(2 * p, EMPTY, dtype=np.int64)
+    return _lfu(ids, frames, resident, uses, slot_of, page_at, tree)
+
+
+@loop
+def _lfu(
+    ids: np.ndarray,
+    frames: int,
+    resident: np.ndarray,
+    uses: np.ndarray,
+    slot_of: np.ndarray,
+    page_at: np.ndarray,
+    tree: np.ndarray,
+) -> int:
+    empty = EMPTY
+    cap = len(page_at)
+    p = len(tree) // 2
     used = 0
     count = 0
     faults = 0
@@ -134,6 +160,14 @@ def lfu_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
     return faults
 
 
+@njit(cache=True)
+def lists(nuniq: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Empty lists 0..n-1 over pages 0..nuniq-1: link (next, previous, list: one cache
+    line per page), head, tail and size."""
+    link = np.full((nuniq, 3), NIL, dtype=np.int32)
+    return link, np.full(n, NIL, dtype=np.int64), np.full(n, NIL, dtype=np.int64), np.zeros(n, dtype=np.int64)
+
+
 # list numbers
 A1IN, A1OUT, AM = 0, 1, 2
 T1, T2, B1, B2 = 0, 1, 2, 3
@@ -142,12 +176,21 @@ S, M, G = 0, 1, 2
 
 @njit(cache=True)
 def twoq_faults(ids: np.ndarray, nuniq: int, frames: int, kin: float, kout: float) -> int:
-    link = np.full((nuniq, 3), NIL, dtype=np.int32)  # next, previous, list: one cache line
-    head = np.full(3, NIL, dtype=np.int64)
-    tail = np.full(3, NIL, dtype=np.int64)
-    size = np.zeros(3, dtype=np.int64)
-    in_limit = max(1, int(kin * frames))
-    out_limit = max(1, int(kout * frames))
+    link, head, tail, size = lists(nuniq, 3)
+    return _twoq(ids, frames, max(1, int(kin * frames)), max(1, int(kout * frames)), link, head, tail, size)
+
+
+@loop
+def _twoq(
+    ids: np.ndarray,
+    frames: int,
+    in_limit: int,
+    out_limit: int,
+    link: np.ndarray,
+    head: np.ndarray,
+    tail: np.ndarray,
+    size: np.ndarray,
+) -> int:
     faults = 0
     for x in ids:
         q = link[x, 2]
@@ -177,10 +220,12 @@ def twoq_faults(ids: np.ndarray, nuniq: int, frames: int, kin: float, kout: floa
 
 @njit(cache=True)
 def arc_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
-    link = np.full((nuniq, 3), NIL, dtype=np.int32)  # next, previous, list: one cache line
-    head = np.full(4, NIL, dtype=np.int64)
-    tail = np.full(4, NIL, dtype=np.int64)
-    size = np.zeros(4, dtype=np.int64)
+    link, head, tail, size = lists(nuniq, 4)
+    return _arc(ids, frames, link, head, tail, size)
+
+
+@loop
+def _arc(ids: np.ndarray, frames: int, link: np.ndarray, head: np.ndarray, tail: np.ndarray, size: np.ndarray) -> int:
     c = frames
     p = 0.0
     faults = 0
@@ -230,11 +275,25 @@ def arc_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
 def s3fifo_faults(
     ids: np.ndarray, nuniq: int, frames: int, small: float, ghost: float, threshold: int, fill_main: bool
 ) -> int:
-    link = np.full((nuniq, 3), NIL, dtype=np.int32)  # next, previous, list: one cache line
-    head = np.full(3, NIL, dtype=np.int64)
-    tail = np.full(3, NIL, dtype=np.int64)
-    size = np.zeros(3, dtype=np.int64)
+    link, head, tail, size = lists(nuniq, 3)
     freq = np.zeros(nuniq, dtype=np.int64)
+    return _s3fifo(ids, frames, small, ghost, threshold, fill_main, link, head, tail, size, freq)
+
+
+@loop
+def _s3fifo(
+    ids: np.ndarray,
+    frames: int,
+    small: float,
+    ghost: float,
+    threshold: int,
+    fill_main: bool,
+    link: np.ndarray,
+    head: np.ndarray,
+    tail: np.ndarray,
+    size: np.ndarray,
+    freq: np.ndarray,
+) -> int:
     main_size = frames - int(small * frames)
     ghost_limit = int(ghost * frames)
     faults = 0

@@ -16,6 +16,8 @@ import random
 import numpy as np
 from numba import njit
 
+from pagelab.replay.fast_queues import loop
+
 EMPTY = np.int64(0x7FFFFFFFFFFFFFFF)
 
 
@@ -105,19 +107,38 @@ def _compact(page_at: np.ndarray, slot_of: np.ndarray, resident: np.ndarray) -> 
 def nfu_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int) -> int:
     """NFU: evict the smallest counter, the first loaded among equals. A tick adds one to
     the pages used since the last tick: only those (at most `tick`) change."""
+    cap = 2 * frames + 2
+    p = _pow2(cap)
     resident = np.zeros(nuniq, dtype=np.bool_)
     young = np.zeros(nuniq, dtype=np.bool_)
     value = np.zeros(nuniq, dtype=np.int64)
     slot_of = np.zeros(nuniq, dtype=np.int64)
     used_list = np.empty(tick, dtype=np.int64)  # pages whose A bit was set this period
-    nused = 0
-    cap = 2 * frames + 2
-    p = _pow2(cap)
     page_at = np.full(cap, -1, dtype=np.int64)
     tree = np.full(2 * p, EMPTY, dtype=np.int64)
+    return _nfu(ids, frames, tick, resident, young, value, slot_of, used_list, page_at, tree)
+
+
+@loop
+def _nfu(
+    ids: np.ndarray,
+    frames: int,
+    tick: int,
+    resident: np.ndarray,
+    young: np.ndarray,
+    value: np.ndarray,
+    slot_of: np.ndarray,
+    used_list: np.ndarray,
+    page_at: np.ndarray,
+    tree: np.ndarray,
+) -> int:
+    cap = len(page_at)
+    p = len(tree) // 2
+    nused = 0
     used = 0
     count = 0
     faults = 0
+    to_tick = tick  # references left until the next tick (no division per reference)
     for t in range(len(ids)):
         x = ids[t]
         if not resident[x]:
@@ -147,7 +168,9 @@ def nfu_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int) -> int:
             young[x] = True
             used_list[nused] = x
             nused += 1
-        if (t + 1) % tick == 0:
+        to_tick -= 1
+        if to_tick == 0:
+            to_tick = tick
             for j in range(nused):
                 y = used_list[j]
                 if young[y]:  # else evicted since (or listed twice)
@@ -166,25 +189,41 @@ def aging_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int) -> int:
     top bit is higher), and those older ones are all at 0. So: pages at 0 ("cold") are
     kept in a tree ordered by slot; the others sit in 8 buckets by t, each holding at most
     `tick` pages, and the victim is the smallest (counter, slot) of the oldest bucket."""
-    resident = np.zeros(nuniq, dtype=np.bool_)
-    young = np.zeros(nuniq, dtype=np.bool_)
-    hist = np.zeros(nuniq, dtype=np.int64)
-    last = np.zeros(nuniq, dtype=np.int64)  # t: the tick that last set the top bit
-    warm = np.zeros(nuniq, dtype=np.bool_)
-    where = np.zeros(nuniq, dtype=np.int64)  # index in its bucket
-    bucket = np.empty((8, tick), dtype=np.int64)
-    nb = np.zeros(8, dtype=np.int64)
-    slot_of = np.zeros(nuniq, dtype=np.int64)
-    used_list = np.empty(tick, dtype=np.int64)
-    nused = 0
     cap = 2 * frames + 2
     p = _pow2(cap)
+    state = np.zeros((nuniq, 4), dtype=np.int64)  # hist, last, where, slot: one cache line
+    flags = np.zeros((nuniq, 3), dtype=np.bool_)  # resident, young, warm
+    bucket = np.empty((8, tick), dtype=np.int64)
+    nb = np.zeros(8, dtype=np.int64)
+    used_list = np.empty(tick, dtype=np.int64)
     page_at = np.full(cap, -1, dtype=np.int64)
     cold = np.full(2 * p, EMPTY, dtype=np.int64)  # min slot among cold pages
+    return _aging(ids, frames, tick, state, flags, bucket, nb, used_list, page_at, cold)
+
+
+@loop
+def _aging(
+    ids: np.ndarray,
+    frames: int,
+    tick: int,
+    state: np.ndarray,
+    flags: np.ndarray,
+    bucket: np.ndarray,
+    nb: np.ndarray,
+    used_list: np.ndarray,
+    page_at: np.ndarray,
+    cold: np.ndarray,
+) -> int:
+    hist, last, where, slot_of = state[:, 0], state[:, 1], state[:, 2], state[:, 3]
+    resident, young, warm = flags[:, 0], flags[:, 1], flags[:, 2]
+    cap = len(page_at)
+    p = len(cold) // 2
+    nused = 0
     used = 0
     count = 0
     faults = 0
     now = 0  # ticks so far
+    to_tick = tick  # references left until the next tick (no division per reference)
     for t in range(len(ids)):
         x = ids[t]
         if not resident[x]:
@@ -237,7 +276,9 @@ def aging_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int) -> int:
             young[x] = True
             used_list[nused] = x
             nused += 1
-        if (t + 1) % tick == 0:
+        to_tick -= 1
+        if to_tick == 0:
+            to_tick = tick
             now += 1
             b = now % 8
             for j in range(nb[b]):  # set 8 ticks ago, never since: their counters reach 0
@@ -298,19 +339,41 @@ def pick_faults(
 ) -> int:
     """NRU (the lowest (A, D) class, a seeded random member of it in load order; A bits
     cleared every tick) or random (a seeded random resident page in load order)."""
+    cap = 2 * frames + 2
+    p = _pow2(cap)
     resident = np.zeros(nuniq, dtype=np.bool_)
     young = np.zeros(nuniq, dtype=np.bool_)
     dirty = np.zeros(nuniq, dtype=np.bool_)
     slot_of = np.zeros(nuniq, dtype=np.int64)
-    cap = 2 * frames + 2
-    p = _pow2(cap)
     page_at = np.full(cap, -1, dtype=np.int64)
     cnt = np.zeros((2 * p, 4), dtype=np.int64)  # class counts; random uses class 0 only
     used_list = np.empty(tick, dtype=np.int64)  # pages whose A bit was set this period
+    return _pick(ids, writes, frames, tick, mt, nru, resident, young, dirty, slot_of, page_at, cnt, used_list)
+
+
+@loop
+def _pick(
+    ids: np.ndarray,
+    writes: np.ndarray,
+    frames: int,
+    tick: int,
+    mt: np.ndarray,
+    nru: bool,
+    resident: np.ndarray,
+    young: np.ndarray,
+    dirty: np.ndarray,
+    slot_of: np.ndarray,
+    page_at: np.ndarray,
+    cnt: np.ndarray,
+    used_list: np.ndarray,
+) -> int:
+    cap = len(page_at)
+    p = len(cnt) // 2
     nused = 0
     used = 0
     count = 0
     faults = 0
+    to_tick = tick  # references left until the next tick (no division per reference)
     for t in range(len(ids)):
         x = ids[t]
         if not resident[x]:
@@ -357,7 +420,9 @@ def pick_faults(
             if after != before:
                 _cnt_add(cnt, p, slot_of[x], before, -1)
                 _cnt_add(cnt, p, slot_of[x], after, 1)
-        if nru and (t + 1) % tick == 0:
+        to_tick -= 1
+        if nru and to_tick == 0:
+            to_tick = tick
             for j in range(nused):  # their A bits cleared: class 2 to 0, class 3 to 1
                 y = used_list[j]
                 if young[y]:

@@ -7,7 +7,8 @@ over there, and the time the scan writes into it is overwritten by the next tick
 the bit can clear, so it never shows. So the pages whose A bit is clear sit in a segment
 tree over load-order slots keyed by (time of last use, slot): the first one older than tau
 is a left-most descent, the longest unused is the root. Only pages used since the last
-tick (at most `tick`) are touched at a tick.
+tick (at most `tick`) are touched at a tick. As in fast_queues.py, the loops take every
+array they use and run with reference counting off (`loop`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from pagelab.replay.fast_queues import loop
 from pagelab.replay.fast_sampled import _compact, _min_rebuild, _min_update, _pow2
 
 EMPTY = np.int64(0x7FFFFFFFFFFFFFFF)
@@ -35,20 +37,41 @@ def _first_below(tree: np.ndarray, p: int, limit: np.int64) -> int:
 
 @njit(cache=True)
 def ws_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int, tau: int) -> int:
+    cap = 2 * frames + 2
+    p = _pow2(cap)
     resident = np.zeros(nuniq, dtype=np.bool_)
     young = np.zeros(nuniq, dtype=np.bool_)
     last_use = np.zeros(nuniq, dtype=np.int64)
     slot_of = np.zeros(nuniq, dtype=np.int64)
     used_list = np.empty(tick, dtype=np.int64)
-    nused = 0
-    cap = 2 * frames + 2
-    p = _pow2(cap)
     page_at = np.full(cap, -1, dtype=np.int64)
     idle = np.full(2 * p, EMPTY, dtype=np.int64)  # (last use, slot) of pages with A clear
     anyone = np.full(2 * p, EMPTY, dtype=np.int64)  # slot of every resident page
+    return _ws(ids, frames, tick, tau, resident, young, last_use, slot_of, used_list, page_at, idle, anyone)
+
+
+@loop
+def _ws(
+    ids: np.ndarray,
+    frames: int,
+    tick: int,
+    tau: int,
+    resident: np.ndarray,
+    young: np.ndarray,
+    last_use: np.ndarray,
+    slot_of: np.ndarray,
+    used_list: np.ndarray,
+    page_at: np.ndarray,
+    idle: np.ndarray,
+    anyone: np.ndarray,
+) -> int:
+    cap = len(page_at)
+    p = len(idle) // 2
+    nused = 0
     used = 0
     count = 0
     faults = 0
+    to_tick = tick  # references left until the next tick (no division per reference)
     for t in range(len(ids)):
         x = ids[t]
         if not resident[x]:
@@ -87,7 +110,9 @@ def ws_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int, tau: int) -> 
             _min_update(idle, p, slot_of[x], EMPTY)
             used_list[nused] = x
             nused += 1
-        if (t + 1) % tick == 0:
+        to_tick -= 1
+        if to_tick == 0:
+            to_tick = tick
             now = t + 1
             for j in range(nused):
                 y = used_list[j]
@@ -115,6 +140,7 @@ def wsclock_faults(ids: np.ndarray, writes: np.ndarray, nuniq: int, frames: int,
     hand = -1
     count = 0
     faults = 0
+    to_tick = tick  # references left until the next tick (no division per reference)
     for t in range(len(ids)):
         x = ids[t]
         if not resident[x]:
@@ -164,7 +190,9 @@ def wsclock_faults(ids: np.ndarray, writes: np.ndarray, nuniq: int, frames: int,
             nused += 1
         if writes[t]:
             dirty[x] = True
-        if (t + 1) % tick == 0:
+        to_tick -= 1
+        if to_tick == 0:
+            to_tick = tick
             for j in range(nused):
                 y = used_list[j]
                 if young[y] and resident[y]:
