@@ -97,9 +97,11 @@ class PageSampler:
         self.period = max(int(period), 1)
         self.due = self.period
         self.slot_times = array("q")
-        self.slots = array("q")
-        self.pids = array("q")
-        self.vpns = array("q")
+        # The references so far, as numpy chunks (one per harvest of a process with any
+        # used page), joined when the periods are merged and at the end.
+        self.slots: list[np.ndarray] = []
+        self.pids: list[np.ndarray] = []
+        self.vpns: list[np.ndarray] = []
         self.names: dict[int, str] = {}
         self.abis: dict[int, str] = {}
         self._bands: dict[int, dict[tuple[int, str, str], int]] = {}
@@ -127,10 +129,9 @@ class PageSampler:
             self._harvest(p)
 
     def _harvest(self, p: Proc) -> None:
-        vas = harvest(self.m, p)
+        vpns = harvest(self.m, p) >> PGSHIFT
         if self.watchers:
             got = self._period_used.get(p.pid)
-            vpns = vas >> PGSHIFT
             self._period_used[p.pid] = vpns if got is None else np.concatenate([got, vpns])
         if not self.keep:
             return
@@ -141,11 +142,10 @@ class PageSampler:
             key = (v.start, v.kind, v.label)
             if bands.get(key, 0) < v.end:
                 bands[key] = v.end
-        if vas.size:
-            slot = len(self.slot_times)
-            self.slots.extend([slot] * int(vas.size))
-            self.pids.extend([p.pid] * int(vas.size))
-            self.vpns.extend((vas >> PGSHIFT).tolist())
+        if vpns.size:
+            self.slots.append(np.full(vpns.size, len(self.slot_times), np.int64))
+            self.pids.append(np.full(vpns.size, p.pid, np.int64))
+            self.vpns.append(vpns)
             self._open = True
 
     def _close(self, now: int) -> None:
@@ -155,17 +155,17 @@ class PageSampler:
             self._coarsen()
 
     def _coarsen(self) -> None:
-        """Double the period: periods 2k and 2k+1 become period k, a page once in it."""
+        """Double the period: periods 2k and 2k+1 become period k, a page once in it (in
+        process, then address order)."""
         times = np.frombuffer(self.slot_times, np.int64)
-        slots = np.frombuffer(self.slots, np.int64) // 2
-        keys = np.unique(
-            np.stack([slots, np.frombuffer(self.pids, np.int64), np.frombuffer(self.vpns, np.int64)]), axis=1
-        )
+        slots, pids, vpns = _joined(self.slots) // 2, _joined(self.pids), _joined(self.vpns)
+        order = np.lexsort((vpns, pids, slots))
+        slots, pids, vpns = slots[order], pids[order], vpns[order]
+        first = np.ones(slots.size, bool)  # the first row of each (period, pid, vpn)
+        first[1:] = (slots[1:] != slots[:-1]) | (pids[1:] != pids[:-1]) | (vpns[1:] != vpns[:-1])
         ends = times[1::2] if times.size % 2 == 0 else np.append(times[1::2], times[-1])
         self.slot_times = array("q", ends.tolist())
-        self.slots = array("q", keys[0].tolist())
-        self.pids = array("q", keys[1].tolist())
-        self.vpns = array("q", keys[2].tolist())
+        self.slots, self.pids, self.vpns = [slots[first]], [pids[first]], [vpns[first]]
         self.period *= 2
         self.due = (int(times[-1]) // self.period + 1) * self.period
 
@@ -176,14 +176,18 @@ class PageSampler:
         return PageRefs(
             self.period,
             np.frombuffer(self.slot_times, np.int64).copy(),
-            np.frombuffer(self.slots, np.int64).copy(),
-            np.frombuffer(self.pids, np.int64).copy(),
-            np.frombuffer(self.vpns, np.int64).copy(),
+            _joined(self.slots),
+            _joined(self.pids),
+            _joined(self.vpns),
             dict(self.names),
             dict(self.abis),
             {pid: _bands(b) for pid, b in self._bands.items()},
             init,
         )
+
+
+def _joined(chunks: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(chunks) if chunks else np.zeros(0, np.int64)
 
 
 def _bands(seen: dict[tuple[int, str, str], int]) -> list[Band]:

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pagelab.kernel.events import Event, FaultEvent, SampleEvent, SyscallEvent, TeardownEvent
+from pagelab.kernel.events import Event, FaultEvent, QuantumEvent, SampleEvent, SyscallEvent, TeardownEvent
 from pagelab.obs.framemap import FrameMap, frame_map
 from pagelab.obs.pagerefs import PERIOD, PageRefs, PageSampler
 from pagelab.obs.pagescan import census
@@ -23,9 +23,15 @@ if TYPE_CHECKING:
 # A recorded run samples the counters every this many faults too, not only at quantum
 # ends, so that a program that runs in one quantum still has a curve.
 SAMPLE_FAULTS = 32
-# And at a system call, if this many instructions ran since the last sample (a program that
-# makes many calls would otherwise pay for a sample at each).
+# And at a system call, if this many instructions ran since the last sample, or 1/SPAN
+# of the clock, whichever is more: a program that makes many calls would otherwise pay
+# for a sample at each, and a long one has its quantum ends.
 SAMPLE_GAP = 10_000
+SAMPLE_SPAN = 64
+# The frame map at the peak is taken again at a new peak of frames in use if they grew
+# by this fraction of the last map's (1/32), or if processes or their regions changed
+# since it was taken (a fork's COW sharing adds few frames but changes the picture).
+PEAK_GROWTH_SHIFT = 5
 
 
 def _proc(m: Machine, pid: int) -> Proc | None:
@@ -84,6 +90,9 @@ class Recorder:
         self.keep_events = keep_events
         self._faults = 0
         self._last_now = -SAMPLE_GAP
+        self._peak_used = 0  # the most frames in use at any sample so far
+        self._changed = True  # regions changed since the peak map was taken (exec, mmap...)
+        self._map_pids: set[int] = set()  # the processes alive when it was taken
         # With a period, A bits are harvested every `period` instructions (pagerefs.py).
         self.pages = PageSampler(m, period) if period else None
 
@@ -96,33 +105,56 @@ class Recorder:
         return self.rec
 
     def __call__(self, ev: Event) -> None:
-        m = self.m
-        if self.keep_events:
-            self.rec.events.append((m.now(), ev))
+        # Called for every event of the run: the common kinds first, each with as few
+        # calls as it needs.
         t = type(ev)
-        if t is FaultEvent or t is SyscallEvent:
-            if t is SyscallEvent and self.pages is not None:
-                self.pages.tick(None)  # a harvest due now need not wait for the quantum's end
-            self._faults += t is FaultEvent
-            if (t is FaultEvent and self._faults % SAMPLE_FAULTS == 0) or (
-                t is SyscallEvent and m.now() - self._last_now >= SAMPLE_GAP
-            ):
-                self._sampled(m.sample())
-        elif t is SampleEvent:
+        if t is SyscallEvent:
+            assert isinstance(ev, SyscallEvent)
+            now = ev.now
+            if self.keep_events:
+                self.rec.events.append((now, ev))
+            pages = self.pages
+            if pages is not None and now >= pages.due:
+                pages.tick(None)  # a harvest due now need not wait for the quantum's end
+            if now - self._last_now >= max(SAMPLE_GAP, now // SAMPLE_SPAN):
+                self._sampled(self.m.sample())
+            return
+        if t is SampleEvent:
             assert isinstance(ev, SampleEvent)
+            if self.keep_events:
+                self.rec.events.append((ev.now, ev))
             self._sampled(ev)
+            return
+        if self.keep_events:
+            self.rec.events.append((self.m.now(), ev))
+        if t is FaultEvent:
+            self._faults += 1
+            if self._faults % SAMPLE_FAULTS == 0:
+                self._sampled(self.m.sample())
         elif t is TeardownEvent:
             assert isinstance(ev, TeardownEvent)
+            self._changed = True
             self._teardown(ev)
+        elif t is not QuantumEvent:
+            self._changed = True  # exec, exit, a memory service (mmap...), an eviction
 
     def _sampled(self, ev: SampleEvent) -> None:
-        m = self.m
         self.rec.samples.append(ev)
         self._last_now = ev.now
         used = ev.frames_total - ev.frames_free
+        if used <= self._peak_used:
+            return
+        self._peak_used = used
         peak = self.rec.peak_map
-        if peak is None or used > peak.used:  # a new peak: the map as it stands
-            self.rec.peak_map = frame_map(m)
+        if (
+            peak is None
+            or used >= peak.used + max(1, peak.used >> PEAK_GROWTH_SHIFT)
+            or self._changed
+            or ev.rss.keys() != self._map_pids
+        ):
+            self.rec.peak_map = frame_map(self.m)
+            self._changed = False
+            self._map_pids = set(ev.rss)
 
     def _teardown(self, ev: TeardownEvent) -> None:
         m = self.m

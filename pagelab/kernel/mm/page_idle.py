@@ -24,6 +24,7 @@ _USED = np.uint64(PTE_V | PTE_U | PTE_A)
 _LEAF = np.uint64(PTE_R | PTE_W | PTE_X)
 _NOT_A = np.uint64(~PTE_A & 0xFFFFFFFFFFFFFFFF)
 _TEN = np.uint64(10)
+_SLOTS = np.arange(512, dtype=np.int64)
 
 
 def harvest(m: Machine, p: Proc) -> np.ndarray:
@@ -31,17 +32,19 @@ def harvest(m: Machine, p: Proc) -> np.ndarray:
     cleared and their frames marked young. The caller flushes the TLB once it has
     harvested every process (else cached translations keep A from being set again)."""
     km = m.km
-    got: list[np.ndarray] = []
-    pfn0 = km.ram.base >> PGSHIFT
-    young = m.reclaim.page_young
-    for w, va0 in leaf_tables(m, p.pagetable):
-        ptes = km.ptes[w : w + 512]
-        idx = np.flatnonzero(((ptes & _USED) == _USED) & ((ptes & _LEAF) != 0))
-        if not idx.size:
-            continue
-        used = ptes[idx]
-        ptes[idx] = used & _NOT_A
-        frames = (used >> _TEN).astype(np.int64) - pfn0
-        young[frames[(frames >= 0) & (frames < km.nframes)]] = 1
-        got.append(va0 + (idx.astype(np.int64) << PGSHIFT))
-    return np.concatenate(got) if got else np.zeros(0, np.int64)
+    tables = leaf_tables(m, p.pagetable)
+    if not tables:
+        return np.zeros(0, np.int64)
+    # Every leaf page-table page of p as one block of PTEs: one pass of numpy, not one per
+    # table (a recorded run harvests every process every sampling period).
+    firsts = np.array(tables, np.int64)  # (first word, va of its first entry)
+    words = (firsts[:, :1] + _SLOTS).ravel()
+    ptes = km.ptes[words]
+    hit = np.flatnonzero(((ptes & _USED) == _USED) & ((ptes & _LEAF) != 0))
+    if not hit.size:
+        return np.zeros(0, np.int64)
+    used = ptes[hit]
+    km.ptes[words[hit]] = used & _NOT_A
+    frames = (used >> _TEN).astype(np.int64) - (km.ram.base >> PGSHIFT)
+    m.reclaim.page_young[frames[(frames >= 0) & (frames < km.nframes)]] = 1
+    return firsts[hit >> 9, 1] + ((hit & 511) << PGSHIFT)
