@@ -16,7 +16,17 @@ SPECS = [
     *("clock", "clock:young=0", "sc", "sieve", "aging", "nfu", "nru", "random"),
     *("mru", "lfu", "2q", "2q:kin=0.5,kout=1.5", "arc", "s3fifo", "s3fifo:fill_main=1,threshold=1,small=0.3"),
     *("ws", "ws:tau=5", "ws:tau=60", "linux", "mglru", "mglru:gens=3", "mglru:gens=7"),
-    *("car", "lirs", "lirs:hir=0.3", "wsclock", "wsclock:tau=5", "wsclock:tau=60"),
+    *(
+        "car",
+        "lirs",
+        "lirs:hir=0.3",
+        "lirs:stack=2,demote=1",
+        "lirs:stack=1.5,demote=1,hir=0.2",
+        "lirs:stack=3",
+        "wsclock",
+        "wsclock:tau=5",
+        "wsclock:tau=60",
+    ),
     *("clockpro", "clockpro:cold=0.1", "clockpro:cold=0.9"),
 ]
 

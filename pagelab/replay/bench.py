@@ -87,7 +87,16 @@ def policy_figures(quick: bool) -> dict[str, object]:
     }
 
 
-LIBCACHESIM = {"fifo": "FIFO", "lru": "LRU", "clock:young=0": "Clock", "sieve": "Sieve", "arc": "ARC", "2q": "TwoQ"}
+LIBCACHESIM = {
+    "fifo": "FIFO",
+    "lru": "LRU",
+    "clock:young=0": "Clock",
+    "sieve": "Sieve",
+    "arc": "ARC",
+    "2q": "TwoQ",
+    "s3fifo:fill_main=1": "S3FIFO",
+    "lirs:stack=2,demote=1": "LIRS",
+}
 
 
 def libcachesim_figures(quick: bool) -> dict[str, object]:

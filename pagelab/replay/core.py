@@ -153,7 +153,8 @@ def _car(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
 
 def _lirs(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
     ids, nuniq = trace.dense()
-    return int(fast_adaptive.lirs_faults(ids, nuniq, k, float(params_of(cls)["hir"])))
+    p = params_of(cls)
+    return int(fast_adaptive.lirs_faults(ids, nuniq, k, float(p["hir"]), float(p["stack"]), bool(p["demote"])))
 
 
 def _wsclock(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:

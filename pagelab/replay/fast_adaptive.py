@@ -83,14 +83,19 @@ def _car(
 
 
 @njit(cache=True)
-def lirs_faults(ids: np.ndarray, nuniq: int, frames: int, hir: float) -> int:
-    """The stack S and the queue Q are two lists (a resident HIR page is in both)."""
+def lirs_faults(ids: np.ndarray, nuniq: int, frames: int, hir: float, stack: float, demote: bool) -> int:
+    """The stack S is one list; the queue Q and the non-resident HIR pages of S (by
+    eviction time, for `stack`) are two lists of another (a HIR page may be in S and in
+    one of those)."""
     ls, hs, ts, ns = lists(nuniq, 1)
-    lq, hq, tq, nq = lists(nuniq, 1)
+    lq, hq, tq, nq = lists(nuniq, 2)
     lir = np.zeros(nuniq, dtype=np.bool_)
     resident = np.zeros(nuniq, dtype=np.bool_)
     lir_size = max(frames - max(1, int(hir * frames)), 1)
-    return _lirs(ids, frames, lir_size, ls, hs, ts, ns, lq, hq, tq, nq, lir, resident)
+    return _lirs(ids, frames, lir_size, stack * frames, demote, ls, hs, ts, ns, lq, hq, tq, nq, lir, resident)
+
+
+Q, GONE = 0, 1
 
 
 @loop
@@ -98,6 +103,8 @@ def _lirs(
     ids: np.ndarray,
     frames: int,
     lir_size: int,
+    bound: float,
+    demote: bool,
     ls: np.ndarray,
     hs: np.ndarray,
     ts: np.ndarray,
@@ -119,48 +126,93 @@ def _lirs(
                 _unlink(x, ls, hs, ts, ns)
                 _push(x, 0, ls, hs, ts, ns)
                 if bottom:
-                    _prune(ls, hs, ts, ns, lir)
+                    _prune(ls, hs, ts, ns, lq, hq, tq, nq, lir)
             elif ls[x, 2] != NIL:
-                nlir = _promote(x, ls, hs, ts, ns, lq, hq, tq, nq, lir, nlir)
+                nlir = _promote(x, ls, hs, ts, ns, lq, hq, tq, nq, lir, nlir, lir_size, demote)
+            else:
+                _unlink(x, lq, hq, tq, nq)
+                _push(x, Q, lq, hq, tq, nq)
+                if demote and nlir >= lir_size:
+                    _demote(ls, hs, ts, ns, lq, hq, tq, nq, lir)  # Q's front goes at the next fault
+                    nlir -= 1
+                _push(x, 0, ls, hs, ts, ns)
+        else:
+            faults += 1
+            if count >= frames:
+                if nq[Q] > 0:
+                    v = hq[Q]
+                    _unlink(v, lq, hq, tq, nq)
+                    if ls[v, 2] != NIL:
+                        _push(v, GONE, lq, hq, tq, nq)
+                else:  # no resident HIR page: the bottom LIR one goes (lirs.py's fallback)
+                    v = hs[0]
+                    lir[v] = False
+                    nlir -= 1
+                    _unlink(v, ls, hs, ts, ns)
+                    _prune(ls, hs, ts, ns, lq, hq, tq, nq, lir)
+                resident[v] = False
+                count -= 1
+            resident[x] = True
+            count += 1
+            if lq[x, 2] == GONE:
+                _unlink(x, lq, hq, tq, nq)
+            if nlir < lir_size:
+                lir[x] = True
+                nlir += 1
+                if ls[x, 2] != NIL:
+                    _unlink(x, ls, hs, ts, ns)
+                _push(x, 0, ls, hs, ts, ns)
+            elif ls[x, 2] != NIL:
+                nlir = _promote(x, ls, hs, ts, ns, lq, hq, tq, nq, lir, nlir, lir_size, demote)
             else:
                 _push(x, 0, ls, hs, ts, ns)
-                _unlink(x, lq, hq, tq, nq)
-                _push(x, 0, lq, hq, tq, nq)
-            continue
-        faults += 1
-        if count >= frames:
-            if nq[0] > 0:
-                v = hq[0]
-                _unlink(v, lq, hq, tq, nq)
-            else:  # no resident HIR page: the bottom LIR one goes (lirs.py's fallback)
-                v = hs[0]
-                lir[v] = False
-                nlir -= 1
-                _unlink(v, ls, hs, ts, ns)
-                _prune(ls, hs, ts, ns, lir)
-            resident[v] = False
-            count -= 1
-        resident[x] = True
-        count += 1
-        if nlir < lir_size:
-            lir[x] = True
-            nlir += 1
-            if ls[x, 2] != NIL:
-                _unlink(x, ls, hs, ts, ns)
-            _push(x, 0, ls, hs, ts, ns)
-        elif ls[x, 2] != NIL:
-            nlir = _promote(x, ls, hs, ts, ns, lq, hq, tq, nq, lir, nlir)
-        else:
-            _push(x, 0, ls, hs, ts, ns)
-            _push(x, 0, lq, hq, tq, nq)
+                _push(x, Q, lq, hq, tq, nq)
+        if bound > 0:
+            while ns[0] > bound and nq[GONE] > 0:  # forget the page evicted longest ago
+                f = hq[GONE]
+                _unlink(f, lq, hq, tq, nq)
+                _unlink(f, ls, hs, ts, ns)
     return faults
 
 
 @njit(cache=True)
-def _prune(ls: np.ndarray, hs: np.ndarray, ts: np.ndarray, ns: np.ndarray, lir: np.ndarray) -> None:
+def _prune(
+    ls: np.ndarray,
+    hs: np.ndarray,
+    ts: np.ndarray,
+    ns: np.ndarray,
+    lq: np.ndarray,
+    hq: np.ndarray,
+    tq: np.ndarray,
+    nq: np.ndarray,
+    lir: np.ndarray,
+) -> None:
     """Stack pruning: the bottom of S is always an LIR page."""
     while ns[0] > 0 and not lir[hs[0]]:
-        _unlink(hs[0], ls, hs, ts, ns)
+        f = hs[0]
+        _unlink(f, ls, hs, ts, ns)
+        if lq[f, 2] == GONE:
+            _unlink(f, lq, hq, tq, nq)
+
+
+@njit(cache=True)
+def _demote(
+    ls: np.ndarray,
+    hs: np.ndarray,
+    ts: np.ndarray,
+    ns: np.ndarray,
+    lq: np.ndarray,
+    hq: np.ndarray,
+    tq: np.ndarray,
+    nq: np.ndarray,
+    lir: np.ndarray,
+) -> None:
+    """The bottom LIR page becomes a resident HIR page at Q's end."""
+    f = hs[0]
+    _unlink(f, ls, hs, ts, ns)
+    lir[f] = False
+    _push(f, Q, lq, hq, tq, nq)
+    _prune(ls, hs, ts, ns, lq, hq, tq, nq, lir)
 
 
 @njit(cache=True)
@@ -176,17 +228,18 @@ def _promote(
     nq: np.ndarray,
     lir: np.ndarray,
     nlir: int,
+    lir_size: int,
+    demote: bool,
 ) -> int:
     """A HIR page found in S becomes LIR; the bottom LIR page becomes a resident HIR page
-    at Q's end. Returns the LIR count."""
-    if lq[x, 2] != NIL:
+    at Q's end (with `demote`, only if the LIR set was full). Returns the LIR count."""
+    full = nlir >= lir_size
+    if lq[x, 2] == Q:
         _unlink(x, lq, hq, tq, nq)
     lir[x] = True
     _unlink(x, ls, hs, ts, ns)
     _push(x, 0, ls, hs, ts, ns)
-    f = hs[0]
-    _unlink(f, ls, hs, ts, ns)
-    lir[f] = False
-    _push(f, 0, lq, hq, tq, nq)
-    _prune(ls, hs, ts, ns, lir)
-    return nlir  # one in, one out
+    if full or not demote:
+        _demote(ls, hs, ts, ns, lq, hq, tq, nq, lir)
+        return nlir
+    return nlir + 1

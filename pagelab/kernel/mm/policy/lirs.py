@@ -9,6 +9,12 @@ page (stack pruning). The queue Q holds the resident HIR pages; the victim is Q'
 A HIR page referenced while still in S has a shorter reuse distance than the bottom LIR
 page: it becomes LIR and that page becomes HIR. Until the LIR set is full, every page
 loaded becomes LIR.
+
+Two parameters give libCacheSim's variant (`lirs:stack=2,demote=1`, docs/policies.md):
+`stack` bounds S at that many times memory by forgetting the non-resident HIR page evicted
+longest ago (0, the default: unbounded, as in the paper's algorithm); `demote=1` makes a
+hit on a resident HIR page outside S demote the bottom LIR page too, as one inside S does
+(the paper leaves the LIR set alone there).
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ class Lirs(Policy):
     name = "lirs"
     wants_references = True
     hir: float = 0.01
-    PARAMS: ClassVar[Params] = {"hir": (0.0, 1.0)}
+    stack: float = 0.0
+    demote: int = 0
+    PARAMS: ClassVar[Params] = {"hir": (0.0, 1.0), "stack": (0.0, 1000.0), "demote": (0, 1)}
 
     def __init__(self, bits: AccessBits, seed: int = 0) -> None:
         super().__init__(bits, seed)
@@ -31,6 +39,7 @@ class Lirs(Policy):
         self.q: dict[int, None] = {}  # resident HIR pages, front first
         self.lir: set[int] = set()
         self.resident: set[int] = set()
+        self.gone: dict[int, None] = {}  # non-resident HIR pages in S, by eviction time
         self.fresh = -1
 
     def _lir_size(self) -> int:
@@ -47,6 +56,17 @@ class Lirs(Policy):
             if f in self.lir:
                 return
             del self.s[f]
+            self.gone.pop(f, None)
+
+    def _bound(self) -> None:
+        """With `stack`: S holds at most stack x memory entries, past which the
+        non-resident HIR page evicted longest ago is forgotten."""
+        if self.stack:
+            limit = self.stack * (self.frames or len(self.resident))
+            while len(self.s) > limit and self.gone:
+                f = next(iter(self.gone))
+                del self.gone[f]
+                del self.s[f]
 
     def _demote_bottom(self) -> None:
         """The bottom LIR page becomes a resident HIR page at Q's end."""
@@ -57,13 +77,16 @@ class Lirs(Policy):
         self._prune()
 
     def _promote(self, frame: int) -> None:
+        full = len(self.lir) >= self._lir_size()
         self.q.pop(frame, None)
         self.lir.add(frame)
         self._top(frame)
-        self._demote_bottom()
+        if full or not self.demote:  # (with demote, the LIR set may be one short)
+            self._demote_bottom()
 
     def mapped(self, frame: int) -> None:
         self.resident.add(frame)
+        self.gone.pop(frame, None)
         self.fresh = frame
         if len(self.lir) < self._lir_size():
             self.lir.add(frame)
@@ -73,6 +96,7 @@ class Lirs(Policy):
         else:
             self._top(frame)
             self.q[frame] = None
+        self._bound()
 
     def referenced(self, frame: int) -> None:
         if frame == self.fresh or frame not in self.resident:
@@ -86,9 +110,12 @@ class Lirs(Policy):
         elif frame in self.s:
             self._promote(frame)
         else:
-            self._top(frame)
             del self.q[frame]
             self.q[frame] = None
+            if self.demote and len(self.lir) >= self._lir_size():
+                self._demote_bottom()  # Q now holds one page more: its front goes at the next fault
+            self._top(frame)
+        self._bound()
 
     def unmapped(self, frame: int) -> None:
         """Evicted: a HIR page stays in S, non-resident."""
@@ -98,9 +125,12 @@ class Lirs(Policy):
             self.lir.discard(frame)
             self.s.pop(frame, None)
             self._prune()
+        elif frame in self.s:
+            self.gone[frame] = None
 
     def freed(self, frame: int) -> None:
         self.resident.discard(frame)
+        self.gone.pop(frame, None)
         self.q.pop(frame, None)
         self.lir.discard(frame)
         self.s.pop(frame, None)
