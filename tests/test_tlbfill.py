@@ -129,7 +129,8 @@ def test_native_agrees_with_the_walker(
     hart: Hart, leaf_flags: int, high: int, frame: int, l2: int, l1: int, access: Access, va: int
 ) -> None:
     """Whatever the tables hold: a fill the native path serves is exactly the walker's
-    answer for a walk that changes no PTE; every other fill reaches the Python hook."""
+    answer, and leaves the page table as the walker does (A set, and D on a store); every
+    other fill reaches the Python hook with no PTE changed."""
     ram = hart.ram
     leaf = (pa2pte(frame) | leaf_flags | high) & 0xFFFFFFFFFFFFFFFF
     build(ram, va, leaf, l2, l1)
@@ -139,19 +140,35 @@ def test_native_agrees_with_the_walker(
     tables = ram.read(BASE, 3 * 4096)
     native = Native(hart)
     got = native.fill(va, access)
-    assert ram.read(BASE, 3 * 4096) == tables  # the native path never writes a PTE
+    after_native = ram.read(BASE, 3 * 4096)
+    ram.write(BASE, tables)
     want = walk(ram, ROOT, va, access)
-    changed = ram.read(BASE, 3 * 4096) != tables  # the walker had A or D to set
+    after_walk = ram.read(BASE, 3 * 4096)
     if got is not None:
-        assert want == got and not changed
+        assert want == got and after_native == after_walk
         marked = hart.code_frames[(got[0] - BASE) >> 12] == 1
         assert marked == bool(leaf_flags & PTE_X)
     else:
-        # Fallen back: a fault, a PTE to update, or a case the fast path leaves alone
-        # (superpages and reserved bits, which the walker judges).
-        assert want is None or changed or l2 or l1 or high
+        assert after_native == tables  # Python will walk: nothing written before it
+        # Fallen back: a fault, or a case the fast path leaves alone (superpages and
+        # reserved bits, which the walker judges).
+        assert want is None or l2 or l1 or high
         if native.fell_back[-1][2]:  # MISS: the walker must fail too (Python skips it)
             assert want is None
+
+
+@pytest.mark.parametrize("access", [Access.READ, Access.WRITE, Access.FETCH])
+def test_a_and_d_are_set_natively(hart: Hart, access: Access) -> None:
+    """After the A bits are harvested (a recorded run, every sampling period), each page
+    used again misses with A clear: the native path sets it, with no Python call."""
+    va = 0x9000
+    build(hart.ram, va, pa2pte(FRAME) | PTE_V | PTE_R | PTE_W | PTE_X | PTE_U)  # A and D clear
+    hart.root = ROOT
+    hart.fill.enable(True)
+    got = Native(hart).fill(va, access)
+    pte = hart.ram.read64(LEAF + 8 * px(0, va))
+    assert pte & PTE_A and bool(pte & PTE_D) == (access == Access.WRITE)
+    assert got == (FRAME, 7 if access == Access.WRITE else 5)  # W only once D is set
 
 
 def test_python_answers_through_the_native_hook(hart: Hart) -> None:
@@ -160,7 +177,7 @@ def test_python_answers_through_the_native_hook(hart: Hart) -> None:
     va = 0x7000
     hart.root = ROOT
     hart.fill.enable(True)
-    build(hart.ram, va, pa2pte(FRAME) | PTE_V | PTE_R | PTE_U)  # A clear: Python sets it
+    build(hart.ram, va, pa2pte(FRAME) | PTE_V | PTE_R | PTE_U | PTE_A | 1 << 54)  # reserved bits: Python judges
     native = Native(hart, answer=(FRAME, 1))
     assert native.fill(va, Access.READ) is None
     build(hart.ram, va, pa2pte(FRAME) | PTE_R | PTE_U | PTE_A)  # not valid: a fault

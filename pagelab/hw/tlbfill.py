@@ -1,21 +1,23 @@
 """The TLB-fill fast path: the common Sv39 walk in native code, the rest in Python.
 
 Unicorn calls the TLB-fill hook on every TLB miss, and misses are frequent: after each
-context switch (no ASIDs, so a full flush) every page a process touches misses once. Most
-of those walks find a valid 4 KiB leaf that allows the access and needs no A or D update.
-This hook, about 150 lines of LLVM IR compiled like the block hook (hw/native.py), does
-exactly that walk and fills the TLB entry:
+context switch (no ASIDs, so a full flush) every page a process touches misses once, and
+after each harvest of the A bits (idle page tracking, kernel/mm/page_idle.py, or a policy
+clearing them) every page used again misses once and needs A set again. Most of those
+walks find a valid 4 KiB leaf that allows the access. This hook, about 160 lines of LLVM IR
+compiled like the block hook (hw/native.py), does exactly that walk and fills the TLB entry:
 
 - levels 2 and 1 must be pointer PTEs (V set; R, W, X clear; no bits above the PPN);
-- the level-0 leaf must have V, U and A set, the permission for the access (R for a load,
-  W for a store, X for a fetch), D too for a store, and not the reserved W-without-R;
+- the level-0 leaf must have V and U set, the permission for the access (R for a load,
+  W for a store, X for a fetch), and not the reserved W-without-R;
 - its frame must lie inside RAM.
 
-Then the entry gets the frame and the permissions that hw/mmu.py's walker would give
-(read, exec, and write only when D is set), and no PTE changes, since A and D are already
-set. A leaf with X also marks its frame in `Hart.code_frames`, as the Python path does.
-Anything else (a fault, A or D to set, a superpage, a bad PTE, a fill after a trap, or a
-replacement policy that watches every fill) goes to the Python hook unchanged.
+Then it sets A in the leaf, and D on a store, as hw/mmu.py's walker does (the PTE is
+written only if a bit was clear), and the entry gets the frame and the permissions that
+the walker would give (read, exec, and write only when D is set). A leaf with X also
+marks its frame in `Hart.code_frames`, as the Python path does. Anything else (a fault, a
+superpage, a bad PTE, a fill after a trap, or a replacement policy that watches every
+fill) goes to the Python hook unchanged.
 """
 
 from __future__ import annotations
@@ -140,9 +142,9 @@ l0.check:
   %is.read = icmp eq i32 %access, 16
   %is.write = icmp eq i32 %access, 17
   %is.fetch = icmp eq i32 %access, 18
-  %need.r = select i1 %is.read, i64 {_V | _U | _A | _R}, i64 0
-  %need.w = select i1 %is.write, i64 {_V | _U | _A | _W | _D}, i64 %need.r
-  %need = select i1 %is.fetch, i64 {_V | _U | _A | _X}, i64 %need.w
+  %need.r = select i1 %is.read, i64 {_V | _U | _R}, i64 0
+  %need.w = select i1 %is.write, i64 {_V | _U | _W}, i64 %need.r
+  %need = select i1 %is.fetch, i64 {_V | _U | _X}, i64 %need.w
   %known = icmp ne i64 %need, 0
   %have = and i64 %pte0, %need
   %allowed = icmp eq i64 %have, %need
@@ -158,12 +160,22 @@ frame:                                      ; the frame must lie inside RAM
   %size.p = getelementptr i64, ptr %ud, i64 {RAM_SIZE}
   %size = load i64, ptr %size.p
   %inram = icmp ult i64 %off, %size
-  br i1 %inram, label %fill, label %slow
+  br i1 %inram, label %young, label %slow
+
+young:                                      ; set A, and D on a store, as the walker does
+  %set = select i1 %is.write, i64 {_A | _D}, i64 {_A}
+  %new = or i64 %pte0, %set
+  %same = icmp eq i64 %new, %pte0
+  br i1 %same, label %fill, label %update
+
+update:
+  store i64 %new, ptr %pte0.p
+  br label %fill
 
 fill:                                       ; perms: R -> 1, X -> 4, W and D -> 2
-  %sh1 = lshr i64 %pte0, 1
+  %sh1 = lshr i64 %new, 1
   %rx = and i64 %sh1, 5
-  %sh6 = lshr i64 %pte0, 6
+  %sh6 = lshr i64 %new, 6
   %wd = and i64 %sh1, %sh6
   %w = and i64 %wd, 2
   %prot64 = or i64 %rx, %w
