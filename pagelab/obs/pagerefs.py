@@ -31,6 +31,7 @@ PERIOD = 100_000  # instructions between two harvests at first: one clock tick
 # merged in pairs): a long run costs at most about this many harvests per doubling, and
 # always has between MAX_PERIODS / 2 and MAX_PERIODS of them.
 MAX_PERIODS = 256
+_NONE = np.zeros(0, np.int64)
 
 
 @dataclass(frozen=True)
@@ -106,16 +107,32 @@ class PageSampler:
         self.abis: dict[int, str] = {}
         self._bands: dict[int, dict[tuple[int, str, str], int]] = {}
         self._open = False  # a period has references but no end time yet
+        # pid -> page table, of the processes harvested since which they have not run:
+        # their A bits are all clear (only a process's own instructions, faults and
+        # system calls set them), so the next harvest skips them. init, asleep in
+        # wait() for the whole run, is one.
+        self._idle: dict[int, int] = {}
         m.tickers.append(self.tick)
 
     def tick(self, _sample: Callable[[], SampleEvent] | None) -> None:
-        now = self.m.now()
+        # Called at every quantum's end, the process that ran still current.
+        m = self.m
+        cur = m.current
+        if cur is not None:
+            self._idle.pop(cur.pid, None)
+        now = m.now()
         if now < self.due:
             return
-        for p in self.m.procs:
-            if p is not None and p.pagetable:
-                self._harvest(p)
-        self.m.hart.flush_tlb()  # the next use of each page sets its A bit again
+        live = [p for p in m.procs if p is not None and p.pagetable]
+        tables = [p.pagetable for p in live]
+        for p in live:
+            if self._idle.get(p.pid) == p.pagetable and tables.count(p.pagetable) == 1:
+                if self.watchers:  # it used no page in this period
+                    self._period_used.setdefault(p.pid, _NONE)
+                continue  # (threads share a page table: another may have run)
+            self._harvest(p)
+            self._idle[p.pid] = p.pagetable
+        m.hart.flush_tlb()  # the next use of each page sets its A bit again
         self._close(now)
         used, self._period_used = self._period_used, {}
         for fn in self.watchers:
@@ -124,6 +141,7 @@ class PageSampler:
 
     def exiting(self, pid: int) -> None:
         """pid is exiting, its page table still valid: its last uses, in the open period."""
+        self._idle.pop(pid, None)
         p = next((q for q in self.m.procs if q is not None and q.pid == pid), None)
         if p is not None and p.pagetable:
             self._harvest(p)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pagelab.kernel.events import Event, FaultEvent, QuantumEvent, SampleEvent, SyscallEvent, TeardownEvent
 from pagelab.obs.framemap import FrameMap, frame_map
@@ -24,14 +24,18 @@ if TYPE_CHECKING:
 # ends, so that a program that runs in one quantum still has a curve.
 SAMPLE_FAULTS = 32
 # And at a system call, if this many instructions ran since the last sample, or 1/SPAN
-# of the clock, whichever is more: a program that makes many calls would otherwise pay
-# for a sample at each, and a long one has its quantum ends.
+# of the clock at the last sample, whichever is more: a program that makes many calls
+# would otherwise pay for a sample at each, and a long one has its quantum ends.
 SAMPLE_GAP = 10_000
 SAMPLE_SPAN = 64
 # The frame map at the peak is taken again at a new peak of frames in use if they grew
 # by this fraction of the last map's (1/32), or if processes or their regions changed
 # since it was taken (a fork's COW sharing adds few frames but changes the picture).
 PEAK_GROWTH_SHIFT = 5
+
+
+def _drop(_item: object) -> None:
+    """Where events go when they are not kept."""
 
 
 def _proc(m: Machine, pid: int) -> Proc | None:
@@ -88,8 +92,12 @@ class Recorder:
         self.m = m
         self.rec = Recording(frames_total=m.km.nframes)
         self.keep_events = keep_events
+        self._keep = self.rec.events.append if keep_events else _drop
         self._faults = 0
-        self._last_now = -SAMPLE_GAP
+        self._sample_due = 0  # the clock at which a system call takes a sample
+        # At a system call: the earliest of that and the sampler's next harvest, as last
+        # seen (harvests only move later, so it may be early, never late).
+        self._due = 0
         self._peak_used = 0  # the most frames in use at any sample so far
         self._changed = True  # regions changed since the peak map was taken (exec, mmap...)
         self._map_pids: set[int] = set()  # the processes alive when it was taken
@@ -105,42 +113,42 @@ class Recorder:
         return self.rec
 
     def __call__(self, ev: Event) -> None:
-        # Called for every event of the run: the common kinds first, each with as few
-        # calls as it needs.
+        # Called for every event of the run (a system call makes two): the common kinds
+        # first, each with as few calls as it needs.
         t = type(ev)
         if t is SyscallEvent:
-            assert isinstance(ev, SyscallEvent)
-            now = ev.now
-            if self.keep_events:
-                self.rec.events.append((now, ev))
-            pages = self.pages
-            if pages is not None and now >= pages.due:
-                pages.tick(None)  # a harvest due now need not wait for the quantum's end
-            if now - self._last_now >= max(SAMPLE_GAP, now // SAMPLE_SPAN):
-                self._sampled(self.m.sample())
+            now = cast(SyscallEvent, ev).now
+            self._keep((now, ev))
+            if now >= self._due:
+                self._syscall_due(now)
             return
         if t is SampleEvent:
-            assert isinstance(ev, SampleEvent)
-            if self.keep_events:
-                self.rec.events.append((ev.now, ev))
-            self._sampled(ev)
+            sample = cast(SampleEvent, ev)
+            self._keep((sample.now, ev))
+            self._sampled(sample)
             return
-        if self.keep_events:
-            self.rec.events.append((self.m.now(), ev))
+        self._keep((self.m.now(), ev))
         if t is FaultEvent:
             self._faults += 1
             if self._faults % SAMPLE_FAULTS == 0:
                 self._sampled(self.m.sample())
         elif t is TeardownEvent:
-            assert isinstance(ev, TeardownEvent)
             self._changed = True
-            self._teardown(ev)
+            self._teardown(cast(TeardownEvent, ev))
         elif t is not QuantumEvent:
             self._changed = True  # exec, exit, a memory service (mmap...), an eviction
 
+    def _syscall_due(self, now: int) -> None:
+        pages = self.pages
+        if pages is not None and now >= pages.due:
+            pages.tick(None)  # a harvest due now need not wait for the quantum's end
+        if now >= self._sample_due:
+            self._sampled(self.m.sample())
+        self._due = self._sample_due if pages is None else min(self._sample_due, pages.due)
+
     def _sampled(self, ev: SampleEvent) -> None:
         self.rec.samples.append(ev)
-        self._last_now = ev.now
+        self._sample_due = ev.now + max(SAMPLE_GAP, ev.now // SAMPLE_SPAN)
         used = ev.frames_total - ev.frames_free
         if used <= self._peak_used:
             return
