@@ -9,6 +9,7 @@ built-ins included, runs in the plain per-reference loop (engine.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 
@@ -39,6 +40,7 @@ from pagelab.kernel.mm.policy import (
 )
 from pagelab.kernel.mm.policy.spec import base_of, params_of
 from pagelab.replay import (
+    counting,
     fast,
     fast_adaptive,
     fast_clock,
@@ -169,8 +171,9 @@ def _clockpro(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> 
 
 
 # One run per memory size, with the policy's parameters read off `cls`. Keyed by the
-# built-in class; a parameterised variant (--policy clock:young=0) counts as it.
-SIZED: dict[type[Policy], Callable[[Trace, type[Policy], int, int, int], int]] = {
+# built-in class; a parameterised variant (--policy clock:young=0) counts as it. Those in
+# RECORDS also take (miss, final) arrays to mark their faults and final resident set.
+SIZED: dict[type[Policy], Callable[..., int]] = {
     Clock: _clock,
     SecondChance: _clock,  # the same choices (Tanenbaum 3.4.5; the tests check it)
     Sieve: _sieve,
@@ -193,7 +196,7 @@ SIZED: dict[type[Policy], Callable[[Trace, type[Policy], int, int, int], int]] =
 }
 
 
-def fast_path_of(cls: type[Policy]) -> Callable[[Trace, type[Policy], int, int, int], int] | None:
+def fast_path_of(cls: type[Policy]) -> Callable[..., int] | None:
     """The compiled per-size path for `cls`, if it is a built-in (or a variant of one
     made by --policy NAME:param=value) that has one."""
     return SIZED.get(base_of(cls))
@@ -207,15 +210,28 @@ def replay(
     tick: int = DEFAULT_TICK,
     use_fast: bool = True,
     warmup: int = 0,
+    window: int = 0,
+    writebacks: bool = False,
 ) -> list[Result]:
     """Faults of policy `cls` on `trace` for each frame count in `frames`, counting only
-    the references after the first `warmup` (which fill memory uncounted)."""
+    the references after the first `warmup` (which fill memory uncounted); with
+    `writebacks`, the dirty victims too, and with `window`, the faults in each `window`
+    references (counting.py)."""
     if not frames or min(frames) < 1:
         raise ValueError("frame counts must be at least 1")
     if not 0 <= warmup <= len(trace):
         raise ValueError(f"warm-up of {warmup} references in a trace of {len(trace)}")
+    if window < 0:
+        raise ValueError("the window must be a positive number of references")
     if len(trace) == 0:
         return [Result(cls.name, k, 0, 0) for k in frames]
+    if window or writebacks:
+        # The pages resident after the warm-up matter to the writebacks only.
+        record = _record(trace, cls, seed, tick, warmup if writebacks else 0) if use_fast else None
+        plain = partial(simulate, trace, cls, seed=seed, tick=tick, warmup=warmup, window=window, writebacks=writebacks)
+        return counting.counted(
+            trace, cls.name, list(frames), warmup, window, writebacks, record, lambda k: plain(frames=k)
+        )
     refs = len(trace) - warmup
     if use_fast and cls is Opt:  # its future is the whole trace: count from `warmup` on
         return [Result(cls.name, k, refs, f) for k, f in zip(frames, _opt(trace, frames, warmup), strict=True)]
@@ -236,6 +252,21 @@ def replay(
         prefix = Trace(trace.pages[:warmup], trace.writes[:warmup], trace.fmt)
         total = [a - b for a, b in zip(total, faults(prefix), strict=True)]
     return [Result(cls.name, k, refs, f) for k, f in zip(frames, total, strict=True)]
+
+
+# Per-size paths that can mark their faults and final resident set (counting.py).
+RECORDS: set[type[Policy]] = set()
+
+
+def _record(trace: Trace, cls: type[Policy], seed: int, tick: int, warmup: int) -> counting.Record | None:
+    """How the compiled paths record a replay for counting, if `cls` has one that can."""
+    whole = {Fifo: counting.fifo, Lru: counting.lru, Opt: counting.opt}.get(cls)
+    if whole is not None:
+        return whole(trace, warmup)
+    sized = fast_path_of(cls)
+    if sized is None or base_of(cls) not in RECORDS:
+        return None
+    return counting.online(lambda t, k, miss, final: sized(t, cls, k, seed, tick, miss, final), trace, warmup)
 
 
 def parse_warmup(text: str, refs: int) -> int:

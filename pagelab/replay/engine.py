@@ -7,7 +7,7 @@ exactly (tests/test_replay.py checks that on random traces).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -22,8 +22,10 @@ _CHUNK = 1 << 16  # references turned into Python ints at a time
 class Result:
     policy: str
     frames: int
-    refs: int
+    refs: int  # references counted: the trace less its warm-up
     faults: int
+    writebacks: int | None = None  # dirty victims evicted after the warm-up (None: not asked)
+    windows: tuple[int, ...] = ()  # faults in each window of counted references, when asked
 
     @property
     def hits(self) -> int:
@@ -70,14 +72,24 @@ def next_positions(pages: np.ndarray) -> np.ndarray:
 
 
 def simulate(
-    trace: Trace, cls: type[Policy], frames: int, seed: int = 0, tick: int = DEFAULT_TICK, warmup: int = 0
+    trace: Trace,
+    cls: type[Policy],
+    frames: int,
+    seed: int = 0,
+    tick: int = DEFAULT_TICK,
+    warmup: int = 0,
+    window: int = 0,
+    writebacks: bool = False,
 ) -> Result:
     """Replay `trace` in `frames` frames, one reference at a time. A policy that fails (a
-    method raises, victim() answers what is not resident) raises PolicyFailed."""
+    method raises, victim() answers what is not resident) raises PolicyFailed. With
+    `window`, also the faults in each `window` references from the warm-up on; with
+    `writebacks`, the dirty victims evicted from the warm-up on (vmsim's writes to disk)."""
     if frames < 1:
         raise ValueError("frames must be at least 1")
     try:
-        return _simulate(trace, cls, frames, seed, tick, warmup)
+        result = _simulate(trace, cls, frames, seed, tick, warmup, window)
+        return result if writebacks else replace(result, writebacks=None)
     except POLICY_RAISES as e:
         # The frame below _simulate's is the policy method it called (no cost per call).
         tb = e.__traceback__
@@ -88,13 +100,14 @@ def simulate(
         raise policy_failure(cls, method, e) from None
 
 
-def _simulate(trace: Trace, cls: type[Policy], frames: int, seed: int, tick: int, warmup: int) -> Result:
+def _simulate(trace: Trace, cls: type[Policy], frames: int, seed: int, tick: int, warmup: int, window: int) -> Result:
     bits = TraceBits(trace)
     policy = cls(bits, seed)
     policy.resize(frames)
     resident: dict[int, None] = {}
     young, dirty, last = bits.young_set, bits.dirty_set, bits.last
-    faults = 0
+    faults = writebacks = 0
+    windows = [0] * (-(-(len(trace) - warmup) // window) if window else 0)
     pos = 0
     for start in range(0, len(trace), _CHUNK):
         pages = trace.pages[start : start + _CHUNK].tolist()
@@ -102,9 +115,12 @@ def _simulate(trace: Trace, cls: type[Policy], frames: int, seed: int, tick: int
         for page, write in zip(pages, writes, strict=True):
             if page not in resident:
                 faults += pos >= warmup  # the warm-up fills memory uncounted
+                if window and pos >= warmup:
+                    windows[(pos - warmup) // window] += 1
                 policy.missed(page)
                 if len(resident) >= frames:
                     victim = check_victim(policy, policy.victim(resident.keys()), resident)
+                    writebacks += pos >= warmup and victim in dirty  # a page-out: written to disk
                     del resident[victim]
                     young.discard(victim)
                     dirty.discard(victim)
@@ -120,4 +136,4 @@ def _simulate(trace: Trace, cls: type[Policy], frames: int, seed: int, tick: int
             bits.pos = pos
             if pos % tick == 0:
                 policy.tick()
-    return Result(cls.name, frames, len(trace) - warmup, faults)
+    return Result(cls.name, frames, len(trace) - warmup, faults, writebacks, tuple(windows))

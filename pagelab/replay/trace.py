@@ -36,6 +36,7 @@ class Trace:
     pages: np.ndarray  # int64 page numbers, one per reference
     writes: np.ndarray  # bool, True where the reference was a store
     fmt: str
+    ids: int = 0  # when not 0: `pages` are already dense ids below this (a renumbered trace, or a prefix of one)
 
     def __len__(self) -> int:
         return len(self.pages)
@@ -44,6 +45,8 @@ class Trace:
         """Page numbers renumbered 0..U-1 for array-indexed fast paths, and U. A compact
         range is just shifted (O(n)); a sparse one (addresses all over a 64-bit space) is
         sorted out by np.unique."""
+        if self.ids:
+            return self.pages, self.ids
         n = len(self.pages)
         lo, hi = (int(self.pages.min()), int(self.pages.max())) if n else (0, -1)
         if hi - lo < max(4 * n, 1 << 16):
