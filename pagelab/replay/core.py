@@ -9,7 +9,6 @@ built-ins included, runs in the plain per-reference loop (engine.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import partial
 
 import numpy as np
 
@@ -76,15 +75,15 @@ def _opt(trace: Trace, frames: Sequence[int], start: int = 0) -> list[int]:
 FAST: dict[type[Policy], Callable[[Trace, Sequence[int]], list[int]]] = {Fifo: _fifo, Lru: _lru, Opt: _opt}
 
 
-def _clock(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+def _clock(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
     ids, nuniq = trace.dense()
     young = bool(params_of(cls).get("young", 1))  # sc has no such parameter: as clock's default
-    return int(fast_clock.clock_faults(ids, nuniq, k, young))
+    return int(fast_clock.clock_faults(ids, nuniq, k, young, *rec))
 
 
-def _sieve(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+def _sieve(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
     ids, nuniq = trace.dense()
-    return int(fast_clock.sieve_faults(ids, nuniq, k))
+    return int(fast_clock.sieve_faults(ids, nuniq, k, *rec))
 
 
 def _aging(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
@@ -172,7 +171,7 @@ def _clockpro(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> 
 
 # One run per memory size, with the policy's parameters read off `cls`. Keyed by the
 # built-in class; a parameterised variant (--policy clock:young=0) counts as it. Those in
-# RECORDS also take (miss, final) arrays to mark their faults and final resident set.
+# RECORDS also take (miss, final) arrays, `*rec`, to mark their faults and final resident set.
 SIZED: dict[type[Policy], Callable[..., int]] = {
     Clock: _clock,
     SecondChance: _clock,  # the same choices (Tanenbaum 3.4.5; the tests check it)
@@ -226,12 +225,13 @@ def replay(
     if len(trace) == 0:
         return [Result(cls.name, k, 0, 0) for k in frames]
     if window or writebacks:
-        # The pages resident after the warm-up matter to the writebacks only.
-        record = _record(trace, cls, seed, tick, warmup if writebacks else 0) if use_fast else None
-        plain = partial(simulate, trace, cls, seed=seed, tick=tick, warmup=warmup, window=window, writebacks=writebacks)
-        return counting.counted(
-            trace, cls.name, list(frames), warmup, window, writebacks, record, lambda k: plain(frames=k)
-        )
+        ask = counting.Ask(cls.name, warmup, window, writebacks)
+        record = _record(trace, cls, list(frames), seed, tick, ask) if use_fast else None
+        results = [record(k) if record is not None else None for k in frames]
+        return [
+            r or simulate(trace, cls, k, seed, tick, warmup, window, writebacks)
+            for k, r in zip(frames, results, strict=True)
+        ]
     refs = len(trace) - warmup
     if use_fast and cls is Opt:  # its future is the whole trace: count from `warmup` on
         return [Result(cls.name, k, refs, f) for k, f in zip(frames, _opt(trace, frames, warmup), strict=True)]
@@ -255,18 +255,20 @@ def replay(
 
 
 # Per-size paths that can mark their faults and final resident set (counting.py).
-RECORDS: set[type[Policy]] = set()
+RECORDS: set[type[Policy]] = {Clock, SecondChance, Sieve}
 
 
-def _record(trace: Trace, cls: type[Policy], seed: int, tick: int, warmup: int) -> counting.Record | None:
-    """How the compiled paths record a replay for counting, if `cls` has one that can."""
+def _record(
+    trace: Trace, cls: type[Policy], frames: list[int], seed: int, tick: int, ask: counting.Ask
+) -> counting.Record | None:
+    """The compiled replay that counts as `ask` says, if `cls` has one that can."""
     whole = {Fifo: counting.fifo, Lru: counting.lru, Opt: counting.opt}.get(cls)
     if whole is not None:
-        return whole(trace, warmup)
+        return whole(trace, frames, ask)
     sized = fast_path_of(cls)
     if sized is None or base_of(cls) not in RECORDS:
         return None
-    return counting.online(lambda t, k, miss, final: sized(t, cls, k, seed, tick, miss, final), trace, warmup)
+    return counting.online(lambda t, k, miss, final: sized(t, cls, k, seed, tick, miss, final), trace, ask)
 
 
 def parse_warmup(text: str, refs: int) -> int:
