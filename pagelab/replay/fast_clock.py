@@ -1,7 +1,8 @@
 """Compiled replay of the clock family (clock, sc, sieve): each equals its Policy class
 run by engine.simulate, reference for reference (tests/test_policies_fast.py checks it).
 
-No eviction scans the resident set: a hand moves over a ring, or over a linked list for
+Given `miss` and `final`, each marks the references that fault and the pages resident at
+the end (counting.py). No eviction scans the resident set: a hand moves over a ring, or over a linked list for
 SIEVE, and each step it takes clears a bit that a reference had set, so its moves are paid
 for by references (amortised O(1) per reference).
 """
@@ -13,7 +14,14 @@ from numba import njit
 
 
 @njit(cache=True)
-def clock_faults(ids: np.ndarray, nuniq: int, frames: int, young_on_load: bool) -> int:
+def clock_faults(
+    ids: np.ndarray,
+    nuniq: int,
+    frames: int,
+    young_on_load: bool,
+    miss: np.ndarray | None = None,
+    final: np.ndarray | None = None,
+) -> int:
     """The clock as a ring of `frames` slots; the hand is the next slot to look at. A
     victim's slot takes the new page, which so lands just behind the hand (clock.py's
     dict, read from its front, is the same circle)."""
@@ -23,9 +31,11 @@ def clock_faults(ids: np.ndarray, nuniq: int, frames: int, young_on_load: bool) 
     count = 0
     hand = 0
     faults = 0
-    for x in ids:
+    for t, x in enumerate(ids):
         if not resident[x]:
             faults += 1
+            if miss is not None:
+                miss[t] = 1
             if count < frames:
                 ring[count] = x
                 count += 1
@@ -40,11 +50,15 @@ def clock_faults(ids: np.ndarray, nuniq: int, frames: int, young_on_load: bool) 
             young[x] = young_on_load
         else:
             young[x] = True
+    if final is not None:
+        final[:] = resident
     return faults
 
 
 @njit(cache=True)
-def sieve_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
+def sieve_faults(
+    ids: np.ndarray, nuniq: int, frames: int, miss: np.ndarray | None = None, final: np.ndarray | None = None
+) -> int:
     """SIEVE over a doubly linked list: `toward_head[p]` is the next newer page. The hand
     moves toward the head and wraps to the tail (-1: start at the tail)."""
     resident = np.zeros(nuniq, dtype=np.bool_)
@@ -54,11 +68,13 @@ def sieve_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
     head = tail = hand = -1
     count = 0
     faults = 0
-    for x in ids:
+    for t, x in enumerate(ids):
         if resident[x]:
             visited[x] = True
             continue
         faults += 1
+        if miss is not None:
+            miss[t] = 1
         if count >= frames:
             h = hand if hand >= 0 else tail
             while visited[h]:
@@ -87,4 +103,6 @@ def sieve_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
         resident[x] = True
         visited[x] = False
         count += 1
+    if final is not None:
+        final[:] = resident
     return faults
