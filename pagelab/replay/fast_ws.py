@@ -8,7 +8,8 @@ the bit can clear, so it never shows. So the pages whose A bit is clear sit in a
 tree over load-order slots keyed by (time of last use, slot): the first one older than tau
 is a left-most descent, the longest unused is the root. Only pages used since the last
 tick (at most `tick`) are touched at a tick. As in fast_queues.py, the loops take every
-array they use and run with reference counting off (`loop`).
+array they use and run with reference counting off (`loop`). Given `miss` and `final`,
+both mark the references that fault and the pages resident at the end (counting.py).
 """
 
 from __future__ import annotations
@@ -36,7 +37,15 @@ def _first_below(tree: np.ndarray, p: int, limit: np.int64) -> int:
 
 
 @njit(cache=True)
-def ws_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int, tau: int) -> int:
+def ws_faults(
+    ids: np.ndarray,
+    nuniq: int,
+    frames: int,
+    tick: int,
+    tau: int,
+    miss: np.ndarray | None = None,
+    final: np.ndarray | None = None,
+) -> int:
     cap = 2 * frames + 2
     p = _pow2(cap)
     resident = np.zeros(nuniq, dtype=np.bool_)
@@ -47,7 +56,10 @@ def ws_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int, tau: int) -> 
     page_at = np.full(cap, -1, dtype=np.int64)
     idle = np.full(2 * p, EMPTY, dtype=np.int64)  # (last use, slot) of pages with A clear
     anyone = np.full(2 * p, EMPTY, dtype=np.int64)  # slot of every resident page
-    return _ws(ids, frames, tick, tau, resident, young, last_use, slot_of, used_list, page_at, idle, anyone)
+    faults = _ws(ids, frames, tick, tau, resident, young, last_use, slot_of, used_list, page_at, idle, anyone, miss)
+    if final is not None:
+        final[:] = resident
+    return faults
 
 
 @loop
@@ -64,6 +76,7 @@ def _ws(
     page_at: np.ndarray,
     idle: np.ndarray,
     anyone: np.ndarray,
+    miss: np.ndarray | None,
 ) -> int:
     cap = len(page_at)
     p = len(idle) // 2
@@ -76,6 +89,8 @@ def _ws(
         x = ids[t]
         if not resident[x]:
             faults += 1
+            if miss is not None:
+                miss[t] = 1
             if count >= frames:
                 v = _first_below(idle, p, np.int64(t - tau))  # now - last > tau
                 if v < 0:
@@ -125,7 +140,16 @@ def _ws(
 
 
 @njit(cache=True)
-def wsclock_faults(ids: np.ndarray, writes: np.ndarray, nuniq: int, frames: int, tick: int, tau: int) -> int:
+def wsclock_faults(
+    ids: np.ndarray,
+    writes: np.ndarray,
+    nuniq: int,
+    frames: int,
+    tick: int,
+    tau: int,
+    miss: np.ndarray | None = None,
+    final: np.ndarray | None = None,
+) -> int:
     """WSClock over a circular doubly linked list with a hand. Its turn is the
     algorithm's own: old dirty pages and recently used ones are passed over, so a fault
     may look at every page (compiled, but not free of scans)."""
@@ -145,6 +169,8 @@ def wsclock_faults(ids: np.ndarray, writes: np.ndarray, nuniq: int, frames: int,
         x = ids[t]
         if not resident[x]:
             faults += 1
+            if miss is not None:
+                miss[t] = 1
             if count >= frames:
                 scheduled = clean = v = -1
                 for _ in range(count):
@@ -199,4 +225,6 @@ def wsclock_faults(ids: np.ndarray, writes: np.ndarray, nuniq: int, frames: int,
                     young[y] = False
                     when[y] = t + 1
             nused = 0
+    if final is not None:
+        final[:] = resident
     return faults
