@@ -132,35 +132,35 @@ def _s3fifo(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> in
     return int(fast_queues.s3fifo_faults(ids, nuniq, k, small, ghost, threshold, fill_main))
 
 
-def _ws(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+def _ws(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
     ids, nuniq = trace.dense()
-    return int(fast_ws.ws_faults(ids, nuniq, k, tick, int(params_of(cls)["tau"])))
+    return int(fast_ws.ws_faults(ids, nuniq, k, tick, int(params_of(cls)["tau"]), *rec))
 
 
-def _linux(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+def _linux(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
     ids, nuniq = trace.dense()
-    return int(fast_linux.linux_faults(ids, nuniq, k))
+    return int(fast_linux.linux_faults(ids, nuniq, k, *rec))
 
 
-def _mglru(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+def _mglru(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
     ids, nuniq = trace.dense()
-    return int(fast_linux.mglru_faults(ids, nuniq, k, tick, int(params_of(cls)["gens"])))
+    return int(fast_linux.mglru_faults(ids, nuniq, k, tick, int(params_of(cls)["gens"]), *rec))
 
 
-def _car(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+def _car(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
     ids, nuniq = trace.dense()
-    return int(fast_adaptive.car_faults(ids, nuniq, k))
+    return int(fast_adaptive.car_faults(ids, nuniq, k, *rec))
 
 
-def _lirs(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+def _lirs(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
     ids, nuniq = trace.dense()
     p = params_of(cls)
-    return int(fast_adaptive.lirs_faults(ids, nuniq, k, float(p["hir"]), float(p["stack"]), bool(p["demote"])))
+    return int(fast_adaptive.lirs_faults(ids, nuniq, k, float(p["hir"]), float(p["stack"]), bool(p["demote"]), *rec))
 
 
-def _wsclock(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+def _wsclock(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
     ids, nuniq = trace.dense()
-    return int(fast_ws.wsclock_faults(ids, trace.writes, nuniq, k, tick, int(params_of(cls)["tau"])))
+    return int(fast_ws.wsclock_faults(ids, trace.writes, nuniq, k, tick, int(params_of(cls)["tau"]), *rec))
 
 
 def _clockpro(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
@@ -255,7 +255,7 @@ def replay(
 
 
 # Per-size paths that can mark their faults and final resident set (counting.py).
-RECORDS: set[type[Policy]] = {Clock, SecondChance, Sieve}
+RECORDS: set[type[Policy]] = {Clock, SecondChance, Sieve, WorkingSet, WsClock, Linux, Mglru, Car, Lirs}
 
 
 def _record(

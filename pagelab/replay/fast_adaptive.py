@@ -3,7 +3,8 @@
 helpers). CAR's hands clear a reference bit, or move a page from T1 to T2 (once per stay),
 at each step; LIRS's stack pruning removes each entry once: no eviction scans memory.
 As in fast_queues.py, the loops take every array they use and run with reference counting
-off (`loop`).
+off (`loop`). Given `miss` and `final`, both mark the references that fault and the
+pages resident at the end (counting.py).
 """
 
 from __future__ import annotations
@@ -17,9 +18,14 @@ T1, T2, B1, B2 = 0, 1, 2, 3
 
 
 @njit(cache=True)
-def car_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
+def car_faults(
+    ids: np.ndarray, nuniq: int, frames: int, miss: np.ndarray | None = None, final: np.ndarray | None = None
+) -> int:
     link, head, tail, size = lists(nuniq, 4)
-    return _car(ids, frames, link, head, tail, size, np.zeros(nuniq, dtype=np.bool_))
+    faults = _car(ids, frames, link, head, tail, size, np.zeros(nuniq, dtype=np.bool_), miss)
+    if final is not None:
+        final[:] = (link[:, 2] == T1) | (link[:, 2] == T2)
+    return faults
 
 
 @loop
@@ -31,16 +37,19 @@ def _car(
     tail: np.ndarray,
     size: np.ndarray,
     ref: np.ndarray,
+    miss: np.ndarray | None,
 ) -> int:
     c = frames
     p = 0.0
     faults = 0
-    for x in ids:
+    for t, x in enumerate(ids):
         q = link[x, 2]
         if q == T1 or q == T2:  # noqa: SIM109 (numba)
             ref[x] = True
             continue
         faults += 1
+        if miss is not None:
+            miss[t] = 1
         replaced = False
         if size[T1] + size[T2] >= frames:
             replaced = True
@@ -83,7 +92,16 @@ def _car(
 
 
 @njit(cache=True)
-def lirs_faults(ids: np.ndarray, nuniq: int, frames: int, hir: float, stack: float, demote: bool) -> int:
+def lirs_faults(
+    ids: np.ndarray,
+    nuniq: int,
+    frames: int,
+    hir: float,
+    stack: float,
+    demote: bool,
+    miss: np.ndarray | None = None,
+    final: np.ndarray | None = None,
+) -> int:
     """The stack S is one list; the queue Q and the non-resident HIR pages of S (by
     eviction time, for `stack`) are two lists of another (a HIR page may be in S and in
     one of those)."""
@@ -92,7 +110,10 @@ def lirs_faults(ids: np.ndarray, nuniq: int, frames: int, hir: float, stack: flo
     lir = np.zeros(nuniq, dtype=np.bool_)
     resident = np.zeros(nuniq, dtype=np.bool_)
     lir_size = max(frames - max(1, int(hir * frames)), 1)
-    return _lirs(ids, frames, lir_size, stack * frames, demote, ls, hs, ts, ns, lq, hq, tq, nq, lir, resident)
+    faults = _lirs(ids, frames, lir_size, stack * frames, demote, ls, hs, ts, ns, lq, hq, tq, nq, lir, resident, miss)
+    if final is not None:
+        final[:] = resident
+    return faults
 
 
 Q, GONE = 0, 1
@@ -115,11 +136,12 @@ def _lirs(
     nq: np.ndarray,
     lir: np.ndarray,
     resident: np.ndarray,
+    miss: np.ndarray | None,
 ) -> int:
     nlir = 0
     count = 0
     faults = 0
-    for x in ids:
+    for t, x in enumerate(ids):
         if resident[x]:
             if lir[x]:
                 bottom = hs[0] == x
@@ -138,6 +160,8 @@ def _lirs(
                 _push(x, 0, ls, hs, ts, ns)
         else:
             faults += 1
+            if miss is not None:
+                miss[t] = 1
             if count >= frames:
                 if nq[Q] > 0:
                     v = hq[Q]

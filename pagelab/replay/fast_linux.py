@@ -7,7 +7,8 @@ reclaim loops moves a page whose A bit a reference set, or one that an activatio
 the active list, so no eviction scans the resident set. MGLRU's aging visits only the
 pages whose A bit was set since it was last cleared, in load order (the order mglru.py's
 walk over its pages takes). As in fast_queues.py, the loops take every array they use and
-run with reference counting off (`loop`).
+run with reference counting off (`loop`). Given `miss` and `final`, both mark the
+references that fault and the pages resident at the end (counting.py).
 """
 
 from __future__ import annotations
@@ -22,12 +23,17 @@ RING = 17  # generations live at once: at most `gens` <= 16
 
 
 @njit(cache=True)
-def linux_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
+def linux_faults(
+    ids: np.ndarray, nuniq: int, frames: int, miss: np.ndarray | None = None, final: np.ndarray | None = None
+) -> int:
     link, head, tail, size = lists(nuniq, 3)
     young = np.zeros(nuniq, dtype=np.bool_)
     flag = np.zeros(nuniq, dtype=np.bool_)  # PG_referenced
     shadow = np.zeros(nuniq, dtype=np.int64)
-    return _linux(ids, frames, link, head, tail, size, young, flag, shadow)
+    faults = _linux(ids, frames, link, head, tail, size, young, flag, shadow, miss)
+    if final is not None:
+        final[:] = (link[:, 2] == INACTIVE) | (link[:, 2] == ACTIVE)
+    return faults
 
 
 @loop
@@ -41,16 +47,19 @@ def _linux(
     young: np.ndarray,
     flag: np.ndarray,
     shadow: np.ndarray,
+    miss: np.ndarray | None,
 ) -> int:
     age = 0
     limit = 2 * max(frames, 1)
     faults = 0
-    for x in ids:
+    for t, x in enumerate(ids):
         q = link[x, 2]
         if q == INACTIVE or q == ACTIVE:  # noqa: SIM109 (numba)
             young[x] = True
             continue
         faults += 1
+        if miss is not None:
+            miss[t] = 1
         if size[INACTIVE] + size[ACTIVE] >= frames:
             while size[ACTIVE] > 0 and size[INACTIVE] < size[ACTIVE]:  # shrink_active_list
                 f = head[ACTIVE]
@@ -100,13 +109,24 @@ def _linux(
 
 
 @njit(cache=True)
-def mglru_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int, gens: int) -> int:
+def mglru_faults(
+    ids: np.ndarray,
+    nuniq: int,
+    frames: int,
+    tick: int,
+    gens: int,
+    miss: np.ndarray | None = None,
+    final: np.ndarray | None = None,
+) -> int:
     link, head, tail, size = lists(nuniq, RING)
     young = np.zeros(nuniq, dtype=np.bool_)
     listed = np.zeros(nuniq, dtype=np.bool_)
     load = np.zeros(nuniq, dtype=np.int64)  # load order: the walk's order
     pending = np.empty(nuniq, dtype=np.int64)  # pages whose A bit was set since cleared
-    return _mglru(ids, frames, tick, gens, link, head, tail, size, young, listed, load, pending)
+    faults = _mglru(ids, frames, tick, gens, link, head, tail, size, young, listed, load, pending, miss)
+    if final is not None:
+        final[:] = link[:, 2] != NIL
+    return faults
 
 
 @loop
@@ -123,6 +143,7 @@ def _mglru(
     listed: np.ndarray,
     load: np.ndarray,
     pending: np.ndarray,
+    miss: np.ndarray | None,
 ) -> int:
     npending = 0
     loads = 0
@@ -134,6 +155,8 @@ def _mglru(
         x = ids[t]
         if link[x, 2] == NIL:
             faults += 1
+            if miss is not None:
+                miss[t] = 1
             if count >= frames:
                 while True:
                     if max_seq - min_seq + 1 <= 2:
