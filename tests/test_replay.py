@@ -233,6 +233,8 @@ def test_replay_bench_figures() -> None:
     for key in ("replay_refs_per_s", "replay_speedup", "replay_curve_speedup", "replay_policy_min_mrefs"):
         assert figures[key] > 0  # type: ignore[operator]
     assert "@" in str(figures["replay_policy_min_name"])
+    cost = figures["replay_counting_cost"]
+    assert isinstance(cost, dict) and set(cost) >= {"fifo", "lru", "opt"} and min(cost.values()) > 0
     if "replay_vs_libcachesim" in figures:  # libcachesim installed (the dev extra)
         assert figures["replay_vs_libcachesim_same_misses"] is True
 
