@@ -55,6 +55,30 @@ def _unlink(x: int, link: np.ndarray, head: np.ndarray, tail: np.ndarray, size: 
 
 
 @njit(cache=True)
+def lru_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
+    """LRU in one memory size: a list from least to most recently used. Cheaper than the
+    one-pass curve (fast.lru_depths) when only a few sizes are asked for."""
+    link, head, tail, size = lists(nuniq, 1)
+    return _lru(ids, frames, link, head, tail, size)
+
+
+@loop
+def _lru(ids: np.ndarray, frames: int, link: np.ndarray, head: np.ndarray, tail: np.ndarray, size: np.ndarray) -> int:
+    faults = 0
+    for x in ids:
+        if link[x, 2] == 0:
+            if tail[0] != x:
+                _unlink(x, link, head, tail, size)
+                _push(x, 0, link, head, tail, size)
+            continue
+        faults += 1
+        if size[0] >= frames:
+            _unlink(head[0], link, head, tail, size)
+        _push(x, 0, link, head, tail, size)
+    return faults
+
+
+@njit(cache=True)
 def mru_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
     """MRU's victim is always the page of the previous reference: nothing else to keep."""
     resident = np.zeros(nuniq, dtype=np.bool_)
@@ -86,13 +110,17 @@ def _pow2(n: int) -> int:
 
 @njit(cache=True)
 def _set(tree: np.ndarray, p: int, slot: int, key: np.int64) -> None:
+    """Set a leaf and its ancestors' minima, up to the first that does not change."""
     i = p + slot
     tree[i] = key
-    i //= 2
+    i >>= 1
     while i >= 1:
         a, b = tree[2 * i], tree[2 * i + 1]
-        tree[i] = a if a < b else b
-        i //= 2
+        m = a if a < b else b
+        if tree[i] == m:
+            return
+        tree[i] = m
+        i >>= 1
 
 
 @njit(cache=True)

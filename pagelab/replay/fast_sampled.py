@@ -73,13 +73,18 @@ def _pow2(n: int) -> int:
 
 @njit(cache=True)
 def _min_update(tree: np.ndarray, p: int, slot: int, key: np.int64) -> None:
+    """Set a leaf and its ancestors' minima, up to the first that does not change (the
+    ones above it then do not change either)."""
     i = p + slot
     tree[i] = key
-    i //= 2
+    i >>= 1
     while i >= 1:
         a, b = tree[2 * i], tree[2 * i + 1]
-        tree[i] = a if a < b else b
-        i //= 2
+        m = a if a < b else b
+        if tree[i] == m:
+            return
+        tree[i] = m
+        i >>= 1
 
 
 @njit(cache=True)
@@ -320,6 +325,16 @@ def _cnt_add(cnt: np.ndarray, p: int, slot: int, cls: int, d: int) -> None:
 
 
 @njit(cache=True)
+def _cnt_move(cnt: np.ndarray, p: int, slot: int, a: int, b: int) -> None:
+    """The page in `slot` moves from class a to class b: one walk up for both counts."""
+    i = p + slot
+    while i >= 1:
+        cnt[i, a] -= 1
+        cnt[i, b] += 1
+        i >>= 1
+
+
+@njit(cache=True)
 def _cnt_find(cnt: np.ndarray, p: int, cls: int, r: int) -> int:
     """The slot of the r-th (0-based) member of class `cls`, in slot order."""
     i = 1
@@ -418,8 +433,7 @@ def _pick(
                 dirty[x] = True
             after = 2 * young[x] + dirty[x]
             if after != before:
-                _cnt_add(cnt, p, slot_of[x], before, -1)
-                _cnt_add(cnt, p, slot_of[x], after, 1)
+                _cnt_move(cnt, p, slot_of[x], before, after)
         to_tick -= 1
         if nru and to_tick == 0:
             to_tick = tick
@@ -428,7 +442,6 @@ def _pick(
                 if young[y]:
                     young[y] = False
                     d = 1 if dirty[y] else 0
-                    _cnt_add(cnt, p, slot_of[y], 2 + d, -1)
-                    _cnt_add(cnt, p, slot_of[y], d, 1)
+                    _cnt_move(cnt, p, slot_of[y], 2 + d, d)
             nused = 0
     return faults
