@@ -113,3 +113,23 @@ def test_samples_at_system_calls_are_spaced_out() -> None:
     faults = sum(v for k, v in rep.stats["faults"].items() if k not in ("minor", "major"))
     bound = span + (span + 1) * math.log(rep.stats["instructions"] / start) + faults / recorder.SAMPLE_FAULTS
     assert 0 < extra <= bound
+
+
+def test_sampling_keeps_the_decoded_block_lengths() -> None:
+    """Harvesting A bits flushes the TLB but changes no mapping: the block counter keeps
+    its decoded block lengths, so a recorded run decodes exactly the blocks a plain one
+    does (not every block again after each sampling period)."""
+
+    def decodes(record: bool) -> tuple[int, int]:
+        harts: list[Any] = []
+        rep = run(
+            "matmul",
+            ["40"],
+            stdout=io.BytesIO(),
+            stderr=io.BytesIO(),
+            record=record,
+            _setup=lambda m: harts.append(m.hart),
+        )
+        return harts[0].quanta.decodes, rep.stats["instructions"]
+
+    assert decodes(True) == decodes(False)

@@ -550,14 +550,17 @@ class Hart:
 
     # --- the TLB and the translated-code cache ----------------------------------------
 
-    def flush_tlb(self) -> None:
+    def flush_tlb(self, remapped: bool = True) -> None:
         """sfence.vma: drop every cached translation.
 
         A mapping may have changed, so the block counter forgets its block lengths too
-        (a generation bump: one store)."""
+        (a generation bump: one store). A flush after clearing only A bits (idle page
+        tracking: every mapping stays) passes remapped=False and keeps them, else every
+        block would be decoded again after each sampling period."""
         if self._uc_ctl(self._handle, self._tlb_flush_ctl) != 0:
             self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
-        self.quanta.forget()
+        if remapped:
+            self.quanta.forget()
 
     def flush_code(self) -> None:
         """Forget all translated code: needed when a frame that will run gets new bytes.

@@ -132,7 +132,7 @@ class PageSampler:
                 continue  # (threads share a page table: another may have run)
             self._harvest(p)
             self._idle[p.pid] = p.pagetable
-        m.hart.flush_tlb()  # the next use of each page sets its A bit again
+        m.hart.flush_tlb(remapped=False)  # the next use of each page sets its A bit again
         self._close(now)
         used, self._period_used = self._period_used, {}
         for fn in self.watchers:
