@@ -2,9 +2,10 @@
 nfu, nru, random). Each equals its Policy class run by engine.simulate, reference for
 reference, including the seeded generator (tests/test_policies_fast.py checks it).
 
-Resident pages sit in slots numbered in load order, and a segment tree over the slots
-answers the victim question in O(log F) for F frames: the smallest (counter, slot) for
-NFU; the r-th page of an NRU class, or of all pages, for random. A tick touches only the
+Resident pages sit in slots numbered in load order. A segment tree over the slots gives
+NFU's victim, the smallest (counter, slot), in O(log F) for F frames; per-class counts over
+blocks of slots (_cnt_find) give the r-th page of an NRU class, or of all pages, for
+random. A tick touches only the
 pages used since the last one (at most `tick`), and aging's counters are kept as "last
 tick that set the top bit" plus history (aging_faults), so no step scans the resident set.
 """
@@ -316,36 +317,56 @@ def _aging(
     return faults
 
 
-@njit(cache=True)
-def _cnt_add(cnt: np.ndarray, p: int, slot: int, cls: int, d: int) -> None:
-    i = p + slot
-    while i >= 1:
-        cnt[i, cls] += d
-        i //= 2
+# NRU's and random's counts: slots in blocks of 32 (a bit per slot and class) and blocks in
+# groups of 32, each with its count per class; the last group row holds the totals. An
+# update touches three counters; finding the r-th member of a class reads a few dozen
+# counters in a row rather than a chain of dependent tree nodes (a cache miss each).
+BLOCK = 32
 
 
 @njit(cache=True)
-def _cnt_move(cnt: np.ndarray, p: int, slot: int, a: int, b: int) -> None:
-    """The page in `slot` moves from class a to class b: one walk up for both counts."""
-    i = p + slot
-    while i >= 1:
-        cnt[i, a] -= 1
-        cnt[i, b] += 1
-        i >>= 1
+def _cnt_add(bits: np.ndarray, bcnt: np.ndarray, gcnt: np.ndarray, slot: int, cls: int, d: int) -> None:
+    """Count the page in `slot` into class `cls` (d = 1) or out of it (d = -1)."""
+    b = slot // BLOCK
+    if d > 0:
+        bits[b, cls] |= 1 << (slot % BLOCK)
+    else:
+        bits[b, cls] &= ~(1 << (slot % BLOCK))
+    bcnt[b, cls] += d
+    gcnt[b // BLOCK, cls] += d
+    gcnt[len(gcnt) - 1, cls] += d
 
 
 @njit(cache=True)
-def _cnt_find(cnt: np.ndarray, p: int, cls: int, r: int) -> int:
+def _cnt_move(bits: np.ndarray, bcnt: np.ndarray, gcnt: np.ndarray, slot: int, a: int, b: int) -> None:
+    """The page in `slot` moves from class a to class b."""
+    _cnt_add(bits, bcnt, gcnt, slot, a, -1)
+    _cnt_add(bits, bcnt, gcnt, slot, b, 1)
+
+
+@njit(cache=True)
+def _cnt_find(bits: np.ndarray, bcnt: np.ndarray, gcnt: np.ndarray, cls: int, r: int) -> int:
     """The slot of the r-th (0-based) member of class `cls`, in slot order."""
-    i = 1
-    while i < p:
-        left = cnt[2 * i, cls]
-        if r < left:
-            i = 2 * i
-        else:
-            r -= left
-            i = 2 * i + 1
-    return i - p
+    g = 0
+    while r >= gcnt[g, cls]:
+        r -= gcnt[g, cls]
+        g += 1
+    b = g * BLOCK
+    while r >= bcnt[b, cls]:
+        r -= bcnt[b, cls]
+        b += 1
+    w = bits[b, cls]
+    for _ in range(r):
+        w &= w - 1  # drop the lowest member
+    return b * BLOCK + _popcount32((w & -w) - 1)  # the lowest member left
+
+
+@njit(cache=True)
+def _popcount32(v: int) -> int:
+    v = v - ((v >> 1) & 0x55555555)
+    v = (v & 0x33333333) + ((v >> 2) & 0x33333333)
+    v = (v + (v >> 4)) & 0x0F0F0F0F
+    return ((v * 0x01010101) & 0xFFFFFFFF) >> 24
 
 
 @njit(cache=True)
@@ -355,15 +376,19 @@ def pick_faults(
     """NRU (the lowest (A, D) class, a seeded random member of it in load order; A bits
     cleared every tick) or random (a seeded random resident page in load order)."""
     cap = 2 * frames + 2
-    p = _pow2(cap)
+    nb = cap // BLOCK + 1
     resident = np.zeros(nuniq, dtype=np.bool_)
     young = np.zeros(nuniq, dtype=np.bool_)
     dirty = np.zeros(nuniq, dtype=np.bool_)
     slot_of = np.zeros(nuniq, dtype=np.int64)
     page_at = np.full(cap, -1, dtype=np.int64)
-    cnt = np.zeros((2 * p, 4), dtype=np.int64)  # class counts; random uses class 0 only
+    bits = np.zeros((nb, 4), dtype=np.int64)  # class members per block; random uses class 0 only
+    bcnt = np.zeros((nb, 4), dtype=np.int64)
+    gcnt = np.zeros((nb // BLOCK + 2, 4), dtype=np.int64)
     used_list = np.empty(tick, dtype=np.int64)  # pages whose A bit was set this period
-    return _pick(ids, writes, frames, tick, mt, nru, resident, young, dirty, slot_of, page_at, cnt, used_list)
+    return _pick(
+        ids, writes, frames, tick, mt, nru, resident, young, dirty, slot_of, page_at, bits, bcnt, gcnt, used_list
+    )
 
 
 @loop
@@ -379,11 +404,13 @@ def _pick(
     dirty: np.ndarray,
     slot_of: np.ndarray,
     page_at: np.ndarray,
-    cnt: np.ndarray,
+    bits: np.ndarray,
+    bcnt: np.ndarray,
+    gcnt: np.ndarray,
     used_list: np.ndarray,
 ) -> int:
     cap = len(page_at)
-    p = len(cnt) // 2
+    total = len(gcnt) - 1
     nused = 0
     used = 0
     count = 0
@@ -396,11 +423,11 @@ def _pick(
             if count >= frames:
                 c = 0
                 if nru:
-                    while cnt[1, c] == 0:
+                    while gcnt[total, c] == 0:
                         c += 1
-                v = _cnt_find(cnt, p, c, randbelow(mt, cnt[1, c]))
+                v = _cnt_find(bits, bcnt, gcnt, c, randbelow(mt, gcnt[total, c]))
                 y = page_at[v]
-                _cnt_add(cnt, p, v, c, -1)
+                _cnt_add(bits, bcnt, gcnt, v, c, -1)
                 resident[y] = False
                 young[y] = False
                 dirty[y] = False
@@ -408,19 +435,17 @@ def _pick(
                 count -= 1
             if used == cap:
                 k = _compact(page_at, slot_of, resident)
-                cnt[:, :] = 0
+                bits[:, :] = 0
+                bcnt[:, :] = 0
+                gcnt[:, :] = 0
                 for s in range(k):
                     y = page_at[s]
-                    c = (2 * young[y] + dirty[y]) if nru else 0
-                    cnt[p + s, c] = 1
-                for i in range(p - 1, 0, -1):
-                    for c in range(4):
-                        cnt[i, c] = cnt[2 * i, c] + cnt[2 * i + 1, c]
+                    _cnt_add(bits, bcnt, gcnt, s, (2 * young[y] + dirty[y]) if nru else 0, 1)
                 used = k
             resident[x] = True
             slot_of[x] = used
             page_at[used] = x
-            _cnt_add(cnt, p, used, 0, 1)  # a new page: not young, not dirty (yet)
+            _cnt_add(bits, bcnt, gcnt, used, 0, 1)  # a new page: not young, not dirty (yet)
             used += 1
             count += 1
         if nru:
@@ -433,7 +458,7 @@ def _pick(
                 dirty[x] = True
             after = 2 * young[x] + dirty[x]
             if after != before:
-                _cnt_move(cnt, p, slot_of[x], before, after)
+                _cnt_move(bits, bcnt, gcnt, slot_of[x], before, after)
         to_tick -= 1
         if nru and to_tick == 0:
             to_tick = tick
@@ -442,6 +467,6 @@ def _pick(
                 if young[y]:
                     young[y] = False
                     d = 1 if dirty[y] else 0
-                    _cnt_move(cnt, p, slot_of[y], 2 + d, d)
+                    _cnt_move(bits, bcnt, gcnt, slot_of[y], 2 + d, d)
             nused = 0
     return faults
