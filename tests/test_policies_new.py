@@ -191,6 +191,43 @@ def test_clockpro_approaches_lirs() -> None:
     assert cp < 0.85 * faults("lru", scan, 100) and abs(cp - lirs) < 0.05 * lirs
 
 
+def test_clockpro_steps_as_the_paper_says() -> None:
+    """Jiang, Chen and Zhang 2005, section 3: in 4 frames (m_c = 2), a page used in its
+    test period turns hot when HAND_cold reaches it; the next unused cold page is evicted
+    and stays in the list, non-resident, in its test period; a fault on it brings it back
+    hot and grows m_c; HAND_hot then ends the test period of the non-resident page it
+    passes (it leaves the list, m_c shrinks back)."""
+    from pagelab.kernel.mm.policy.clockpro import ClockPro
+    from pagelab.replay.engine import TraceBits
+
+    pol = ClockPro(TraceBits(trace_from_pages([0])))
+    pol.resize(4)
+    resident: list[int] = []
+
+    def fault(page: int) -> int:
+        victim = -1
+        if len(resident) == 4:
+            victim = pol.victim(resident)
+            resident.remove(victim)
+            pol.unmapped(victim)
+        resident.append(page)
+        pol.mapped(page)
+        pol.referenced(page)  # the loading reference sets no bit
+        return victim
+
+    for page in range(4):
+        fault(page)
+    assert pol.test == {0, 1, 2, 3} and not pol.hot and pol.m_c == 2
+    pol.referenced(0)
+    assert fault(4) == 1  # 0 was used in its test period: hot, and HAND_cold moves on
+    assert pol.hot == {0} and 1 in pol.clock and pol.nonresident == 1
+    assert pol.cold_ring.hand == 2  # it stops at the next resident cold page
+    assert fault(1) == 2  # 2 is evicted in its test period too
+    assert pol.hot == {0, 1}  # 1 came back hot; m_c grew to 3, so HAND_hot ran ...
+    assert 2 not in pol.clock and pol.m_c == 2  # ... ended 2's test period, and stopped
+    assert pol.nonresident == 0 and pol.test == {3, 4}
+
+
 def test_mglru_promotes_a_used_page_out_of_the_oldest_generation() -> None:
     from pagelab.kernel.mm.policy.mglru import Mglru
     from pagelab.replay.engine import TraceBits
