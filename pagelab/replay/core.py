@@ -165,10 +165,12 @@ def _wsclock(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec
     return int(fast_ws.wsclock_faults(ids, trace.writes, nuniq, k, tick, int(params_of(cls)["tau"]), *rec))
 
 
-def _clockpro(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+def _clockpro(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
     ids, nuniq = trace.dense()
-    faults = int(fast_clockpro.clockpro_faults(ids, nuniq, k, float(params_of(cls)["cold"])))
-    return faults if faults >= 0 else simulate(trace, cls, k, seed, tick).faults  # see fast_clockpro
+    faults = int(fast_clockpro.clockpro_faults(ids, nuniq, k, float(params_of(cls)["cold"]), *rec))
+    if faults < 0 and rec:  # never seen in replay (see fast_clockpro)
+        raise RuntimeError("clockpro: HAND_cold found no victim")
+    return faults if faults >= 0 else simulate(trace, cls, k, seed, tick).faults
 
 
 # One run per memory size, with the policy's parameters read off `cls`. Keyed by the
@@ -257,7 +259,7 @@ def replay(
 
 
 # Per-size paths that can mark their faults and final resident set (counting.py).
-RECORDS: set[type[Policy]] = {Clock, SecondChance, Sieve, WorkingSet, WsClock, Linux, Mglru, Car, Lirs}
+RECORDS: set[type[Policy]] = {Clock, SecondChance, Sieve, WorkingSet, WsClock, Linux, Mglru, Car, Lirs, ClockPro}
 
 
 def _record(

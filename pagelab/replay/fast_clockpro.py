@@ -2,9 +2,10 @@
 sub-rings (resident cold pages, hot and test pages, test pages), with the same heads and
 hands. A hand moves from one page it has work for to the next, so no fault walks past
 pages: the time per reference does not grow with memory. Each page's links share one
-32-byte row; its state bits are apart, so that a hit touches a small array. Returns -1 where
-clockpro.py would give up on its bounded hand (it then takes its first candidate): the
-caller runs the plain class instead.
+32-byte row; its state bits are apart, so that a hit touches a small array. Returns -1 where clockpro.py would give up on its bounded hand (it then takes its
+first candidate), and the caller runs the plain class instead. That is not seen in
+replay: a full memory always holds a resident cold page, since m_c >= 1 keeps the hot
+pages at most m - 1.
 """
 
 from __future__ import annotations
@@ -24,7 +25,16 @@ helper = njit(cache=True, _nrt=False)  # type: ignore[call-overload]
 
 
 @njit(cache=True)
-def clockpro_faults(ids: np.ndarray, nuniq: int, frames: int, cold: float) -> int:
+def clockpro_faults(
+    ids: np.ndarray,
+    nuniq: int,
+    frames: int,
+    cold: float,
+    miss: np.ndarray | None = None,
+    final: np.ndarray | None = None,
+) -> int:
+    """Faults in `frames` frames; when given, miss[t] is set at each fault and final[p]
+    for each page resident at the end (counting.py)."""
     pg = np.full((nuniq, 8), -1, dtype=np.int32)
     st = np.zeros(nuniq, dtype=np.uint8)  # apart: a hit touches only this small array
     head = np.full(4, -1, dtype=np.int64)
@@ -34,12 +44,14 @@ def clockpro_faults(ids: np.ndarray, nuniq: int, frames: int, cold: float) -> in
     mc = np.full(1, max(1.0, cold * m))
     count = 0
     faults = 0
-    for x in ids:
+    for t, x in enumerate(ids):
         s = st[x]
         if s & IS_RESIDENT:
             st[x] = s | IS_REF
             continue
         faults += 1
+        if miss is not None:
+            miss[t] = 1
         if count >= frames:  # victim(): HAND_cold
             v = -1
             for _ in range(2 * (count - n[0]) + 2):  # the cold ring's length, twice
@@ -87,6 +99,8 @@ def clockpro_faults(ids: np.ndarray, nuniq: int, frames: int, cold: float) -> in
         else:
             st[x] = IS_RESIDENT | IS_TEST
             _insert(x, pg, st, head, hand)
+    if final is not None:
+        final[:] = (st & IS_RESIDENT) != 0
     return faults
 
 
