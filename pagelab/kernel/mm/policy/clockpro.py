@@ -21,8 +21,8 @@ enters hot. The target m_c starts at `cold` (a fraction of memory; libCacheSim's
 by uses after the loading one.
 
 No hand walks past a page it has nothing to do with. Seen from HAND_hot the circle is a
-queue: HAND_hot is its front, the list head its back, and a hand passing a page leaves it
-at the head (the paper's words). Each hand's pages (resident cold ones for HAND_cold, hot
+queue: HAND_hot is its front, the list head its back (moving HAND_hot past a page
+leaves it at the head, in the paper's words). Each hand's pages (resident cold ones for HAND_cold, hot
 and test ones for HAND_hot, test ones for HAND_test) are a sub-ring in the same order,
 whose `head` is its first page at or after HAND_hot: a new page goes in just before it.
 """
