@@ -51,20 +51,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="also the miss ratio in each N references (from the warm-up on), per frame count",
     )
-    r.add_argument(
-        "--shards",
-        type=float,
-        metavar="RATE",
-        help="lru only: approximate the curve from a SHARDS sample at RATE (0.01)",
-    )
+    from pagelab.replay import approx  # --sample, --sample-pages, --exact, --shards
+
+    approx.add_arguments(r)
     r.add_argument("trace", type=Path, help="trace file")
 
 
 def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> int:
     import numpy as np
 
+    from pagelab.replay import approx
     from pagelab.replay.core import TraceError, parse_frames, parse_warmup, replay  # loads numba
 
+    sampled = approx.wanted(ns)
     try:
         cls = policy_class(ns.policy)
         parse_frames(ns.frames, 1)  # a bad --frames is reported before the trace is read
@@ -77,10 +76,10 @@ def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> in
         warmup = parse_warmup(ns.warmup, len(trace))
     except (PolicyError, TraceError, ValueError) as e:
         raise ReplayError(str(e)) from None
-    if ns.shards is not None:
+    if sampled:
         if window:
-            raise ReplayError("--window needs the exact replay: leave out --shards")
-        return _shards(ns, trace, frames, pages, out)
+            raise ReplayError("--window needs the exact replay: leave out --sample")
+        return approx.cmd_sample(ns, trace, frames, pages, warmup, out)
     try:
         writes = bool(trace.writes.any())  # writebacks are counted for a trace with stores only
         results = replay(trace, cls, frames, ns.seed, ns.tick, not ns.plain, warmup, window, writes)
@@ -184,39 +183,3 @@ def _read(path: Path, fmt: str | None, csv_spec: str = "") -> Trace:
     if fmt == "csv" or csv_spec:
         return read_csv_trace(path, csv_spec)
     return read_trace(path, fmt)
-
-
-def _shards(ns: argparse.Namespace, trace: Trace, frames: list[int], pages: int, out: Callable[[str], None]) -> int:
-    """--shards: LRU's approximate faults per size, from a spatially hashed sample."""
-    from pagelab.kernel.mm.policy import Lru
-    from pagelab.kernel.mm.policy.spec import base_of
-    from pagelab.replay.shards import shards_curve
-
-    if base_of(policy_class(ns.policy)) is not Lru:
-        raise ReplayError("--shards approximates LRU only: use --policy lru")
-    if not 0 < ns.shards <= 1:
-        raise ReplayError("--shards RATE must be in (0, 1]")
-    curve = shards_curve(trace, frames, ns.shards)
-    faults = [round(m * len(trace)) for m in curve.miss_ratio]
-    if ns.json:
-        one = len(frames) == 1
-        out(
-            json.dumps(
-                {
-                    "policy": ns.policy,
-                    "format": trace.fmt,
-                    "refs": len(trace),
-                    "pages": pages,
-                    "shards_rate": curve.rate,
-                    "sampled": curve.sampled,
-                    "frames": frames[0] if one else frames,
-                    "faults": faults[0] if one else faults,
-                }
-            )
-        )
-        return 0
-    out(f"policy lru, SHARDS sample at rate {curve.rate:.4g}: {curve.sampled} of {len(trace)} references")
-    out(f"{'frames':>7} {'~faults':>10} {'~miss %':>8}")
-    for k, f, m in zip(frames, faults, curve.miss_ratio, strict=True):
-        out(f"{k:>7} {f:>10} {100 * m:>8.1f}")
-    return 0
