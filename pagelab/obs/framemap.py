@@ -73,26 +73,29 @@ def _scan(m: Machine) -> FrameMap:
     n = km.nframes
     base = km.ram.base
     pfn0 = base >> PGSHIFT
-    tables: list[int] = []
-    words: list[int] = []
+    tables: list[np.ndarray] = []
+    leaves: list[np.ndarray] = []
     for p in m.procs:
         if p is None or not p.pagetable:
             continue
         root = (p.pagetable - base) >> 3
         top = km.ptes[root : root + 512]
-        tables.append(root >> 9)  # 512 words per page-table page
-        tables += ((top[((top & _V) != 0) & ((top & _LEAF) == 0)] >> _TEN).astype(np.int64) - pfn0).tolist()
-        for w, _va in leaf_tables(m, p.pagetable):
-            words.append(w)
-            tables.append(w >> 9)
+        leaf_w = np.array([w for w, _va in leaf_tables(m, p.pagetable)], np.int64)
+        leaves.append(leaf_w)
+        tables += [
+            np.array([root >> 9]),  # 512 words per page-table page
+            (top[((top & _V) != 0) & ((top & _LEAF) == 0)] >> _TEN).astype(np.int64) - pfn0,
+            leaf_w >> 9,
+        ]
+    words = np.concatenate(leaves) if leaves else np.zeros(0, np.int64)
     ref = km.ref
     codes = np.multiply(ref != 0, np.uint8(OTHER), dtype=np.uint8)  # FREE is 0
 
     def put(frames: np.ndarray, code: int) -> None:
         codes[frames[ref[frames] != 0]] = code  # a free frame stays free
 
-    if words:
-        block = km.ptes[(np.array(words, np.int64)[:, None] + _SLOTS).ravel()]
+    if words.size:
+        block = km.ptes[(words[:, None] + _SLOTS).ravel()]
         ptes = block[(block & _V) != 0]
         frames = (ptes >> _TEN).astype(np.int64) - pfn0
         inside = (frames >= 0) & (frames < n)
@@ -105,7 +108,7 @@ def _scan(m: Machine) -> FrameMap:
     cached = m.pagecache.cached_frames()
     if cached:
         put((np.array(cached, np.int64) - base) >> PGSHIFT, CACHE)
-    t = np.array(tables, np.int64)
+    t = np.concatenate(tables) if tables else np.zeros(0, np.int64)
     put(t[(t >= 0) & (t < n)], TABLE)
     put(np.array([km.frame(m.zero_frame)], np.int64), ZERO)
     return FrameMap(codes, m.ram.base, m.clock.now)

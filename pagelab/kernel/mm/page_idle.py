@@ -25,6 +25,7 @@ _LEAF = np.uint64(PTE_R | PTE_W | PTE_X)
 _NOT_A = np.uint64(~PTE_A & 0xFFFFFFFFFFFFFFFF)
 _TEN = np.uint64(10)
 _SLOTS = np.arange(512, dtype=np.int64)
+_NONE = np.zeros(0, np.int64)
 
 
 def harvest(m: Machine, p: Proc) -> np.ndarray:
@@ -32,17 +33,17 @@ def harvest(m: Machine, p: Proc) -> np.ndarray:
     cleared and their frames marked young. The caller flushes the TLB once it has
     harvested every process (else cached translations keep A from being set again)."""
     km = m.km
-    tables = leaf_tables(m, p.pagetable)
-    if not tables:
-        return np.zeros(0, np.int64)
     # Every leaf page-table page of p as one block of PTEs: one pass of numpy, not one per
     # table (a recorded run harvests every process every sampling period).
+    tables = leaf_tables(m, p.pagetable)
+    if not tables:
+        return _NONE
     firsts = np.array(tables, np.int64)  # (first word, va of its first entry)
     words = (firsts[:, :1] + _SLOTS).ravel()
     ptes = km.ptes[words]
     hit = np.flatnonzero(((ptes & _USED) == _USED) & ((ptes & _LEAF) != 0))
     if not hit.size:
-        return np.zeros(0, np.int64)
+        return _NONE
     used = ptes[hit]
     km.ptes[words[hit]] = used & _NOT_A
     frames = (used >> _TEN).astype(np.int64) - (km.ram.base >> PGSHIFT)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 _V = np.uint64(PTE_V)
 _LEAF = np.uint64(PTE_R | PTE_W | PTE_X)
 _TEN = np.uint64(10)
+_KIND = np.uint64(PTE_V | PTE_R | PTE_W | PTE_X)
 
 
 @dataclass
@@ -48,19 +49,24 @@ class Rmap:
 
 def leaf_tables(m: Machine, root: int) -> list[tuple[int, int]]:
     """(first word in km.ptes, va of its first entry) of each leaf page-table page under
-    root. Only valid pointer entries of the two upper levels are visited."""
+    root. Only valid pointer entries of the two upper levels are visited: one numpy pass
+    over each upper table, the few pointers found followed in Python (an observer calls
+    this for every process every sampling period: kernel/mm/page_idle.py)."""
     km = m.km
     base = km.ram.base
+    last = km.ptes.size - 512
     out = []
-    top = km.ptes[(root - base) >> 3 : ((root - base) >> 3) + 512]
-    for i2 in np.flatnonzero((top & _V) != 0).tolist():
-        if int(top[i2]) & (PTE_R | PTE_W | PTE_X):
-            continue  # a 1 GiB superpage: the kernel never makes one
-        mid_w = (((int(top[i2]) >> 10) << PGSHIFT) - base) >> 3
+    r = (root - base) >> 3
+    top = km.ptes[r : r + 512]
+    i2s = np.flatnonzero((top & _KIND) == _V)  # pointers: V, no R/W/X (no 1 GiB superpage)
+    for i2, pte in zip(i2s.tolist(), top[i2s].tolist(), strict=True):
+        mid_w = (((pte >> 10) << PGSHIFT) - base) >> 3
+        if not 0 <= mid_w <= last:
+            continue  # outside RAM: never in a table the kernel built
         mid = km.ptes[mid_w : mid_w + 512]
-        for i1 in np.flatnonzero(((mid & _V) != 0) & ((mid & _LEAF) == 0)).tolist():
-            leaf_w = (((int(mid[i1]) >> 10) << PGSHIFT) - base) >> 3
-            out.append((leaf_w, (i2 << 30) | (i1 << 21)))
+        i1s = np.flatnonzero((mid & _KIND) == _V)
+        for i1, leaf in zip(i1s.tolist(), mid[i1s].tolist(), strict=True):
+            out.append(((((leaf >> 10) << PGSHIFT) - base) >> 3, (i2 << 30) | (i1 << 21)))
     return out
 
 
