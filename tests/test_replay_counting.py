@@ -95,7 +95,7 @@ def test_every_path_counts_as_the_plain_loop(
 
 
 # Compiled paths that cannot mark their faults yet: counting runs them in the plain loop.
-NOT_RECORDING = {"aging", "nfu", "nru", "random", "mru", "lfu", "2q", "arc", "s3fifo"}
+NOT_RECORDING = {"aging", "nfu", "nru", "random"}
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN))

@@ -107,31 +107,33 @@ def _pick(nru: bool) -> Callable[[Trace, type[Policy], int, int, int], int]:
     return run
 
 
-def _mru(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+def _mru(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
     ids, nuniq = trace.dense()
-    return int(fast_queues.mru_faults(ids, nuniq, k))
+    return int(fast_queues.mru_faults(ids, nuniq, k, *rec))
 
 
-def _lfu(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+def _lfu(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
     ids, nuniq = trace.dense()
-    return int(fast_queues.lfu_faults(ids, nuniq, k))
+    return int(fast_queues.lfu_faults(ids, nuniq, k, *rec))
 
 
-def _twoq(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+def _twoq(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
     ids, nuniq = trace.dense()
-    return int(fast_queues.twoq_faults(ids, nuniq, k, float(params_of(cls)["kin"]), float(params_of(cls)["kout"])))
+    return int(
+        fast_queues.twoq_faults(ids, nuniq, k, float(params_of(cls)["kin"]), float(params_of(cls)["kout"]), *rec)
+    )
 
 
-def _arc(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+def _arc(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
     ids, nuniq = trace.dense()
-    return int(fast_queues.arc_faults(ids, nuniq, k))
+    return int(fast_queues.arc_faults(ids, nuniq, k, *rec))
 
 
-def _s3fifo(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+def _s3fifo(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
     ids, nuniq = trace.dense()
     small, ghost = float(params_of(cls)["small"]), float(params_of(cls)["ghost"])
     threshold, fill_main = int(params_of(cls)["threshold"]), bool(params_of(cls)["fill_main"])
-    return int(fast_queues.s3fifo_faults(ids, nuniq, k, small, ghost, threshold, fill_main))
+    return int(fast_queues.s3fifo_faults(ids, nuniq, k, small, ghost, threshold, fill_main, *rec))
 
 
 def _ws(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
@@ -168,8 +170,8 @@ def _wsclock(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec
 def _clockpro(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
     ids, nuniq = trace.dense()
     faults = int(fast_clockpro.clockpro_faults(ids, nuniq, k, float(params_of(cls)["cold"]), *rec))
-    if faults < 0 and rec:  # never seen in replay (see fast_clockpro)
-        raise RuntimeError("clockpro: HAND_cold found no victim")
+    if faults < 0 and rec:  # never seen in replay (see fast_clockpro): counting runs the plain loop
+        return faults
     return faults if faults >= 0 else simulate(trace, cls, k, seed, tick).faults
 
 
@@ -260,6 +262,7 @@ def replay(
 
 # Per-size paths that can mark their faults and final resident set (counting.py).
 RECORDS: set[type[Policy]] = {Clock, SecondChance, Sieve, WorkingSet, WsClock, Linux, Mglru, Car, Lirs, ClockPro}
+RECORDS |= {Mru, Lfu, TwoQ, Arc, S3Fifo}
 
 
 def _record(

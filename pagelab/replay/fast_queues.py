@@ -4,7 +4,8 @@ Policy class run by engine.simulate, reference for reference (tests/test_policie
 The classes keep their queues as insertion-ordered dicts; here they are doubly linked
 lists threaded through a per-page array (next, previous, which list; a page is in at most
 one list at a time, ghost lists included), so every move is O(1) and no eviction scans the
-resident set.
+resident set. Given `miss` and `final`, the policies of SIZED (core.py) mark the
+references that fault and the pages resident at the end (counting.py).
 
 The loops themselves run with numba's reference counting off (`loop`): with it on, every
 helper call that takes arrays adds and subtracts an atomic count per array, even inlined,
@@ -79,21 +80,27 @@ def _lru(ids: np.ndarray, frames: int, link: np.ndarray, head: np.ndarray, tail:
 
 
 @njit(cache=True)
-def mru_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
+def mru_faults(
+    ids: np.ndarray, nuniq: int, frames: int, miss: np.ndarray | None = None, final: np.ndarray | None = None
+) -> int:
     """MRU's victim is always the page of the previous reference: nothing else to keep."""
     resident = np.zeros(nuniq, dtype=np.bool_)
     count = 0
     faults = 0
     prev = NIL
-    for x in ids:
+    for t, x in enumerate(ids):
         if not resident[x]:
             faults += 1
+            if miss is not None:
+                miss[t] = 1
             if count >= frames:
                 resident[prev] = False
                 count -= 1
             resident[x] = True
             count += 1
         prev = x
+    if final is not None:
+        final[:] = resident
     return faults
 
 
@@ -124,7 +131,9 @@ def _set(tree: np.ndarray, p: int, slot: int, key: np.int64) -> None:
 
 
 @njit(cache=True)
-def lfu_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
+def lfu_faults(
+    ids: np.ndarray, nuniq: int, frames: int, miss: np.ndarray | None = None, final: np.ndarray | None = None
+) -> int:
     """LFU: the smallest (count, load slot), kept in a segment tree; a hit updates one leaf."""
     cap = 2 * frames + 2
     p = _pow2(cap)
@@ -133,7 +142,10 @@ def lfu_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
     slot_of = np.zeros(nuniq, dtype=np.int64)
     page_at = np.full(cap, NIL, dtype=np.int64)
     tree = np.full(2 * p, EMPTY, dtype=np.int64)
-    return _lfu(ids, frames, resident, uses, slot_of, page_at, tree)
+    faults = _lfu(ids, frames, resident, uses, slot_of, page_at, tree, miss)
+    if final is not None:
+        final[:] = resident
+    return faults
 
 
 @loop
@@ -145,6 +157,7 @@ def _lfu(
     slot_of: np.ndarray,
     page_at: np.ndarray,
     tree: np.ndarray,
+    miss: np.ndarray | None,
 ) -> int:
     empty = EMPTY
     cap = len(page_at)
@@ -152,9 +165,11 @@ def _lfu(
     used = 0
     count = 0
     faults = 0
-    for x in ids:
+    for t, x in enumerate(ids):
         if not resident[x]:
             faults += 1
+            if miss is not None:
+                miss[t] = 1
             if count >= frames:
                 v = tree[1] & np.int64(0xFFFFFFFF)
                 resident[page_at[v]] = False
@@ -203,9 +218,20 @@ S, M, G = 0, 1, 2
 
 
 @njit(cache=True)
-def twoq_faults(ids: np.ndarray, nuniq: int, frames: int, kin: float, kout: float) -> int:
+def twoq_faults(
+    ids: np.ndarray,
+    nuniq: int,
+    frames: int,
+    kin: float,
+    kout: float,
+    miss: np.ndarray | None = None,
+    final: np.ndarray | None = None,
+) -> int:
     link, head, tail, size = lists(nuniq, 3)
-    return _twoq(ids, frames, max(1, int(kin * frames)), max(1, int(kout * frames)), link, head, tail, size)
+    faults = _twoq(ids, frames, max(1, int(kin * frames)), max(1, int(kout * frames)), link, head, tail, size, miss)
+    if final is not None:
+        final[:] = (link[:, 2] == A1IN) | (link[:, 2] == AM)
+    return faults
 
 
 @loop
@@ -218,9 +244,10 @@ def _twoq(
     head: np.ndarray,
     tail: np.ndarray,
     size: np.ndarray,
+    miss: np.ndarray | None,
 ) -> int:
     faults = 0
-    for x in ids:
+    for t, x in enumerate(ids):
         q = link[x, 2]
         if q == AM:
             _unlink(x, link, head, tail, size)
@@ -229,6 +256,8 @@ def _twoq(
         if q == A1IN:
             continue
         faults += 1
+        if miss is not None:
+            miss[t] = 1
         returning = q == A1OUT
         if returning:
             _unlink(x, link, head, tail, size)
@@ -247,23 +276,38 @@ def _twoq(
 
 
 @njit(cache=True)
-def arc_faults(ids: np.ndarray, nuniq: int, frames: int) -> int:
+def arc_faults(
+    ids: np.ndarray, nuniq: int, frames: int, miss: np.ndarray | None = None, final: np.ndarray | None = None
+) -> int:
     link, head, tail, size = lists(nuniq, 4)
-    return _arc(ids, frames, link, head, tail, size)
+    faults = _arc(ids, frames, link, head, tail, size, miss)
+    if final is not None:
+        final[:] = (link[:, 2] == T1) | (link[:, 2] == T2)
+    return faults
 
 
 @loop
-def _arc(ids: np.ndarray, frames: int, link: np.ndarray, head: np.ndarray, tail: np.ndarray, size: np.ndarray) -> int:
+def _arc(
+    ids: np.ndarray,
+    frames: int,
+    link: np.ndarray,
+    head: np.ndarray,
+    tail: np.ndarray,
+    size: np.ndarray,
+    miss: np.ndarray | None,
+) -> int:
     c = frames
     p = 0.0
     faults = 0
-    for x in ids:
+    for t, x in enumerate(ids):
         q = link[x, 2]
         if q == T1 or q == T2:  # noqa: SIM109 (numba)  a hit: to T2's MRU end
             _unlink(x, link, head, tail, size)
             _push(x, T2, link, head, tail, size)
             continue
         faults += 1
+        if miss is not None:
+            miss[t] = 1
         b1, b2 = size[B1], size[B2]
         forget = NIL
         if q == B1:
@@ -301,11 +345,22 @@ def _arc(ids: np.ndarray, frames: int, link: np.ndarray, head: np.ndarray, tail:
 
 @njit(cache=True)
 def s3fifo_faults(
-    ids: np.ndarray, nuniq: int, frames: int, small: float, ghost: float, threshold: int, fill_main: bool
+    ids: np.ndarray,
+    nuniq: int,
+    frames: int,
+    small: float,
+    ghost: float,
+    threshold: int,
+    fill_main: bool,
+    miss: np.ndarray | None = None,
+    final: np.ndarray | None = None,
 ) -> int:
     link, head, tail, size = lists(nuniq, 3)
     freq = np.zeros(nuniq, dtype=np.int64)
-    return _s3fifo(ids, frames, small, ghost, threshold, fill_main, link, head, tail, size, freq)
+    faults = _s3fifo(ids, frames, small, ghost, threshold, fill_main, link, head, tail, size, freq, miss)
+    if final is not None:
+        final[:] = (link[:, 2] == S) | (link[:, 2] == M)
+    return faults
 
 
 @loop
@@ -321,16 +376,19 @@ def _s3fifo(
     tail: np.ndarray,
     size: np.ndarray,
     freq: np.ndarray,
+    miss: np.ndarray | None,
 ) -> int:
     main_size = frames - int(small * frames)
     ghost_limit = int(ghost * frames)
     faults = 0
-    for x in ids:
+    for t, x in enumerate(ids):
         q = link[x, 2]
         if q == S or q == M:  # noqa: SIM109 (numba)
             freq[x] = min(freq[x] + 1, 3)
             continue
         faults += 1
+        if miss is not None:
+            miss[t] = 1
         returning = q == G
         if returning:
             _unlink(x, link, head, tail, size)
