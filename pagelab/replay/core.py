@@ -88,21 +88,21 @@ def _sieve(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: 
     return int(fast_clock.sieve_faults(ids, nuniq, k, *rec))
 
 
-def _aging(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+def _aging(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
     ids, nuniq = trace.dense()
-    return int(fast_sampled.aging_faults(ids, nuniq, k, tick))
+    return int(fast_sampled.aging_faults(ids, nuniq, k, tick, *rec))
 
 
-def _nfu(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+def _nfu(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
     ids, nuniq = trace.dense()
-    return int(fast_sampled.nfu_faults(ids, nuniq, k, tick))
+    return int(fast_sampled.nfu_faults(ids, nuniq, k, tick, *rec))
 
 
-def _pick(nru: bool) -> Callable[[Trace, type[Policy], int, int, int], int]:
-    def run(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int) -> int:
+def _pick(nru: bool) -> Callable[..., int]:
+    def run(trace: Trace, cls: type[Policy], k: int, seed: int, tick: int, *rec: np.ndarray) -> int:
         ids, nuniq = trace.dense()
         mt = fast_sampled.mt_state(seed)
-        return int(fast_sampled.pick_faults(ids, trace.writes, nuniq, k, tick, mt, nru))
+        return int(fast_sampled.pick_faults(ids, trace.writes, nuniq, k, tick, mt, nru, *rec))
 
     return run
 
@@ -262,7 +262,7 @@ def replay(
 
 # Per-size paths that can mark their faults and final resident set (counting.py).
 RECORDS: set[type[Policy]] = {Clock, SecondChance, Sieve, WorkingSet, WsClock, Linux, Mglru, Car, Lirs, ClockPro}
-RECORDS |= {Mru, Lfu, TwoQ, Arc, S3Fifo}
+RECORDS |= {Mru, Lfu, TwoQ, Arc, S3Fifo, Aging, Nfu, Nru, Random}
 
 
 def _record(

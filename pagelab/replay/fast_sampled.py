@@ -8,6 +8,8 @@ blocks of slots (_cnt_find) give the r-th page of an NRU class, or of all pages,
 random. A tick touches only the
 pages used since the last one (at most `tick`), and aging's counters are kept as "last
 tick that set the top bit" plus history (aging_faults), so no step scans the resident set.
+Given `miss` and `final`, each marks the references that fault and the pages resident at
+the end (counting.py).
 """
 
 from __future__ import annotations
@@ -110,7 +112,9 @@ def _compact(page_at: np.ndarray, slot_of: np.ndarray, resident: np.ndarray) -> 
 
 
 @njit(cache=True)
-def nfu_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int) -> int:
+def nfu_faults(
+    ids: np.ndarray, nuniq: int, frames: int, tick: int, miss: np.ndarray | None = None, final: np.ndarray | None = None
+) -> int:
     """NFU: evict the smallest counter, the first loaded among equals. A tick adds one to
     the pages used since the last tick: only those (at most `tick`) change."""
     cap = 2 * frames + 2
@@ -122,7 +126,10 @@ def nfu_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int) -> int:
     used_list = np.empty(tick, dtype=np.int64)  # pages whose A bit was set this period
     page_at = np.full(cap, -1, dtype=np.int64)
     tree = np.full(2 * p, EMPTY, dtype=np.int64)
-    return _nfu(ids, frames, tick, resident, young, value, slot_of, used_list, page_at, tree)
+    faults = _nfu(ids, frames, tick, resident, young, value, slot_of, used_list, page_at, tree, miss)
+    if final is not None:
+        final[:] = resident
+    return faults
 
 
 @loop
@@ -137,6 +144,7 @@ def _nfu(
     used_list: np.ndarray,
     page_at: np.ndarray,
     tree: np.ndarray,
+    miss: np.ndarray | None,
 ) -> int:
     cap = len(page_at)
     p = len(tree) // 2
@@ -149,6 +157,8 @@ def _nfu(
         x = ids[t]
         if not resident[x]:
             faults += 1
+            if miss is not None:
+                miss[t] = 1
             if count >= frames:
                 v = tree[1] & np.int64(0xFFFFFFFF)  # the slot of the smallest (counter, slot)
                 y = page_at[v]
@@ -188,7 +198,9 @@ def _nfu(
 
 
 @njit(cache=True)
-def aging_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int) -> int:
+def aging_faults(
+    ids: np.ndarray, nuniq: int, frames: int, tick: int, miss: np.ndarray | None = None, final: np.ndarray | None = None
+) -> int:
     """Aging without touching every counter at a tick. A page's counter at tick T is
     hist >> (T - t), where t is the last tick that found its A bit set. Every page with
     t within the last 8 ticks has a larger counter than every page with an older t (its
@@ -204,7 +216,10 @@ def aging_faults(ids: np.ndarray, nuniq: int, frames: int, tick: int) -> int:
     used_list = np.empty(tick, dtype=np.int64)
     page_at = np.full(cap, -1, dtype=np.int64)
     cold = np.full(2 * p, EMPTY, dtype=np.int64)  # min slot among cold pages
-    return _aging(ids, frames, tick, state, flags, bucket, nb, used_list, page_at, cold)
+    faults = _aging(ids, frames, tick, state, flags, bucket, nb, used_list, page_at, cold, miss)
+    if final is not None:
+        final[:] = flags[:, 0]
+    return faults
 
 
 @loop
@@ -219,6 +234,7 @@ def _aging(
     used_list: np.ndarray,
     page_at: np.ndarray,
     cold: np.ndarray,
+    miss: np.ndarray | None,
 ) -> int:
     hist, last, where, slot_of = state[:, 0], state[:, 1], state[:, 2], state[:, 3]
     resident, young, warm = flags[:, 0], flags[:, 1], flags[:, 2]
@@ -234,6 +250,8 @@ def _aging(
         x = ids[t]
         if not resident[x]:
             faults += 1
+            if miss is not None:
+                miss[t] = 1
             if count >= frames:
                 if cold[1] != EMPTY:
                     y = page_at[cold[1]]
@@ -371,7 +389,15 @@ def _popcount32(v: int) -> int:
 
 @njit(cache=True)
 def pick_faults(
-    ids: np.ndarray, writes: np.ndarray, nuniq: int, frames: int, tick: int, mt: np.ndarray, nru: bool
+    ids: np.ndarray,
+    writes: np.ndarray,
+    nuniq: int,
+    frames: int,
+    tick: int,
+    mt: np.ndarray,
+    nru: bool,
+    miss: np.ndarray | None = None,
+    final: np.ndarray | None = None,
 ) -> int:
     """NRU (the lowest (A, D) class, a seeded random member of it in load order; A bits
     cleared every tick) or random (a seeded random resident page in load order)."""
@@ -386,9 +412,12 @@ def pick_faults(
     bcnt = np.zeros((nb, 4), dtype=np.int64)
     gcnt = np.zeros((nb // BLOCK + 2, 4), dtype=np.int64)
     used_list = np.empty(tick, dtype=np.int64)  # pages whose A bit was set this period
-    return _pick(
-        ids, writes, frames, tick, mt, nru, resident, young, dirty, slot_of, page_at, bits, bcnt, gcnt, used_list
+    faults = _pick(
+        ids, writes, frames, tick, mt, nru, resident, young, dirty, slot_of, page_at, bits, bcnt, gcnt, used_list, miss
     )
+    if final is not None:
+        final[:] = resident
+    return faults
 
 
 @loop
@@ -408,6 +437,7 @@ def _pick(
     bcnt: np.ndarray,
     gcnt: np.ndarray,
     used_list: np.ndarray,
+    miss: np.ndarray | None,
 ) -> int:
     cap = len(page_at)
     total = len(gcnt) - 1
@@ -420,6 +450,8 @@ def _pick(
         x = ids[t]
         if not resident[x]:
             faults += 1
+            if miss is not None:
+                miss[t] = 1
             if count >= frames:
                 c = 0
                 if nru:
