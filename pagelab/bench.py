@@ -328,6 +328,12 @@ def replay(quick: bool) -> dict[str, object]:
     return dict(replay_figures(quick))
 
 
+def report(quick: bool) -> dict[str, object]:
+    from pagelab.bench_report import report_figures  # the HTML report (issue 21)
+
+    return report_figures(quick)
+
+
 # The measurements, in the order they run: (name, function of `quick` -> figures). To add
 # one, write a function that returns its keys and add a line here; keys are never renamed.
 Measurement = Callable[[bool], dict[str, object]]
@@ -379,6 +385,7 @@ MEASUREMENTS: tuple[tuple[str, Measurement], ...] = (
     ("vma", vma),
     ("startup", startup),
     ("observe", observe),
+    ("report", report),
 )
 
 

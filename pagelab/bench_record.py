@@ -46,6 +46,8 @@ GOALS: dict[str, Goal] = {
     "startup_help_ratio": Goal("<=", 3, '`pagelab --help` / `python -c "import numpy"`, fresh processes'),
     "startup_run_s": Goal("<=", 0.5, "`pagelab run echo hi`, warm cache, seconds"),
     "observe_overhead": Goal("<=", 1.5, "recorded run (working sets, reference string, heat maps) / plain run"),
+    "report_render_s": Goal("<=", 10, "drawing the HTML report of a 1 G-instruction run, s (its run: report_run_s)"),
+    "report_mb": Goal("<=", 5, "the HTML report of a 1 G-instruction run, MB"),
 }
 
 

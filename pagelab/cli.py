@@ -77,6 +77,15 @@ def add_run_options(r: argparse.ArgumentParser) -> None:
         action="store_true",
         help="at the end, print the headline numbers and findings to stderr (records the run: slower)",
     )
+    add_helpers_option(r)
+
+
+def add_helpers_option(r: argparse.ArgumentParser) -> None:
+    r.add_argument(
+        "--helpers",
+        action="store_true",
+        help="put init (pid 1) in the plots and measures of --summary and report (default: left out)",
+    )
 
 
 def add_root_options(r: argparse.ArgumentParser, keep: bool = True) -> None:
@@ -216,6 +225,7 @@ def build_parser(bench_names: Sequence[str] = ()) -> argparse.ArgumentParser:
     add_config_options(rp)
     add_root_options(rp, keep=False)
     rp.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
+    add_helpers_option(rp)
     rp.add_argument(
         "-o", "--output", type=Path, default=Path("report.html"), help="the HTML file (default report.html)"
     )
@@ -444,7 +454,8 @@ def cmd_run(ns: argparse.Namespace, host: bool = True, interruptible: bool = Fal
     if getattr(ns, "summary", False):
         from pagelab.obs.summary import print_summary
 
-        print_summary(report.stats, report.recording, sys.stderr, " ".join(["pagelab run:", ns.program, *ns.args]))
+        title = " ".join(["pagelab run:", ns.program, *ns.args])
+        print_summary(report.stats, report.recording, sys.stderr, title, ns.helpers)
     return report.exit_code
 
 
@@ -512,6 +523,7 @@ def cmd_report(ns: argparse.Namespace) -> int:
             ns.root,
             None if ns.quiet else sys.stderr,
             stdin=replayable_input(None),
+            include_init=ns.helpers,
         )
     except Interrupted as e:
         return 128 + e.signum

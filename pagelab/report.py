@@ -53,9 +53,11 @@ def report(
     stdin: bytes = b"",
     stdout: BinaryIO | None = None,
     stderr: BinaryIO | None = None,
+    include_init: bool = False,
 ) -> list[RunReport | None]:
     """Run each (label, config) and write the report to `out`. Returns the runs, None for a
-    configuration that could not run: its column says why, and so does one line on stderr."""
+    configuration that could not run: its column says why, and so does one line on stderr.
+    init is in the plots and measures only with include_init (`--helpers`)."""
     err = stderr if stderr is not None else getattr(sys.stderr, "buffer", None)
     runs: list[RunReport | None] = []
     cols: list[Column] = []
@@ -73,7 +75,7 @@ def report(
         cols.append(Column(label, r.stats, r.recording))
     title = " ".join(["pagelab report:", program, *args])
     try:
-        out.write_text(render(title, cols), encoding="utf-8")
+        out.write_text(render(title, cols, include_init=include_init), encoding="utf-8")
     except OSError as e:
         raise UsageError(f"-o {out}: {e.strerror}") from None
     return runs

@@ -38,8 +38,12 @@ class Row:
     name: str
     value: float | str | None
     unit: str = ""
+    note: str = ""  # said after the value: "τ = 6.4 M instructions"
 
     def text(self) -> str:
+        return self._value() + (f", {self.note}" if self.note and self.value is not None else "")
+
+    def _value(self) -> str:
         if self.value is None:
             return "-"
         if isinstance(self.value, str):
@@ -66,8 +70,9 @@ def config_text(stats: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def headline(stats: dict[str, Any], rec: Recording | None) -> list[Row]:
-    """The numbers a reader looks for first, with their units."""
+def headline(stats: dict[str, Any], rec: Recording | None, include_init: bool = False) -> list[Row]:
+    """The numbers a reader looks for first, with their units (the stats count every
+    process; the working set leaves init out unless include_init)."""
     if not stats:
         return []
     init = rec.init_pid if rec is not None else 1
@@ -92,21 +97,23 @@ def headline(stats: dict[str, Any], rec: Recording | None) -> list[Row]:
         Row("OOM kills", stats.get("oom_kills", 0)),
     ]
     if rec is not None and rec.page_refs is not None:
-        ws = views.working_sets(rec, (WS_TAU,))
-        p = views.ws_peak(ws, int(ws["tau"][0]) if ws["tau"].size else WS_TAU)
-        rows.append(Row(f"peak working set (τ = {count(WS_TAU)})", p.pages if p else None, "pages"))
+        # tau is whole sampling periods, and a long run's period grows: say which tau it was
+        ws = views.working_sets(rec, (WS_TAU,), include_init)
+        tau = int(ws["tau"][0]) if ws["tau"].size else WS_TAU
+        p = views.ws_peak(ws, tau)
+        rows.append(Row("peak working set", p.pages if p else None, "pages", f"τ = {count(tau)} instructions"))
     return rows
 
 
-def findings(stats: dict[str, Any], rec: Recording | None) -> list[str]:
-    """One sentence per thing the data shows."""
+def findings(stats: dict[str, Any], rec: Recording | None, include_init: bool = False) -> list[str]:
+    """One sentence per thing the data shows. The measures leave init out unless include_init."""
     if not stats:
         return []
     out: list[str] = []
     cfg = stats.get("config", {})
     faults = stats.get("faults", {})
     init = rec.init_pid if rec is not None else 1
-    refs = rec.page_refs.select() if rec is not None and rec.page_refs is not None else None
+    refs = rec.page_refs.select(None, include_init) if rec is not None and rec.page_refs is not None else None
     prog = program_pid(stats, init)
     if refs is not None and prog is not None:
         pid = prog["pid"]
@@ -121,7 +128,7 @@ def findings(stats: dict[str, Any], rec: Recording | None) -> list[str]:
             elif total:
                 out.append(f"{kind} was mapped eagerly: {total} pages, {used} of them touched.")
     if rec is not None and rec.page_refs is not None:
-        ws = views.working_sets(rec, (WS_TAU,))
+        ws = views.working_sets(rec, (WS_TAU,), include_init)
         if ws["tau"].size:
             tau = int(ws["tau"][0])
             p = views.ws_peak(ws, tau)
@@ -144,16 +151,16 @@ def findings(stats: dict[str, Any], rec: Recording | None) -> list[str]:
         out.append(f"{faults['fatal']} page fault(s) were fatal: the process was killed.")
     if refs is not None and len(refs):
         frames = int(stats.get("frames", {}).get("total", 0))
-        mrc = views.miss_ratio_curve(rec, frames=np.array([max(frames, 1)])) if rec is not None else None
-        real = sum(faults.get(k, 0) for k in ("lazy", "zero", "file", "swap_in"))
-        if mrc is not None:
+        if rec is not None:
+            lru, opt = views.misses_at(rec, max(frames, 1), include_init)
+            real = views.misses(rec, include_init)
             out.append(
                 f"in {frames} frames (--mem), the sampled reference string ({len(refs)} references, "
-                f"{int(np.unique(refs.pages).size)} pages) misses {int(mrc['lru'][0])} times under LRU and "
-                f"{int(mrc['opt'][0])} under OPT; the kernel took {real} faults that brought in a page."
+                f"{int(np.unique(refs.pages).size)} pages) misses {lru} times under LRU and "
+                f"{opt} under OPT; the kernel took {real} faults that brought in a page."
             )
     if rec is not None:
-        fr = views.faults_by_region(rec)
+        fr = views.faults_by_region(rec, include_init)
         if fr["faults"].size:
             by: dict[str, int] = {}
             for reg, n in zip(fr["region"].tolist(), fr["faults"].tolist(), strict=True):

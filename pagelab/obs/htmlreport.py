@@ -8,31 +8,24 @@ is the front end's job (pagelab/report.py).
 from __future__ import annotations
 
 import html
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from pagelab.kernel.events import EvictEvent
 from pagelab.obs import views
 from pagelab.obs.findings import findings, headline
-from pagelab.obs.framemap import USES, FrameMap
+from pagelab.obs.framemap import FrameMap
 from pagelab.obs.recorder import Recording
-from pagelab.obs.viewplots import heat_plot, mrc_plot, shared_axes, ws_plot
-
-# One colour per frame use (framemap.USES order): free is pale, memory in use is vivid.
-COLOURS = ("#eeeeee", "#9e9e9e", "#6a3d9a", "#1f78b4", "#e31a1c", "#ff7f00", "#33a02c", "#222222")
-KIND_COLOURS = {
-    "lazy": "#33a02c",
-    "zero": "#b2df8a",
-    "cow": "#e31a1c",
-    "file": "#1f78b4",
-    "swap_in": "#ff7f00",
-    "fatal": "#000000",
-    "efault": "#6a3d9a",
-}
+from pagelab.obs.viewplots import (
+    Axes,
+    faults_plot,
+    frame_plot,
+    heat_plot,
+    mrc_plot,
+    rss_plot,
+    shared_axes,
+    ws_plot,
+)
 
 
 @dataclass
@@ -55,91 +48,6 @@ def flatten(stats: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         elif not isinstance(v, list):
             out[key] = v
     return out
-
-
-def _svg(fig: Any) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    text = buf.getvalue()
-    return text[text.index("<svg") :]  # drop the XML prolog and doctype: inline in HTML
-
-
-def _figure(w: float = 5.5, h: float = 3.0) -> tuple[Any, Any]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(figsize=(w, h))
-
-
-def rss_plot(rec: Recording, title: str) -> str:
-    """Resident pages of each process against the instruction clock."""
-    fig, ax = _figure()
-    pids = sorted({pid for s in rec.samples for pid in s.rss} - {rec.init_pid})  # init: a flat line
-    for pid in pids[:20]:  # beyond 20 lines a plot is unreadable
-        pts = [(s.now, s.rss[pid]) for s in rec.samples if pid in s.rss]
-        ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", label=f"pid {pid}")
-    ax.set_xlabel("instruction clock")
-    ax.set_ylabel("resident pages")
-    ax.set_title(f"RSS per process — {title}", fontsize=9)
-    if pids:
-        ax.legend(fontsize=7, loc="upper left")
-    return _svg(fig)
-
-
-def faults_plot(rec: Recording, title: str) -> str:
-    """Cumulative faults of each kind (and evictions) against the instruction clock."""
-    fig, ax = _figure()
-    now = [s.now for s in rec.samples]
-    for kind, colour in KIND_COLOURS.items():
-        ys = [s.faults.get(kind, 0) for s in rec.samples]
-        if any(ys):
-            ax.step(now, ys, where="post", label=kind, color=colour)
-    evicts = [now for now, ev in rec.events if type(ev) is EvictEvent]
-    if evicts:  # pages that left memory (swap or the file), beside the faults that bring them back
-        ax.step(evicts, range(1, len(evicts) + 1), where="post", label="evicted", color="#999999", linestyle="--")
-    ax.set_xlabel("instruction clock")
-    ax.set_ylabel("faults so far")
-    ax.set_title(f"faults by kind — {title}", fontsize=9)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, loc="upper left")
-    return _svg(fig)
-
-
-def frame_plot(fm: FrameMap, title: str) -> str:
-    """Every physical frame as one cell, row by row from the lowest address."""
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-
-    n = len(fm.codes)
-    width = 256 if n >= 256 * 16 else 64
-    rows = -(-n // width)
-    grid = np.zeros(rows * width, np.uint8)
-    grid[:n] = fm.codes
-    fig, ax = _figure(5.5, 3.4)
-    ax.imshow(
-        grid.reshape(rows, width),
-        cmap=ListedColormap(COLOURS),
-        vmin=0,
-        vmax=len(USES) - 1,
-        interpolation="nearest",
-        aspect="auto",
-    )
-    ax.set_xticks([])
-    ax.set_ylabel(f"{width} frames per row")
-    counts = fm.counts()
-    ax.legend(
-        handles=[Patch(color=COLOURS[i], label=f"{u}: {counts[u]}") for i, u in enumerate(USES)],
-        fontsize=6,
-        loc="center left",
-        bbox_to_anchor=(1.0, 0.5),
-    )
-    ax.set_title(f"{title} (clock {fm.now})", fontsize=9)
-    return _svg(fig)
 
 
 STAT_ROWS = (
@@ -181,12 +89,12 @@ def _stats_table(cols: list[Column]) -> str:
     return f'<table class="stats"><tr><th>stat</th>{head}</tr>{"".join(rows)}</table>'
 
 
-def _top_table(c: Column, i: int) -> str:
+def _top_table(c: Column, i: int, include_init: bool) -> str:
     if c.rec is None:
         return _no_run(c)
     rows = "".join(
         f'<tr><td>{pc:#x}</td><td><code>{html.escape(text)}</code></td><td data-col="{i}" data-top="{pc:#x}">{n}</td></tr>'
-        for pc, text, n in c.rec.top_faulting(10)
+        for pc, text, n in views.top_faulting(c.rec, 10, include_init)
     )
     return f"<table><tr><th>sepc</th><th>instruction</th><th>faults</th></tr>{rows}</table>"
 
@@ -228,10 +136,10 @@ def render_sweep(title: str, figure_svg: str, columns: Sequence[str], rows: list
     )
 
 
-def _headline_table(cols: list[Column]) -> str:
+def _headline_table(cols: list[Column], include_init: bool) -> str:
     """What ran and the numbers that matter, one column per configuration; a number that
     differs from the first column's is marked, with the difference."""
-    tables = [headline(c.stats, c.rec) if c.error is None else [] for c in cols]
+    tables = [headline(c.stats, c.rec, include_init) if c.error is None else [] for c in cols]
     names: list[str] = []
     for t in tables:
         names += [r.name for r in t if r.name not in names]
@@ -249,34 +157,68 @@ def _headline_table(cols: list[Column]) -> str:
             cls = ""
             if i and row is not None and base is not None and row.value != base.value:
                 cls = ' class="diff"'
-                if isinstance(row.value, int | float) and isinstance(base.value, int | float):
-                    text += f" <small>({row.value - base.value:+,})</small>"
+                text += html.escape(_delta(row.value, base.value))
             key = html.escape(name.strip())
             cells.append(f'<td data-col="{i}" data-head="{key}"{cls}>{text}</td>')
         out.append(f"<tr><th>{html.escape(name)}</th>{''.join(cells)}</tr>")
     return f'<table class="headline"><tr><th></th>{head}</tr>{"".join(out)}</table>'
 
 
-def _findings(cols: list[Column]) -> str:
+def _delta(value: object, base: object) -> str:
+    """How a number differs from the first column's: by how much, and how many times."""
+    if not isinstance(value, int | float) or not isinstance(base, int | float):
+        return ""
+    d = value - base
+    text = f"{d:+,}" if float(d).is_integer() else f"{d:+.3g}"
+    if base and value and (value / base >= 2 or base / value >= 2):
+        text += f", {value / base:.3g} times"
+    return f" ({text})"
+
+
+def _differences(cols: list[Column], include_init: bool) -> str:
+    """With --compare: one line per other column naming the headline numbers that differ
+    from the first column's, so that the table's highlights are read first."""
+    if len(cols) < 2 or cols[0].error is not None:
+        return ""
+    base = {r.name.strip(): r for r in headline(cols[0].stats, cols[0].rec, include_init)}
+    items = []
+    for c in cols[1:]:
+        if c.error is not None:
+            items.append(f"<li><b>{html.escape(c.label)}</b>: did not run ({html.escape(c.error)}).</li>")
+            continue
+        diffs = []
+        for r in headline(c.stats, c.rec, include_init):
+            b = base.get(r.name.strip())
+            if b is None or r.value == b.value or r.name.strip() in ("configuration", "seed"):
+                continue
+            diffs.append(f"{r.name.strip()} {b.text()} → {r.text()}")
+        said = "; ".join(diffs) if diffs else "no headline number differs"
+        items.append(
+            f"<li><b>{html.escape(c.label)}</b> against <b>{html.escape(cols[0].label)}</b>: {html.escape(said)}.</li>"
+        )
+    return f"<ul class='differences'>{''.join(items)}</ul>"
+
+
+def _findings(cols: list[Column], include_init: bool) -> str:
     parts = []
     for c in cols:
         if c.error is not None:
             continue
-        items = "".join(f"<li>{html.escape(f)}</li>" for f in findings(c.stats, c.rec))
+        items = "".join(f"<li>{html.escape(f)}</li>" for f in findings(c.stats, c.rec, include_init))
         label = f"<h3>{html.escape(c.label)}</h3>" if len(cols) > 1 else ""
         parts.append(f'<div class="findings">{label}<ul>{items}</ul></div>')
     return "<div class='grid'>" + "".join(parts) + "</div>"
 
 
-def _region_tables(c: Column) -> str:
+def _region_tables(c: Column, include_init: bool) -> str:
     if c.rec is None:
         return _no_run(c)
-    fr = views.faults_by_region(c.rec)
+    fr = views.faults_by_region(c.rec, include_init)
     rows = "".join(
         f"<tr><td>{pid}</td><td style='text-align:left'>{html.escape(str(reg))}</td><td>{html.escape(str(kind))}</td><td>{n}</td></tr>"
         for pid, reg, kind, n in zip(fr["pid"], fr["region"], fr["kind"], fr["faults"], strict=True)
     )
-    top = views.top_by_region(c.rec)
+    top = views.top_by_region(c.rec, 3, include_init)
     trows = "".join(
         f"<tr><td style='text-align:left'>{html.escape(str(reg))}</td><td>{pc:#x}</td><td><code>{html.escape(str(insn))}</code></td><td>{n}</td></tr>"
         for reg, pc, insn, n in zip(top["region"], top["sepc"], top["instruction"], top["faults"], strict=True)
@@ -287,55 +229,85 @@ def _region_tables(c: Column) -> str:
     )
 
 
-def render(title: str, cols: list[Column], heat_maps: int = 2) -> str:
+def _note(cols: list[Column], include_init: bool) -> str:
+    inits = sorted({c.rec.init_pid for c in cols if c.rec is not None}) or [1]
+    who = ", ".join(f"pid {p}" for p in inits)
+    helpers = (
+        f"init ({who}) is drawn and measured with the program's processes (--helpers)."
+        if include_init
+        else f"init ({who}) is left out of the plots and measures (--helpers puts it in)."
+    )
+    return (
+        "<p class='note'>Time is the machine's instruction clock: the instructions of every process, "
+        "and the idle time skipped while all of them sleep; the working-set window τ is on the same clock. "
+        "The page-reference string is sampled: every sampling period (100k instructions at first, "
+        "doubled as a long run goes on) the A bits of each process's pages are read and cleared, so a "
+        f"page appears once per period in which it was used (in address order within the period). {helpers}</p>"
+    )
+
+
+def render(title: str, cols: list[Column], heat_maps: int = 2, include_init: bool = False) -> str:
     """The whole report as one HTML document: the answer first (what ran, the headline
-    numbers, the findings), then the plots on shared axes, then the full stats, collapsed."""
-    axes = shared_axes([c.rec for c in cols])
+    numbers, the findings), then the plots on shared axes, then the full stats, collapsed.
+    init is left out of the plots and measures unless include_init."""
+    with views.gc_paused():  # the recordings hold a million objects: see gc_paused
+        return _render(title, cols, heat_maps, include_init)
+
+
+def _render(title: str, cols: list[Column], heat_maps: int, include_init: bool) -> str:
+    axes = shared_axes([c.rec for c in cols], include_init)
     parts = [
         _head(title),
         "<h2>What ran, and what happened</h2>",
-        _headline_table(cols),
-        _findings(cols),
-        "<p class='note'>Time is the instruction clock. The page-reference string is sampled: every "
-        "sampling period (100k instructions by default) the A bits of each process's pages are read "
-        "and cleared, so a page appears once per period in which it was used (in address order "
-        "within the period). init (pid 1) is left out.</p>",
+        _headline_table(cols, include_init),
+        _differences(cols, include_init),
+        _findings(cols, include_init),
+        _note(cols, include_init),
     ]
-    sections: tuple[tuple[str, Callable[[Column], str]], ...] = (
-        ("Working set over time", lambda c: ws_plot(c.rec, c.label, axes) if c.rec else ""),
-        ("Miss-ratio curve and reuse distances", lambda c: mrc_plot(c.rec, c.stats, c.label, axes) if c.rec else ""),
+    sampled: tuple[tuple[str, Callable[[Recording, str, Axes, bool], str]], ...] = (
+        ("Working set over time", ws_plot),
+        ("Miss-ratio curve and reuse distances", mrc_plot),
     )
-    for name, draw in sections:
+    for name, draw in sampled:
         parts.append(f"<h2>{name}</h2><div class='grid'>")
-        parts += [f"<div>{_no_run(c) if c.rec is None or c.rec.page_refs is None else draw(c)}</div>" for c in cols]
+        parts += [
+            f"<div>{_no_run(c) if c.rec is None or c.rec.page_refs is None else draw(c.rec, c.label, axes, include_init)}</div>"
+            for c in cols
+        ]
         parts.append("</div>")
-    parts.append("<h2>Page heat maps (busiest process first)</h2><div class='grid'>")
-    for c in cols:
+    parts.append("<h2>Page heat maps: sampled accesses and page faults (busiest process first)</h2><div class='grid'>")
+    for c in cols:  # one grid cell per configuration, its processes one under the other
         if c.rec is None or c.rec.page_refs is None:
             parts.append(f"<div>{_no_run(c)}</div>")
             continue
-        for pid in views.busiest(c.rec)[:heat_maps]:
-            parts.append(f"<div>{heat_plot(c.rec, pid, c.label, axes)}</div>")
+        rec = c.rec
+        parts.append(
+            "<div>"
+            + "".join(heat_plot(rec, pid, c.label, axes) for pid in views.busiest(rec, include_init)[:heat_maps])
+            + "</div>"
+        )
     parts.append("</div>")
-    old: tuple[tuple[str, Callable[[Recording, str], str]], ...] = (
+    timed: tuple[tuple[str, Callable[[Recording, str, Axes, bool], str]], ...] = (
         ("RSS over time", rss_plot),
         ("Faults by kind over time", faults_plot),
     )
-    for name, draw_rec in old:
+    for name, draw in timed:
         parts.append(f"<h2>{name}</h2><div class='grid'>")
-        parts += [f"<div>{_no_run(c) if c.rec is None else draw_rec(c.rec, c.label)}</div>" for c in cols]
+        parts += [
+            f"<div>{_no_run(c) if c.rec is None else draw(c.rec, c.label, axes, include_init)}</div>" for c in cols
+        ]
         parts.append("</div>")
     parts.append("<h2>Faults by region, and the instructions that fault most in each</h2><div class='grid'>")
-    parts += [f"<div>{_region_tables(c)}</div>" for c in cols]
+    parts += [f"<div>{_region_tables(c, include_init)}</div>" for c in cols]
     parts.append("</div><h2>Top faulting instructions</h2><div class='grid'>")
-    parts += [f"<div><h3>{html.escape(c.label)}</h3>{_top_table(c, i)}</div>" for i, c in enumerate(cols)]
+    parts += [f"<div><h3>{html.escape(c.label)}</h3>{_top_table(c, i, include_init)}</div>" for i, c in enumerate(cols)]
     parts.append("</div><h2>Physical frames</h2><div class='grid'>")
     for c in cols:
         if c.rec is None:
             parts.append(f"<div>{_no_run(c)}</div>")
             continue
-        parts.append(f"<div>{_maybe_map(c.rec.peak_map, f'peak — {c.label}')}</div>")
-        parts.append(f"<div>{_maybe_map(c.rec.end_map, f'end — {c.label}')}</div>")
+        peak, end = _maybe_map(c.rec.peak_map, f"peak — {c.label}"), _maybe_map(c.rec.end_map, f"end — {c.label}")
+        parts.append(f"<div>{peak}{end}</div>")
     parts.append("</div><details><summary>All stats</summary>")
     parts.append(_stats_table(cols))
     parts.append("</details></body></html>\n")

@@ -65,6 +65,8 @@ class Recording:
     page_refs: PageRefs | None = None  # the sampled page-reference string (A bits)
     init_pid: int = 1  # pid 1, left out of the measures unless asked for
     frames_total: int = 0  # the machine's frames (--mem / 4 KiB)
+    # The measures obs/views.py derived from the finished recording, each computed once.
+    derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def top_faulting(self, n: int = 10) -> list[tuple[int, str, int]]:
         """The n instructions with the most faults: (sepc, text, count)."""

@@ -8,7 +8,9 @@ from pagelab.obs.findings import findings, headline
 from pagelab.obs.recorder import Recording
 
 
-def print_summary(stats: dict[str, Any], rec: Recording | None, out: IO[str], title: str = "") -> None:
+def print_summary(
+    stats: dict[str, Any], rec: Recording | None, out: IO[str], title: str = "", include_init: bool = False
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -16,8 +18,8 @@ def print_summary(stats: dict[str, Any], rec: Recording | None, out: IO[str], ti
     table = Table(title=title or None, show_header=False, box=None, padding=(0, 1))
     table.add_column(style="bold", justify="right")
     table.add_column()
-    for row in headline(stats, rec):
+    for row in headline(stats, rec, include_init):
         table.add_row(row.name, row.text())
     console.print(table)
-    for f in findings(stats, rec):
+    for f in findings(stats, rec, include_init):
         console.print(f"• {f}", markup=False)
