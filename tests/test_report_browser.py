@@ -20,7 +20,7 @@ DRIVER = shutil.which("chromedriver")
 @pytest.fixture(scope="module")
 def browser() -> object:
     if CHROMIUM is None or DRIVER is None:
-        pytest.skip("no Chromium and chromedriver on this machine")
+        pytest.skip("no Chromium and chromedriver on this machine (Debian: apt-get install chromium chromium-driver)")
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
 
