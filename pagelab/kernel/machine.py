@@ -149,7 +149,7 @@ class Machine:
 
     def sample(self) -> SampleEvent:
         """The counters as they stand now."""
-        rss = {q.pid: q.rss for q in self.procs if q is not None and q.pagetable}
+        rss = {q.pid: q.rss for _j, q in self.live if q.pagetable}
         km = self.km
         cache = self.pagecache.cache_only_frames()
         now = self.now()

@@ -31,7 +31,6 @@ import os
 from collections.abc import Callable, Hashable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from itertools import chain
 
 import numpy as np
 
@@ -72,6 +71,11 @@ class PageCache:
         # Which file page each cached frame holds: the reverse of every `pages`, so that a
         # replacement policy that picks a frame can find the page to drop.
         self._owner: dict[int, tuple[AddressSpace, int]] = {}
+        # Pages added so far: with len(_owner) it names the set of cached frames (only
+        # removals happen between two adds), so cache_only_frames keeps its array.
+        self._adds = 0
+        self._frames_of: tuple[int, int] = (0, 0)
+        self._frames = np.zeros(0, np.int64)
         # Called after the kernel writes new contents into a frame, which may hold code:
         # the mm layer sets it to invalidate Unicorn's translated code for that frame.
         self.frame_written: Callable[[int], None] = lambda pa: None
@@ -179,6 +183,7 @@ class PageCache:
             raise
         a.pages[index] = pa
         self._owner[pa] = (a, index)
+        self._adds += 1
         return pa, True
 
     def get_page(self, a: AddressSpace, index: int) -> tuple[int, bool]:
@@ -284,13 +289,14 @@ class PageCache:
 
     def cache_only_frames(self) -> int:
         """Frames held only by the cache, mapped by nobody (stats: frames.cache). Every
-        counters sample asks for it (a recorded run takes thousands), so in numpy."""
-        spaces = self._all()
-        n = sum(len(a.pages) for a in spaces)
-        if not n:
-            return 0
-        pas = np.fromiter(chain.from_iterable(a.pages.values() for a in spaces), np.int64, n)
-        return int(np.count_nonzero(self.km.ref[(pas - self.km.ram.base) >> PGSHIFT] == 1))
+        counters sample asks for it (a recorded run takes one per quantum), so the frame
+        numbers are kept as an array until a page comes or goes."""
+        key = (len(self._owner), self._adds)
+        if key != self._frames_of:
+            pas = np.fromiter(self._owner, np.int64, len(self._owner))
+            self._frames = (pas - self.km.ram.base) >> PGSHIFT
+            self._frames_of = key
+        return int(np.count_nonzero(self.km.ref[self._frames] == 1))
 
     def shrink(self, n: int) -> int:
         """Free up to n cache-only frames: those of files nobody has open first, then
