@@ -74,24 +74,51 @@ def test_not_asked_is_not_counted() -> None:
     assert replay(clean, policy_class("clock"), [2], writebacks=True)[0].writebacks == 0
 
 
-@pytest.mark.parametrize("spec", sorted(BUILTIN))
-@settings(max_examples=25, deadline=None)
+VARIANTS = ["clock:young=0", "2q:kin=0.5,kout=1.5", "s3fifo:fill_main=1,threshold=1,small=0.3", "ws:tau=5"]
+VARIANTS += ["wsclock:tau=5", "mglru:gens=3", "lirs:hir=0.3", "clockpro:cold=0.1"]
+
+
+@st.composite
+def rw_traces(draw: st.DrawFn) -> tuple[list[int], list[bool]]:
+    """Reads and writes over a few pages or many: with few, pages come back after their
+    eviction (dirty or not) and ghosts and shadows matter."""
+    npages = draw(st.integers(1, 24))
+    refs = draw(st.lists(st.tuples(st.integers(0, npages - 1), st.booleans()), min_size=1, max_size=250))
+    return [p for p, _ in refs], [w for _, w in refs]
+
+
+@pytest.mark.parametrize("spec", [*sorted(BUILTIN), *VARIANTS])
+@settings(max_examples=30, deadline=None)
 @given(
-    refs=st.lists(st.tuples(st.integers(0, 20), st.booleans()), min_size=1, max_size=200),
-    frames=st.lists(st.integers(1, 16), min_size=1, max_size=3, unique=True),
-    warmup=st.integers(0, 200),
+    refs=rw_traces(),
+    frames=st.lists(st.integers(1, 12), min_size=1, max_size=3, unique=True),
+    warmup=st.integers(0, 250),
     window=st.integers(0, 40),
     tick=st.integers(1, 20),
 )
 def test_every_path_counts_as_the_plain_loop(
-    spec: str, refs: list[tuple[int, bool]], frames: list[int], warmup: int, window: int, tick: int
+    spec: str, refs: tuple[list[int], list[bool]], frames: list[int], warmup: int, window: int, tick: int
 ) -> None:
-    t = trace_from_pages([p for p, _ in refs], np.array([w for _, w in refs], dtype=np.bool_))
+    t = trace_from_pages(refs[0], np.array(refs[1], dtype=np.bool_))
     warmup = min(warmup, len(t))
     cls = policy_class(spec)
     fast = replay(t, cls, frames, 1, tick, warmup=warmup, window=window, writebacks=True)
     plain = [simulate(t, cls, k, 1, tick, warmup, window, writebacks=True) for k in frames]
     assert fast == plain
+
+
+@pytest.mark.parametrize("spec", [*sorted(BUILTIN), *VARIANTS])
+def test_every_path_counts_as_the_plain_loop_on_a_long_trace(spec: str) -> None:
+    """Long enough for ghost lists, shadow entries and test periods to fill and for dirty
+    pages to leave memory for good."""
+    rng = np.random.default_rng(11)
+    n = 4000
+    pages = np.where(rng.random(n) < 0.8, rng.integers(0, 12, n), rng.integers(0, 60, n))
+    t = trace_from_pages(pages, rng.random(n) < 0.3)
+    cls = policy_class(spec)
+    for warmup, window in ((0, 0), (1234, 500)):
+        fast = replay(t, cls, [1, 4, 9], 3, 16, warmup=warmup, window=window, writebacks=True)
+        assert fast == [simulate(t, cls, k, 3, 16, warmup, window, writebacks=True) for k in (1, 4, 9)]
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN))
