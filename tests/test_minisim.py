@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pagelab.kernel.mm.policy import policy_class
 from pagelab.replay.bench import zipf_trace
 from pagelab.replay.core import replay, trace_from_pages
-from pagelab.replay.minisim import _keys, minisim_curve, sample_rate
+from pagelab.replay.minisim import minisim_curve, page_keys, sample_rate
 from pagelab.replay.shards import census
 from pagelab.replay.trace import Trace
 from tests.test_replay import run_cli
@@ -89,7 +89,7 @@ def test_keys_stratify_and_nest() -> None:
     probability frac(R*m)), and a smaller rate's sample is inside a larger one's."""
     t = zipf_trace(200_000, pages=40_000, alpha=0.9, seed=3)
     c = census(t)
-    keys = _keys(c.counts, c.hashes)
+    keys = page_keys(c.counts, c.hashes)
     present = c.counts > 0
     assert np.all(keys[~present] == 2.0) and np.all((keys[present] >= 0) & (keys[present] < 1))
     group = np.floor(2 * np.log2(np.maximum(c.counts, 1)))

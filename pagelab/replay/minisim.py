@@ -36,7 +36,7 @@ from numba import njit
 
 from pagelab.kernel.mm.policy import Policy
 from pagelab.replay.core import DEFAULT_TICK, replay
-from pagelab.replay.shards import census, check_rate, select
+from pagelab.replay.shards import census, check_rate
 from pagelab.replay.trace import Trace
 
 MIN_FRAMES = 100  # the smallest mini cache worth simulating
@@ -58,31 +58,68 @@ def sample_rate(frames: int, rate: float, min_frames: int = MIN_FRAMES) -> float
     return min(1.0, max(rate, min_frames / frames))
 
 
+_ABSENT = np.int64(0x7FFFFFFFFFFFFFFF)  # sorts after every page with references
+
+
 @njit(cache=True)
-def _keys(counts: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """The stratified key of each page of a census (2.0 for those with no reference): sort by
-    (group, hash), then number each group's pages."""
-    n = len(counts)
-    order_key = np.empty(n, dtype=np.int64)
-    for i in range(n):
+def _order_keys(counts: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """(group, hash) packed in one integer per page: the group (half an octave of
+    reference counts) in the top bits, the hash's high bits below it."""
+    out = np.empty(len(counts), dtype=np.int64)
+    for i in range(len(counts)):
         if counts[i] > 0:
-            g = np.int64(2 * np.log2(counts[i]))  # half an octave of reference counts
-            order_key[i] = (g << np.int64(56)) | (h[i] >> np.int64(6))
+            g = np.int64(2 * np.log2(counts[i]))
+            out[i] = (g << np.int64(56)) | (h[i] >> np.int64(6))
         else:
-            order_key[i] = np.int64(0x7FFFFFFFFFFFFFFF)
-    order = np.argsort(order_key)
+            out[i] = _ABSENT
+    return out
+
+
+@njit(cache=True)
+def _number(order: np.ndarray, order_key: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Key (j + u) / m for the j-th of the m pages of each group, in `order`."""
+    n = len(order)
     keys = np.full(n, 2.0)
     a = 0
-    while a < n and counts[order[a]] > 0:
+    while a < n and order_key[order[a]] != _ABSENT:
         g = order_key[order[a]] >> np.int64(56)
         b = a
-        while b < n and counts[order[b]] > 0 and order_key[order[b]] >> np.int64(56) == g:
+        while b < n and order_key[order[b]] != _ABSENT and order_key[order[b]] >> np.int64(56) == g:
             b += 1
         for j in range(a, b):
             u = (h[order[j]] & np.int64((1 << _U_BITS) - 1)) / float(1 << _U_BITS)
             keys[order[j]] = (j - a + u) / (b - a)
         a = b
     return keys
+
+
+def page_keys(counts: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """The stratified key of each page of a census (2.0 for those with no reference)."""
+    order_key = _order_keys(counts, h)
+    return np.asarray(_number(np.argsort(order_key), order_key, h))  # numpy's sort is the fast one
+
+
+@njit(cache=True)
+def _extract(
+    refs: np.ndarray, lo: int, keys: np.ndarray, r: float, pages: np.ndarray, writes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The references whose page's key is below r: their pages, writes and keys."""
+    n = 0
+    for t in range(len(refs)):
+        if keys[refs[t] - lo] < r:
+            n += 1
+    sub_pages = np.empty(n, dtype=np.int64)
+    sub_writes = np.empty(n, dtype=np.bool_)
+    sub_keys = np.empty(n, dtype=np.float64)
+    n = 0
+    for t in range(len(refs)):
+        k = keys[refs[t] - lo]
+        if k < r:
+            sub_pages[n] = pages[t]
+            sub_writes[n] = writes[t]
+            sub_keys[n] = k
+            n += 1
+    return sub_pages, sub_writes, sub_keys
 
 
 def minisim_curve(
@@ -108,7 +145,7 @@ def minisim_curve(
     if n == 0:
         return MiniCurve([rate] * m, [max(1, round(c * rate)) for c in sizes], counts, npages, [0.0] * m)
     pages_of = census(trace)
-    keys = _keys(pages_of.counts, pages_of.hashes)
+    keys = page_keys(pages_of.counts, pages_of.hashes)
     cap = 1.0
     if max_pages:
         ordered = np.sort(keys[keys < 2.0])
@@ -116,15 +153,18 @@ def minisim_curve(
     by_rate: dict[float, list[int]] = {}
     for i, size in enumerate(sizes):
         by_rate.setdefault(min(cap, sample_rate(size, rate, min_frames)), []).append(i)
-    for r, which in by_rate.items():
-        mask = select(pages_of.refs, pages_of.lo, keys < r) if r < 1 else np.ones(n, dtype=np.bool_)
-        sub = Trace(trace.pages[mask], trace.writes[mask], trace.fmt)
+    sub_pages, sub_writes, key = _extract(pages_of.refs, pages_of.lo, keys, max(by_rate), trace.pages, trace.writes)
+    for r in sorted(by_rate, reverse=True):  # each sample is inside the one before
+        keep = key < r
+        sub_pages, sub_writes, key = sub_pages[keep], sub_writes[keep], key[keep]
+        which = by_rate[r]
+        sub = Trace(sub_pages, sub_writes, trace.fmt)
         frames = [max(1, round(sizes[i] * r)) for i in which]
         faults: dict[int, int] = {}
         if len(sub):
             results = replay(sub, cls, list(dict.fromkeys(frames)), seed, max(1, round(tick * r)), use_fast)
             faults = {res.frames: res.faults for res in results}
-        pages = int((keys < r).sum()) if r < 1 else int((keys < 2.0).sum())
+        pages = int((keys < r).sum())
         for i, k in zip(which, frames, strict=True):
             rates[i], minis[i], counts[i], npages[i] = r, k, len(sub), pages
             if len(sub):

@@ -94,15 +94,6 @@ def _count(refs: np.ndarray, lo: int, npages: int) -> np.ndarray:
     return counts
 
 
-@njit(cache=True)
-def select(refs: np.ndarray, lo: int, keep: np.ndarray) -> np.ndarray:
-    """bool per reference: its page is kept."""
-    out = np.empty(len(refs), dtype=np.bool_)
-    for t in range(len(refs)):
-        out[t] = keep[refs[t] - lo]
-    return out
-
-
 def census(trace: Trace) -> Census:
     """Reference counts and hashes of the trace's pages. A compact range of page numbers
     is used as it is, with no renumbered copy of the trace (as Trace.dense decides)."""
@@ -216,23 +207,49 @@ def shards_curve(
         return ShardsCurve(s.rate, 0, [1.0 for _ in sizes], 0, 0, method)
     maxm = int(np.ceil(max(sizes) * s.rate)) + 2
     sampled = int(c.counts[s.keep].sum())
-    role = s.keep.astype(np.int8)  # SAMPLED or SKIP
     if method == "adj":
+        role = s.keep.astype(np.int8)  # SAMPLED or SKIP
         hist = _distances(c.refs, c.lo, role, np.zeros(len(role), dtype=np.int64), 1, maxm, sampled)
         miss = _misses(hist, sizes, s.rate)[0] / (s.rate * n)
         return ShardsCurve(s.rate, sampled, _clip(miss), int(s.keep.sum()), 0, method)
-    # post-stratification by reference count, half an octave per group
-    group = np.floor(2 * np.log2(np.maximum(c.counts, 1))).astype(np.int64)
-    ngroups = int(group.max()) + 1
-    whole = np.bincount(group[s.keep], minlength=ngroups) < MIN_SAMPLED  # too few to stand for it
-    probe = whole[group] & (c.counts > 0) & ~s.keep
-    role[probe] = PROBED
-    hist = _distances(c.refs, c.lo, role, group, ngroups, maxm, sampled)
-    refs = np.bincount(group, weights=c.counts, minlength=ngroups)
+    group, role, whole, refs, probed = _strata(c.counts, s.keep, MIN_SAMPLED)
+    hist = _distances(c.refs, c.lo, role, group, len(whole), maxm, sampled)
     counted = hist.sum(axis=1)
     weight = np.where(whole, 1.0, refs / np.maximum(counted, 1))
     miss = (weight[:, None] * _misses(hist, sizes, s.rate)).sum(axis=0) / n
-    return ShardsCurve(s.rate, sampled, _clip(miss), int(s.keep.sum()), int(c.counts[probe].sum()), method)
+    return ShardsCurve(s.rate, sampled, _clip(miss), int(s.keep.sum()), int(probed), method)
+
+
+@njit(cache=True)
+def _strata(
+    counts: np.ndarray, keep: np.ndarray, min_sampled: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Post-stratification by reference count, half an octave per group: each page's
+    group, its role in _distances, which groups are measured whole (fewer than
+    `min_sampled` sampled pages to stand for them), each group's references, and the
+    references of the pages probed."""
+    n = len(counts)
+    group = np.zeros(n, dtype=np.int64)
+    ngroups = 1
+    for i in range(n):
+        if counts[i] > 0:
+            group[i] = np.int64(2 * np.log2(counts[i]))
+            ngroups = max(ngroups, group[i] + 1)
+    in_sample = np.zeros(ngroups, dtype=np.int64)
+    refs = np.zeros(ngroups, dtype=np.float64)
+    for i in range(n):
+        in_sample[group[i]] += keep[i]
+        refs[group[i]] += counts[i]
+    whole = in_sample < min_sampled
+    role = np.zeros(n, dtype=np.int8)
+    probed = 0
+    for i in range(n):
+        if keep[i]:
+            role[i] = SAMPLED
+        elif counts[i] > 0 and whole[group[i]]:
+            role[i] = PROBED
+            probed += counts[i]
+    return group, role, whole, refs, probed
 
 
 def _clip(miss: np.ndarray) -> list[float]:
