@@ -146,6 +146,8 @@ def test_cli_bad_sample_arguments_are_one_line(tmp_path: Path) -> None:
         (["--exact"], "give --sample RATE too"),
         (["--sample", "0.1", "--warmup", "100"], "counts no warm-up"),
         (["--policy", "fifo", "--shards", "0.1"], "LRU only"),
+        (["--policy", "lru", "--sample", "1e-9"], "holds none of the 60000 references"),
+        (["--policy", "arc", "--sample", "1e-9", "--sample-min-frames", "0"], "holds none of the 60000"),
     ):
         code, out = run_cli("replay", *args, str(f))
         assert code == 2 and words in out and out.count("\n") == 1 and "Traceback" not in out, args

@@ -86,18 +86,23 @@ def cmd_sample(
             shards = shards_curve(trace, frames, rate, max_pages)
             method, miss = "shards", shards.miss_ratio
             rates = [shards.rate] * len(frames)
+            sampled = [shards.sampled] * len(frames)
             info = {"shards_rate": shards.rate, "sampled": shards.sampled, "sampled_pages": shards.pages}
         else:
             mini = minisim_curve(
                 trace, cls, frames, rate, max_pages, ns.sample_min_frames, ns.seed, ns.tick, not ns.plain
             )
             method, miss, rates = "minisim", mini.miss_ratio, mini.rates
+            sampled = mini.sampled
             info = {"sampled": mini.sampled, "sampled_pages": mini.pages, "mini_frames": mini.mini_frames}
         exact = None
         if ns.exact:
             exact = [r.faults / n if n else 0.0 for r in replay(trace, cls, frames, ns.seed, ns.tick, not ns.plain)]
     except PolicyFailed as e:  # a user's policy may fail in any way: one line, no traceback
         raise ReplayError(str(e)) from None
+    empty = [r for r, k in zip(rates, sampled, strict=True) if not k]
+    if n and empty:
+        raise ReplayError(f"the sample at rate {empty[0]:.4g} holds none of the {n} references: raise the rate")
     faults = [round(m * n) for m in miss]
     error = sum(abs(a - b) for a, b in zip(miss, exact, strict=True)) / len(frames) if exact is not None else None
     if ns.json:

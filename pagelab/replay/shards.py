@@ -203,8 +203,8 @@ def shards_curve(
         raise ValueError(f"unknown SHARDS estimate {method!r}: use one of {', '.join(METHODS)}")
     s = spatial_sample(trace, rate, max_pages)
     c, n = s.census, len(trace)
-    if n == 0 or not s.keep.any():
-        return ShardsCurve(s.rate, 0, [1.0 for _ in sizes], 0, 0, method)
+    if n == 0 or not s.keep.any():  # no reference, or no page sampled to measure
+        return ShardsCurve(s.rate, 0, [0.0 if n == 0 else 1.0 for _ in sizes], 0, 0, method)
     maxm = int(np.ceil(max(sizes) * s.rate)) + 2
     sampled = int(c.counts[s.keep].sum())
     if method == "adj":
