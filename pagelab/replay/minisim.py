@@ -12,8 +12,11 @@ approximated. Differences from the paper:
   low bits. So a group gives exactly R*m of its pages to the sample, one more with
   probability frac(R*m), and the samples of smaller rates are nested in those of larger
   ones, as with a hash threshold. A plain threshold leaves it to chance how many
-  mid-popularity pages, each a sizeable share of the misses, fall in the sample: on a
-  Zipf trace that chance was most of the error (0.02-0.05, against 0.001-0.005);
+  mid-popularity pages, each a sizeable share of the misses, fall in the sample. At rate
+  0.01, on 2*10^6-reference Zipf, phase-changing and loop-plus-Zipf traces, 14 policies'
+  mean errors went from 0.02-0.08 to 0.001-0.011 in 39 of 42 cases; SIEVE on the phases
+  went from 0.008 to 0.028, and MRU, poorly modelled by a small cache either way, from
+  0.063 to 0.127 on Zipf;
 - the miss ratio is the sampled misses over the expected sample size R*N, as SHARDS_adj
   does, not over the actual sample size, which one hot page in or out of the sample skews;
 - a mini cache of a few frames says little about a big one, so the rate rises for small
