@@ -154,3 +154,13 @@ def test_taus_that_round_alike_are_one_window(forkbig: tuple[dict, Recording]) -
     for tau in taus:
         t = ws["time"][(ws["tau"] == tau) & (ws["pid"] == 0)]
         assert t.size == rec.page_refs.slot_times.size and (np.diff(t) > 0).all()  # one line, left to right
+
+
+def test_region_names_on_a_heat_map_never_overlap() -> None:
+    from pagelab.obs.viewplots import band_labels
+
+    # 120 rows: a big heap, then three one-row regions side by side, then the stack
+    bands = [(0, 100, "heap"), (100, 101, "rodata"), (101, 102, "data"), (102, 103, "bss"), (103, 120, "stack")]
+    ticks, labels = band_labels(bands, 120)
+    assert labels == ["heap", "rodata / data / bss", "stack"]
+    assert (np.diff(ticks) >= 120 / 24).all()

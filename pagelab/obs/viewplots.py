@@ -212,14 +212,32 @@ def heat_plot(rec: Recording, pid: int, title: str, axes: Axes) -> str:
             cb.set_label("uses (pages x sampling periods)" if what == "accesses" else "page faults", fontsize=8)
             for lo, _hi, _label in hm.bands:
                 a.axhline(lo, color="#999999", lw=0.5)
-            a.set_yticks([(lo + hi) / 2 for lo, hi, _ in hm.bands])
-            a.set_yticklabels([label for _, _, label in hm.bands], fontsize=7)
+            ticks, labels = band_labels(hm.bands, hm.counts.shape[0])
+            a.set_yticks(ticks)
+            a.set_yticklabels(labels, fontsize=7)
         _clock_axis(a, axes.t_max)
         a.set_title(f"{what}, pid {pid} ({rec.page_refs.names.get(pid, '?') if rec.page_refs else '?'})", fontsize=9)
     ax.set_ylabel(f"virtual pages ({acc.row_pages} per row)")
     fig.suptitle(f"page heat map — {title}", fontsize=10)
     fig.subplots_adjust(wspace=0.12)  # not tight_layout: it costs a third of the drawing
     return _svg(fig)
+
+
+def band_labels(bands: list[tuple[int, int, str]], rows: int, lines: int = 24) -> tuple[list[float], list[str]]:
+    """Where to write each region's name on a heat map's row axis: at the middle of its
+    rows, except that names closer than 1/lines of the axis to the previous one (thin
+    regions side by side: rodata, data, bss) join it, as "data / bss", so none overlap."""
+    ticks: list[float] = []
+    labels: list[str] = []
+    gap = rows / lines
+    for lo, hi, label in bands:
+        mid = (lo + hi) / 2
+        if ticks and mid - ticks[-1] < gap:
+            labels[-1] += f" / {label}"
+            continue
+        ticks.append(mid)
+        labels.append(label)
+    return ticks, labels
 
 
 def rss_plot(rec: Recording, title: str, axes: Axes, include_init: bool = False) -> str:
