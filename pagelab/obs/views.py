@@ -13,6 +13,7 @@ import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, TypeVar
 
 import numpy as np
@@ -114,16 +115,18 @@ def faults(rec: Recording, include_init: bool = False) -> Faults:
 
 
 def _fault_columns(rec: Recording) -> Faults:
-    evs = [(now, ev) for now, ev in rec.events if type(ev) is FaultEvent]
-    fs = [ev for _, ev in evs]
-    n = len(fs)
-    pid = np.fromiter((ev.pid for ev in fs), np.int64, n)
-    va = np.fromiter((ev.stval for ev in fs), np.uint64, n)
+    sel = [e for e in rec.events if type(e[1]) is FaultEvent]
+    n = len(sel)
+    get = attrgetter("pid", "stval", "sepc", "insn", "kind", "vma")
+    cols = list(zip(*(get(e[1]) for e in sel), strict=True)) if n else [()] * 6
+    pid = np.array(cols[0], np.int64)
+    va = np.array(cols[1], np.uint64)
+    # Kinds and regions as codes: a dict lookup per fault, no strings kept per fault.
     kinds: dict[str, int] = {k: i for i, k in enumerate(KINDS)}
-    kind = np.fromiter((kinds.setdefault(ev.kind, len(kinds)) for ev in fs), np.int64, n)
+    kind = np.fromiter((kinds.setdefault(k, len(kinds)) for k in cols[4]), np.int64, n)
     # The region: the process's band the address fell in, else what the handler named.
     regions: dict[str, int] = {}
-    region = np.fromiter((regions.setdefault(ev.vma or "no region", len(regions)) for ev in fs), np.int64, n)
+    region = np.fromiter((regions.setdefault(v or "no region", len(regions)) for v in cols[5]), np.int64, n)
     bands = rec.page_refs.bands if rec.page_refs is not None else {}
     for p in np.unique(pid).tolist():
         bs = bands.get(p, [])
@@ -137,11 +140,11 @@ def _fault_columns(rec: Recording) -> Faults:
         inside = (i >= 0) & (va[mine] < ends[np.maximum(i, 0)])
         region[mine[inside]] = codes[i[inside]]
     return Faults(
-        np.fromiter((now for now, _ in evs), np.int64, n),
+        np.fromiter((e[0] for e in sel), np.int64, n),
         pid,
         va,
-        np.fromiter((ev.sepc for ev in fs), np.uint64, n),
-        np.fromiter((-1 if ev.insn is None else ev.insn for ev in fs), np.int64, n),
+        np.array(cols[2], np.uint64),
+        np.fromiter((-1 if i is None else i for i in cols[3]), np.int64, n),
         kind,
         region,
         list(kinds),
