@@ -85,8 +85,8 @@ class RunReport:
 
     def frame_map(self, when: str = "end") -> FrameMap:
         """The use of every physical frame: at the "end" (as the first process exits) or at
-        the "peak" (the sample with the most frames in use, to within 1/32: see
-        docs/observability.md)."""
+        the "peak" (the sample with the most frames in use, to within 1/32 of them or
+        1/1024 of RAM: see docs/observability.md)."""
         got = self._rec().end_map if when == "end" else self._rec().peak_map
         if got is None:
             raise ValueError(f"no {when} frame map was taken")

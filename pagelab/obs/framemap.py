@@ -105,9 +105,7 @@ def _scan(m: Machine) -> FrameMap:
         put(mapped[count == 1], ANON)
         put(many, SHARED)
         put(many[np.isin(many, frames[(ptes & _COW) != 0])], COW_SHARED)
-    cached = m.pagecache.cached_frames()
-    if cached:
-        put((np.array(cached, np.int64) - base) >> PGSHIFT, CACHE)
+    put(m.pagecache.frame_numbers(), CACHE)
     t = np.concatenate(tables) if tables else np.zeros(0, np.int64)
     put(t[(t >= 0) & (t < n)], TABLE)
     put(np.array([km.frame(m.zero_frame)], np.int64), ZERO)

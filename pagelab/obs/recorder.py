@@ -29,9 +29,11 @@ SAMPLE_FAULTS = 32
 SAMPLE_GAP = 10_000
 SAMPLE_SPAN = 64
 # The frame map at the peak is taken again at a new peak of frames in use if they grew
-# by this fraction of the last map's (1/32), or if processes or their regions changed
-# since it was taken (a fork's COW sharing adds few frames but changes the picture).
+# past the last map's by 1/32 of them or by 1/1024 of RAM (a cell in a thousand of the
+# drawn map), whichever is more, or if processes or their regions changed since it was
+# taken (a fork's COW sharing adds few frames but changes the picture).
 PEAK_GROWTH_SHIFT = 5
+PEAK_RAM_SHIFT = 10
 
 
 def _drop(_item: object) -> None:
@@ -103,6 +105,7 @@ class Recorder:
         self._peak_used = 0  # the most frames in use at any sample so far
         self._changed = True  # regions changed since the peak map was taken (exec, mmap...)
         self._map_pids: set[int] = set()  # the processes alive when it was taken
+        self._map_used = 0  # and the frames in use then
         # With a period, A bits are harvested every `period` instructions (pagerefs.py).
         self.pages = PageSampler(m, period) if period else None
 
@@ -155,16 +158,16 @@ class Recorder:
         if used <= self._peak_used:
             return
         self._peak_used = used
-        peak = self.rec.peak_map
         if (
-            peak is None
-            or used >= peak.used + max(1, peak.used >> PEAK_GROWTH_SHIFT)
+            self.rec.peak_map is None
+            or used >= self._map_used + max(1, self._map_used >> PEAK_GROWTH_SHIFT, ev.frames_total >> PEAK_RAM_SHIFT)
             or self._changed
             or ev.rss.keys() != self._map_pids
         ):
             self.rec.peak_map = frame_map(self.m)
             self._changed = False
             self._map_pids = set(ev.rss)
+            self._map_used = used
 
     def _teardown(self, ev: TeardownEvent) -> None:
         m = self.m

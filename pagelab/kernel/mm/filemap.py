@@ -287,16 +287,20 @@ class PageCache:
         """Every frame the cache holds a reference on (the invariant check counts them)."""
         return [pa for a in self._all() for pa in a.pages.values()]
 
-    def cache_only_frames(self) -> int:
-        """Frames held only by the cache, mapped by nobody (stats: frames.cache). Every
-        counters sample asks for it (a recorded run takes one per quantum), so the frame
-        numbers are kept as an array until a page comes or goes."""
+    def frame_numbers(self) -> np.ndarray:
+        """The frames the cache holds (numbers, as in Kalloc.ref), as an int64 array kept
+        until a page comes or goes: counters samples and frame maps read it."""
         key = (len(self._owner), self._adds)
         if key != self._frames_of:
             pas = np.fromiter(self._owner, np.int64, len(self._owner))
             self._frames = (pas - self.km.ram.base) >> PGSHIFT
             self._frames_of = key
-        return int(np.count_nonzero(self.km.ref[self._frames] == 1))
+        return self._frames
+
+    def cache_only_frames(self) -> int:
+        """Frames held only by the cache, mapped by nobody (stats: frames.cache). Every
+        counters sample asks for it (a recorded run takes one per quantum)."""
+        return int(np.count_nonzero(self.km.ref[self.frame_numbers()] == 1))
 
     def shrink(self, n: int) -> int:
         """Free up to n cache-only frames: those of files nobody has open first, then
