@@ -3,6 +3,7 @@ time, and snapshots (smaps, vmprint, the frame map) taken while the page tables 
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -59,7 +60,8 @@ class Snapshot:
 class Recording:
     """What a recorded run leaves behind (RunReport.recording)."""
 
-    events: list[tuple[int, Event]] = field(default_factory=list)  # (clock, event)
+    log: list[Event] = field(default_factory=list)  # every event, in order
+    times: array[int] = field(default_factory=lambda: array("q"))  # the clock at each
     samples: list[SampleEvent] = field(default_factory=list)
     snapshots: dict[int, Snapshot] = field(default_factory=dict)
     end_map: FrameMap | None = None  # when the first process exited
@@ -69,6 +71,15 @@ class Recording:
     frames_total: int = 0  # the machine's frames (--mem / 4 KiB)
     # The measures obs/views.py derived from the finished recording, each computed once.
     derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    _pairs: list[tuple[int, Event]] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def events(self) -> list[tuple[int, Event]]:
+        """(clock, event) for each event, paired at the first look: a run only appends
+        to log and times, with no tuple per event (a system call makes two events)."""
+        if self._pairs is None or len(self._pairs) != len(self.log):
+            self._pairs = list(zip(self.times.tolist(), self.log, strict=True))
+        return self._pairs
 
     def top_faulting(self, n: int = 10) -> list[tuple[int, str, int]]:
         """The n instructions with the most faults: (sepc, text, count)."""
@@ -96,7 +107,8 @@ class Recorder:
         self.m = m
         self.rec = Recording(frames_total=m.km.nframes)
         self.keep_events = keep_events
-        self._keep = self.rec.events.append if keep_events else _drop
+        self._keep = self.rec.log.append if keep_events else _drop
+        self._keep_time = self.rec.times.append if keep_events else _drop
         self._faults = 0
         self._sample_due = 0  # the clock at which a system call takes a sample
         # At a system call: the earliest of that and the sampler's next harvest, as last
@@ -123,16 +135,19 @@ class Recorder:
         t = type(ev)
         if t is SyscallEvent:
             now = cast(SyscallEvent, ev).now
-            self._keep((now, ev))
+            self._keep(ev)
+            self._keep_time(now)
             if now >= self._due:
                 self._syscall_due(now)
             return
         if t is SampleEvent:
             sample = cast(SampleEvent, ev)
-            self._keep((sample.now, ev))
+            self._keep(ev)
+            self._keep_time(sample.now)
             self._sampled(sample)
             return
-        self._keep((self.m.now(), ev))
+        self._keep(ev)
+        self._keep_time(self.m.now())
         if t is FaultEvent:
             self._faults += 1
             if self._faults % SAMPLE_FAULTS == 0:
