@@ -205,18 +205,20 @@ def aging_faults(
     hist >> (T - t), where t is the last tick that found its A bit set. Every page with
     t within the last 8 ticks has a larger counter than every page with an older t (its
     top bit is higher), and those older ones are all at 0. So: pages at 0 ("cold") are
-    kept in a tree ordered by slot; the others sit in 8 buckets by t, each holding at most
+    counted by slot as NRU's class 0 is (_cnt_find gives the first); the others sit in 8 buckets by t, each holding at most
     `tick` pages, and the victim is the smallest (counter, slot) of the oldest bucket."""
     cap = 2 * frames + 2
-    p = _pow2(cap)
     state = np.zeros((nuniq, 4), dtype=np.int64)  # hist, last, where, slot: one cache line
     flags = np.zeros((nuniq, 3), dtype=np.bool_)  # resident, young, warm
     bucket = np.empty((8, tick), dtype=np.int64)
     nb = np.zeros(8, dtype=np.int64)
     used_list = np.empty(tick, dtype=np.int64)
     page_at = np.full(cap, -1, dtype=np.int64)
-    cold = np.full(2 * p, EMPTY, dtype=np.int64)  # min slot among cold pages
-    faults = _aging(ids, frames, tick, state, flags, bucket, nb, used_list, page_at, cold, miss)
+    blocks = cap // BLOCK + 1
+    bits = np.zeros((blocks, 1), dtype=np.int64)  # the cold pages' slots
+    bcnt = np.zeros((blocks, 1), dtype=np.int64)
+    gcnt = np.zeros((blocks // BLOCK + 2, 1), dtype=np.int64)
+    faults = _aging(ids, frames, tick, state, flags, bucket, nb, used_list, page_at, bits, bcnt, gcnt, miss)
     if final is not None:
         final[:] = flags[:, 0]
     return faults
@@ -233,13 +235,15 @@ def _aging(
     nb: np.ndarray,
     used_list: np.ndarray,
     page_at: np.ndarray,
-    cold: np.ndarray,
+    bits: np.ndarray,
+    bcnt: np.ndarray,
+    gcnt: np.ndarray,
     miss: np.ndarray | None,
 ) -> int:
     hist, last, where, slot_of = state[:, 0], state[:, 1], state[:, 2], state[:, 3]
     resident, young, warm = flags[:, 0], flags[:, 1], flags[:, 2]
     cap = len(page_at)
-    p = len(cold) // 2
+    ncold = len(gcnt) - 1  # the row of totals
     nused = 0
     used = 0
     count = 0
@@ -253,8 +257,8 @@ def _aging(
             if miss is not None:
                 miss[t] = 1
             if count >= frames:
-                if cold[1] != EMPTY:
-                    y = page_at[cold[1]]
+                if gcnt[ncold, 0] > 0:
+                    y = page_at[_cnt_find(bits, bcnt, gcnt, 0, 0)]
                 else:
                     y = -1
                     for age in range(7, -1, -1):  # oldest bucket first
@@ -276,24 +280,25 @@ def _aging(
                     where[bucket[b, k]] = k
                     warm[y] = False
                 else:
-                    _min_update(cold, p, slot_of[y], EMPTY)
+                    _cnt_add(bits, bcnt, gcnt, slot_of[y], 0, -1)
                 resident[y] = False
                 young[y] = False
                 page_at[slot_of[y]] = -1
                 count -= 1
             if used == cap:
                 used = _compact(page_at, slot_of, resident)
-                cold[:] = EMPTY
+                bits[:, :] = 0
+                bcnt[:, :] = 0
+                gcnt[:, :] = 0
                 for s in range(used):
                     if not warm[page_at[s]]:
-                        cold[p + s] = s
-                _min_rebuild(cold, p)
+                        _cnt_add(bits, bcnt, gcnt, s, 0, 1)
             resident[x] = True
             hist[x] = 0
             warm[x] = False
             slot_of[x] = used
             page_at[used] = x
-            _min_update(cold, p, used, np.int64(used))
+            _cnt_add(bits, bcnt, gcnt, used, 0, 1)
             used += 1
             count += 1
         if not young[x]:
@@ -308,7 +313,7 @@ def _aging(
             for j in range(nb[b]):  # set 8 ticks ago, never since: their counters reach 0
                 z = bucket[b, j]
                 warm[z] = False
-                _min_update(cold, p, slot_of[z], slot_of[z])
+                _cnt_add(bits, bcnt, gcnt, slot_of[z], 0, 1)
             nb[b] = 0
             for j in range(nused):
                 y = used_list[j]
@@ -324,7 +329,7 @@ def _aging(
                     where[bucket[ob, k]] = k
                     hist[y] = ((hist[y] >> a) >> 1) | 0x80
                 else:
-                    _min_update(cold, p, slot_of[y], EMPTY)
+                    _cnt_add(bits, bcnt, gcnt, slot_of[y], 0, -1)
                     hist[y] = 0x80
                 last[y] = now
                 warm[y] = True

@@ -55,8 +55,7 @@ def ws_faults(
     used_list = np.empty(tick, dtype=np.int64)
     page_at = np.full(cap, -1, dtype=np.int64)
     idle = np.full(2 * p, EMPTY, dtype=np.int64)  # (last use, slot) of pages with A clear
-    anyone = np.full(2 * p, EMPTY, dtype=np.int64)  # slot of every resident page
-    faults = _ws(ids, frames, tick, tau, resident, young, last_use, slot_of, used_list, page_at, idle, anyone, miss)
+    faults = _ws(ids, frames, tick, tau, resident, young, last_use, slot_of, used_list, page_at, idle, miss)
     if final is not None:
         final[:] = resident
     return faults
@@ -75,13 +74,13 @@ def _ws(
     used_list: np.ndarray,
     page_at: np.ndarray,
     idle: np.ndarray,
-    anyone: np.ndarray,
     miss: np.ndarray | None,
 ) -> int:
     cap = len(page_at)
     p = len(idle) // 2
     nused = 0
     used = 0
+    oldest = 0  # no resident page below this slot (slots are not reused until compacted)
     count = 0
     faults = 0
     to_tick = tick  # references left until the next tick (no division per reference)
@@ -93,31 +92,31 @@ def _ws(
                 miss[t] = 1
             if count >= frames:
                 v = _first_below(idle, p, np.int64(t - tau))  # now - last > tau
-                if v < 0:
-                    v = idle[1] & SLOT if idle[1] != EMPTY else anyone[1]
+                if v < 0 and idle[1] != EMPTY:
+                    v = idle[1] & SLOT
+                elif v < 0:  # every page used since the last tick: the first loaded
+                    while page_at[oldest] < 0:
+                        oldest += 1
+                    v = oldest
                 y = page_at[v]
                 resident[y] = False
                 young[y] = False
                 page_at[v] = -1
                 _min_update(idle, p, v, EMPTY)
-                _min_update(anyone, p, v, EMPTY)
                 count -= 1
             if used == cap:
                 used = _compact(page_at, slot_of, resident)
+                oldest = 0
                 idle[:] = EMPTY
-                anyone[:] = EMPTY
                 for s in range(used):
                     y = page_at[s]
-                    anyone[p + s] = s
                     if not young[y]:
                         idle[p + s] = (last_use[y] << np.int64(32)) | s
                 _min_rebuild(idle, p)
-                _min_rebuild(anyone, p)
             resident[x] = True
             last_use[x] = t
             slot_of[x] = used
             page_at[used] = x
-            _min_update(anyone, p, used, np.int64(used))
             used += 1
             count += 1
         if not young[x]:
