@@ -122,7 +122,7 @@ def mglru_faults(
     young = np.zeros(nuniq, dtype=np.bool_)
     listed = np.zeros(nuniq, dtype=np.bool_)
     load = np.zeros(nuniq, dtype=np.int64)  # load order: the walk's order
-    pending = np.empty(nuniq, dtype=np.int64)  # pages whose A bit was set since cleared
+    pending = np.empty(2 * nuniq, dtype=np.int64)  # pages whose A bit was set since cleared; their load order
     faults = _mglru(ids, frames, tick, gens, link, head, tail, size, young, listed, load, pending, miss)
     if final is not None:
         final[:] = link[:, 2] != NIL
@@ -227,7 +227,10 @@ def _age(
         if young[y] and link[y, 2] != NIL:
             pending[k] = y
             k += 1
-    _sort_by(pending, k, load)
+    half = len(pending) // 2
+    for j in range(k):  # their load order, read once: sorting then stays in cache
+        pending[half + j] = load[pending[j]]
+    _sort_by(pending[:k], pending[half : half + k])
     g = max_seq % RING
     for j in range(k):
         y = pending[j]
@@ -238,25 +241,28 @@ def _age(
 
 
 @njit(cache=True)
-def _sort_by(a: np.ndarray, n: int, key: np.ndarray) -> None:
-    """Heapsort a[:n] in place by key[a[i]] (distinct keys), with no memory allocated."""
+def _sort_by(a: np.ndarray, key: np.ndarray) -> None:
+    """Heapsort a and key in place by key (distinct keys), with no memory allocated."""
+    n = len(a)
     for start in range(n // 2 - 1, -1, -1):
-        _sift(a, start, n, key)
+        _sift(a, key, start, n)
     for end in range(n - 1, 0, -1):
         a[0], a[end] = a[end], a[0]
-        _sift(a, 0, end, key)
+        key[0], key[end] = key[end], key[0]
+        _sift(a, key, 0, end)
 
 
 @njit(cache=True)
-def _sift(a: np.ndarray, i: int, n: int, key: np.ndarray) -> None:
-    """Move a[i] down the max-heap a[:n] to its place."""
+def _sift(a: np.ndarray, key: np.ndarray, i: int, n: int) -> None:
+    """Move entry i down the max-heap of the first n to its place."""
     while True:
         c = 2 * i + 1
         if c >= n:
             return
-        if c + 1 < n and key[a[c + 1]] > key[a[c]]:
+        if c + 1 < n and key[c + 1] > key[c]:
             c += 1
-        if key[a[i]] >= key[a[c]]:
+        if key[i] >= key[c]:
             return
         a[i], a[c] = a[c], a[i]
+        key[i], key[c] = key[c], key[i]
         i = c
