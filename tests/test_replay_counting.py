@@ -17,7 +17,7 @@ from pagelab.cli import main
 from pagelab.kernel.mm.policy import BUILTIN, policy_class
 from pagelab.replay.core import FAST, _record, fast_path_of, replay, trace_from_pages
 from pagelab.replay.counting import Ask
-from pagelab.replay.engine import simulate
+from pagelab.replay.engine import Result, simulate
 
 # 1 2w 3 1w 4 2 5 1 3 2w: pages, and W where the reference is a store.
 PAGES = [1, 2, 3, 1, 4, 2, 5, 1, 3, 2]
@@ -72,6 +72,8 @@ def test_not_asked_is_not_counted() -> None:
     assert r.writebacks is None and r.windows == ()
     clean = trace_from_pages(PAGES)
     assert replay(clean, policy_class("clock"), [2], writebacks=True)[0].writebacks == 0
+    empty = trace_from_pages([])
+    assert replay(empty, policy_class("lru"), [2], window=3, writebacks=True)[0] == Result("lru", 2, 0, 0, 0, ())
 
 
 VARIANTS = ["clock:young=0", "2q:kin=0.5,kout=1.5", "s3fifo:fill_main=1,threshold=1,small=0.3", "ws:tau=5"]

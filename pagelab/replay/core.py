@@ -229,7 +229,7 @@ def replay(
     if window < 0:
         raise ValueError("the window must be a positive number of references")
     if len(trace) == 0:
-        return [Result(cls.name, k, 0, 0) for k in frames]
+        return [Result(cls.name, k, 0, 0, 0 if writebacks else None) for k in frames]
     if window or writebacks:
         ask = counting.Ask(cls.name, warmup, window, writebacks)
         record = _record(trace, cls, list(frames), seed, tick, ask) if use_fast else None
