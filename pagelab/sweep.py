@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import io
 import json
 import logging
@@ -200,11 +201,17 @@ def remote_client(scheduler: str, timeout: float = 10.0) -> Iterator[Any]:
     3.07 EiB`, its first bytes read as a frame length)."""
     from dask.distributed import Client
 
+    failed = ""
     try:
         client = Client(scheduler, timeout=timeout)
     except Exception as e:  # no Dask scheduler there, whatever the way it fails
-        said = " ".join(str(e).split())[:200]
-        raise UsageError(f"--scheduler {scheduler}: no Dask scheduler there ({type(e).__name__}: {said})") from None
+        failed = f"{type(e).__name__}: {' '.join(str(e).split())[:200]}"
+    if failed:
+        # The half-made client sits in a reference cycle with its shared event-loop runner:
+        # collected later, at a random moment, it stops that loop under the next client
+        # (whose start then fails on an assertion, or hangs). Collect it now.
+        gc.collect()
+        raise UsageError(f"--scheduler {scheduler}: no Dask scheduler there ({failed})")
     try:
         yield client
     finally:
