@@ -164,3 +164,18 @@ def test_region_names_on_a_heat_map_never_overlap() -> None:
     ticks, labels = band_labels(bands, 120)
     assert labels == ["heap", "rodata / data / bss", "stack"]
     assert (np.diff(ticks) >= 120 / 24).all()
+
+
+def test_measures_are_derived_once_and_handed_out_as_copies(forkbig: tuple[dict, Recording]) -> None:
+    _, rec = forkbig
+    ws = views.working_sets(rec)
+    h = views.reuse(rec)
+    by = views.faults_by_region(rec)
+    want = (ws["pages"].copy(), h.counts.copy(), by["faults"].copy())
+    ws["pages"][:] = -1  # a notebook may change what it was given
+    h.counts[:] = -1
+    by["faults"][:] = -1
+    again = (views.working_sets(rec)["pages"], views.reuse(rec).counts, views.faults_by_region(rec)["faults"])
+    for a, b in zip(want, again, strict=True):
+        assert (a == b).all()
+    assert ("ws", views.TAUS, False) in rec.derived  # kept for the next asker

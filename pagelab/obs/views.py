@@ -217,6 +217,11 @@ def _pages(rec: Recording, pid: int | None, include_init: bool) -> np.ndarray:
 
 def reuse(rec: Recording, pid: int | None = None, include_init: bool = False) -> ReuseHistogram:
     """The reuse-distance (LRU stack distance) histogram of the sampled reference string."""
+    h = _reuse(rec, pid, include_init)
+    return ReuseHistogram(h.counts.copy(), h.cold, h.refs)  # the caller may change its own
+
+
+def _reuse(rec: Recording, pid: int | None, include_init: bool) -> ReuseHistogram:
     return _once(rec, ("reuse", pid, include_init), lambda: reuse_histogram(_pages(rec, pid, include_init)))
 
 
@@ -243,7 +248,7 @@ def misses_at(rec: Recording, frames: int, include_init: bool = False) -> tuple[
 
 def _mrc(rec: Recording, pid: int | None, include_init: bool, frames: np.ndarray | None) -> dict[str, np.ndarray]:
     pages = _pages(rec, pid, include_init)
-    hist = reuse(rec, pid, include_init)
+    hist = _reuse(rec, pid, include_init)
     npages = int(np.unique(pages).size)
     if frames is None:
         ks = curve_frames(max(npages, 1))
