@@ -62,6 +62,20 @@ def test_fast_path_equals_the_plain_class_on_a_long_trace(spec: str) -> None:
         assert replay(t, cls, [frames], seed=5, tick=16)[0].faults == simulate(t, cls, frames, 5, 16).faults
 
 
+@pytest.mark.parametrize("spec", SPECS)
+def test_fast_path_equals_the_plain_class_in_tiny_memories(spec: str) -> None:
+    """A few pages in one to three frames, over and over: the corner cases of the
+    adaptive lists (LIRS's variant emptied its LIR set there, and the class then raised
+    KeyError while the compiled path miscounted: 16 faults against 53)."""
+    rng = np.random.default_rng(11)
+    cls = policy_class(spec)
+    for _ in range(25):
+        n = int(rng.integers(20, 200))
+        t = trace_from_pages(rng.integers(0, int(rng.integers(2, 7)), n), rng.random(n) < 0.3)
+        for frames in (1, 2, 3):
+            assert replay(t, cls, [frames], seed=1, tick=8)[0].faults == simulate(t, cls, frames, 1, 8).faults
+
+
 def test_user_subclass_of_a_built_in_takes_the_plain_loop() -> None:
     class MyClock(policy_class("clock")):  # type: ignore[misc]
         pass

@@ -158,6 +158,8 @@ def _lirs(
                     _demote(ls, hs, ts, ns, lq, hq, tq, nq, lir)  # Q's front goes at the next fault
                     nlir -= 1
                 _push(x, 0, ls, hs, ts, ns)
+                if nlir == 0:  # that was the only LIR page: x, HIR, may not be S's bottom
+                    _prune(ls, hs, ts, ns, lq, hq, tq, nq, lir)
         else:
             faults += 1
             if miss is not None:

@@ -115,6 +115,8 @@ class Lirs(Policy):
             if self.demote and len(self.lir) >= self._lir_size():
                 self._demote_bottom()  # Q now holds one page more: its front goes at the next fault
             self._top(frame)
+            if not self.lir:  # that was the only LIR page: a HIR page may not be S's bottom
+                self._prune()
         self._bound()
 
     def unmapped(self, frame: int) -> None:
