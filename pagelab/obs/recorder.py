@@ -81,6 +81,12 @@ class Recording:
             self._pairs = list(zip(self.times.tolist(), self.log, strict=True))
         return self._pairs
 
+    @events.setter
+    def events(self, pairs: list[tuple[int, Event]]) -> None:
+        self.times = array("q", [now for now, _ in pairs])
+        self.log = [ev for _, ev in pairs]
+        self._pairs = list(pairs)
+
     def top_faulting(self, n: int = 10) -> list[tuple[int, str, int]]:
         """The n instructions with the most faults: (sepc, text, count)."""
         from pagelab.obs.disasm import disasm
