@@ -179,3 +179,15 @@ def test_measures_are_derived_once_and_handed_out_as_copies(forkbig: tuple[dict,
     for a, b in zip(want, again, strict=True):
         assert (a == b).all()
     assert ("ws", views.TAUS, False) in rec.derived  # kept for the next asker
+
+
+def test_init_is_recorded_and_left_out_unless_asked() -> None:
+    """init never exits: its uses are read as the machine stops (it had none before, so
+    --helpers could not draw it), and the views leave it out by default."""
+    _, rec = _rec("echo", ["hi"])
+    refs = rec.page_refs
+    assert refs is not None and refs.init_pid == 1
+    assert 1 in set(refs.pids.tolist()) and refs.names[1] == "init"
+    assert 1 not in set(refs.select().pids.tolist())
+    assert 1 in set(refs.select(include_init=True).pids.tolist())
+    assert 1 in rec.snapshots  # its address space, one last time

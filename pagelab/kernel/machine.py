@@ -23,7 +23,16 @@ from pagelab.kernel.abi.xv6 import XV6
 from pagelab.kernel.acct import ExitLog
 from pagelab.kernel.config import Config
 from pagelab.kernel.console import Console
-from pagelab.kernel.events import Event, FaultEvent, Listener, ListenerError, QuantumEvent, SampleEvent, Ticker
+from pagelab.kernel.events import (
+    Event,
+    FaultEvent,
+    Listener,
+    ListenerError,
+    QuantumEvent,
+    SampleEvent,
+    TeardownEvent,
+    Ticker,
+)
 from pagelab.kernel.exec import exec_bytes
 from pagelab.kernel.file import FileTable, console_files, filedup
 from pagelab.kernel.fs import FileSystem
@@ -540,6 +549,8 @@ class Machine:
                 proc.exit_proc(self, q, -1)
                 self.current = None
         if self.init is not None:
+            if self.listeners and self.init.pagetable:  # its address space, one last time
+                self.emit(TeardownEvent(self.init.pid, self.init.name))
             proc.close_files(self, self.init)
         for q in list(self.procs):
             if q is not None:
