@@ -190,4 +190,4 @@ def test_init_is_recorded_and_left_out_unless_asked() -> None:
     assert 1 in set(refs.pids.tolist()) and refs.names[1] == "init"
     assert 1 not in set(refs.select().pids.tolist())
     assert 1 in set(refs.select(include_init=True).pids.tolist())
-    assert 1 in rec.snapshots  # its address space, one last time
+    assert 1 not in rec.snapshots  # it does not exit: no exit snapshot (nor --smaps entry)

@@ -197,12 +197,20 @@ class Recorder:
             return
         if self.pages is not None:
             self.pages.exiting(ev.pid)
+        if _init_at_shutdown(m, p):
+            return  # its last page uses only: init has no snapshot (it does not exit)
         cen = census(m)
         self.rec.snapshots[ev.pid] = Snapshot(
             ev.pid, ev.name, m.clock.now, smaps_of(m, p, cen), vmprint(m.ram, p.pagetable)
         )
         if p is m.first:  # the program (init, pid 1, never exits)
             self.rec.end_map = frame_map(m, cen)
+
+
+def _init_at_shutdown(m: Machine, p: Proc) -> bool:
+    """init's address space, shown as the machine stops: not an exit (kernel unit tests
+    that boot no init have the program play init)."""
+    return p is m.init and p is not m.first
 
 
 class SmapsWriter:
@@ -218,7 +226,7 @@ class SmapsWriter:
             return
         assert isinstance(ev, TeardownEvent)
         p = _proc(self.m, ev.pid)
-        if p is None or not p.pagetable:
+        if p is None or not p.pagetable or _init_at_shutdown(self.m, p):
             return
         when = f"at exit, clock {self.m.clock.now}"
         self.out.write(format_smaps(ev.pid, ev.name, when, smaps_of(self.m, p)) + "\n")
