@@ -42,6 +42,24 @@ def fifo_faults(
     return faults
 
 
+@njit(cache=True, inline="always")
+def fenwick_sum(tree: np.ndarray, i: int) -> int:
+    """The sum of a Fenwick tree's (1-based) positions 1..i."""
+    s = 0
+    while i > 0:
+        s += tree[i]
+        i -= i & -i
+    return s
+
+
+@njit(cache=True, inline="always")
+def fenwick_add(tree: np.ndarray, i: int, d: int) -> None:
+    """Add d at (1-based) position i of a Fenwick tree."""
+    while i < len(tree):
+        tree[i] += d
+        i += i & -i
+
+
 @njit(cache=True)
 def lru_depths(ids: np.ndarray, nuniq: int, maxf: int, depth: np.ndarray | None = None) -> np.ndarray:
     """hist[d] = references found at LRU stack depth d (1-based); hist[maxf+1] counts
@@ -61,28 +79,13 @@ def lru_depths(ids: np.ndarray, nuniq: int, maxf: int, depth: np.ndarray | None 
             if depth is not None:
                 depth[t] = 1 << 62
         else:
-            # markers in positions p+1 .. t-1 = prefix(t-1) - prefix(p)
-            s = 0
-            i = t  # prefix over positions < t (1-based index t)
-            while i > 0:
-                s += tree[i]
-                i -= i & -i
-            i = p + 1
-            while i > 0:
-                s -= tree[i]
-                i -= i & -i
-            d = s + 1
+            # markers in positions p+1 .. t-1 = prefix(t-1) - prefix(p) (1-based indices)
+            d = fenwick_sum(tree, t) - fenwick_sum(tree, p + 1) + 1
             hist[d if d <= maxf else maxf + 1] += 1
             if depth is not None:
                 depth[t] = d
-            i = p + 1
-            while i <= n:
-                tree[i] -= 1
-                i += i & -i
-        i = t + 1
-        while i <= n:
-            tree[i] += 1
-            i += i & -i
+            fenwick_add(tree, p + 1, -1)
+        fenwick_add(tree, t + 1, 1)
         last[x] = t
     return hist
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from pagelab.replay.fast import fenwick_add, fenwick_sum
 from pagelab.replay.trace import Trace
 
 SPACE = 1 << 62  # hash space: a page is sampled when its hash is below rate * SPACE
@@ -157,26 +158,12 @@ def _distances(
             hist[group[x], maxm + 1] += 1
         else:
             # markers at sampled positions p+1 .. j-1 (a sampled page's own is at p)
-            m = 0
-            i = j
-            while i > 0:
-                m += tree[i]
-                i -= i & -i
-            i = p + 1 if r == SAMPLED else p
-            while i > 0:
-                m -= tree[i]
-                i -= i & -i
+            m = fenwick_sum(tree, j) - fenwick_sum(tree, p + 1 if r == SAMPLED else p)
             hist[group[x], m if m <= maxm else maxm + 1] += 1
         if r == SAMPLED:
             if p >= 0:
-                i = p + 1
-                while i <= ns:
-                    tree[i] -= 1
-                    i += i & -i
-            i = j + 1
-            while i <= ns:
-                tree[i] += 1
-                i += i & -i
+                fenwick_add(tree, p + 1, -1)
+            fenwick_add(tree, j + 1, 1)
             last[x] = j
             j += 1
         else:
