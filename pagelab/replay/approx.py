@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pagelab.replay.command import ReplayError
+from pagelab.replay.command import ReplayError, per_size
 
 if TYPE_CHECKING:
     from pagelab.replay.trace import Trace
@@ -106,21 +106,20 @@ def cmd_sample(
     faults = [round(m * n) for m in miss]
     error = sum(abs(a - b) for a, b in zip(miss, exact, strict=True)) / len(frames) if exact is not None else None
     if ns.json:
-        one = len(frames) == 1
         record: dict[str, object] = {
             "policy": ns.policy,
             "format": trace.fmt,
             "refs": n,
             "pages": pages,
             "approx": method,
-            "sample_rate": rates[0] if one else rates,
-            **{k: (v[0] if one and isinstance(v, list) else v) for k, v in info.items()},
-            "frames": frames[0] if one else frames,
-            "faults": faults[0] if one else faults,
-            "miss_ratio": miss[0] if one else miss,
+            "sample_rate": per_size(rates),
+            **{k: (per_size(v) if isinstance(v, list) else v) for k, v in info.items()},
+            "frames": per_size(frames),
+            "faults": per_size(faults),
+            "miss_ratio": per_size(miss),
         }
         if exact is not None:
-            record["exact_miss_ratio"] = exact[0] if one else exact
+            record["exact_miss_ratio"] = per_size(exact)
             record["error"] = error
         out(json.dumps(record))
         return 0

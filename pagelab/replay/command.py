@@ -21,6 +21,11 @@ class ReplayError(Exception):
     """Bad input for replay: one line, exit status 2."""
 
 
+def per_size(values: list[Any]) -> Any:
+    """A --json field with one value per memory size: the value itself for one size."""
+    return values[0] if len(values) == 1 else values
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("replay", help="replay a page-reference trace under a replacement policy (no CPU)")
     r.add_argument("--policy", default=DEFAULT, help="built-in name, module:Class or file.py:Class (default clock)")
@@ -86,11 +91,7 @@ def cmd_replay(ns: argparse.Namespace, out: Callable[[str], None] = print) -> in
     except PolicyFailed as e:  # a user's policy may fail in any way: one line, no traceback
         raise ReplayError(str(e)) from None
     if ns.json:
-        one = len(results) == 1
-
-        def each(values: list[Any]) -> Any:
-            return values[0] if one else values
-
+        each = per_size
         extra: dict[str, Any] = {"warmup": warmup} if warmup else {}
         if writes:
             extra["writebacks"] = each([r.writebacks for r in results])
